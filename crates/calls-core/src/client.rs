@@ -1,0 +1,3 @@
+//! PLACEHOLDER
+pub struct Client;
+pub struct ClientBuilder;

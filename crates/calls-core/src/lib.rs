@@ -1,0 +1,38 @@
+//! # calls-core
+//!
+//! A blocking client for Plivo's SIP-trunking (Zentrunk) call detail records:
+//! `GET {base}/v1/Account/{auth_id}/Zentrunk/Call/`.
+//!
+//! The data flows through one module per step:
+//! [`query`] (filters, validated) → [`client`] (the HTTP request, retries,
+//! rate limiting) → [`response`] (status and body checks) → [`model`] (the
+//! typed [`Page`] and [`Call`]) → [`pager`] (every matching call across pages
+//! and time windows).
+//!
+//! ```no_run
+//! use calls_core::{Client, CallQuery};
+//!
+//! let client = Client::builder("MAXXXXXXXXXXXXXXXXXX", "token").build()?;
+//! let mut query = CallQuery::new();
+//! query.set("call_direction", "outbound")?.set("end_time__gte", "2026-11-01 00:00")?;
+//! let page = client.list_page(&query, 20, 0)?;
+//! for call in &page.objects {
+//!     println!("{} {:?}", call.call_uuid, call.total_amount);
+//! }
+//! # Ok::<(), calls_core::Error>(())
+//! ```
+
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod policy;
+pub mod query;
+pub mod response;
+pub mod retry;
+pub mod time;
+
+pub use client::{Client, ClientBuilder};
+pub use error::{ApiError, Error, Result};
+pub use model::{Call, Link, Meta, Page};
+pub use policy::WindowPolicy;
+pub use query::CallQuery;
