@@ -1,3 +1,629 @@
-//! PLACEHOLDER
-pub struct Client;
-pub struct ClientBuilder;
+//! The client: configuration, the HTTP request with its retries, and one page.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use calls_core::{CallQuery, Client, WindowPolicy};
+//!
+//! let client = Client::builder("MAXXXXXXXXXXXXXXXXXX", "token")
+//!     .timeout(Duration::from_secs(20))
+//!     .max_retries(3)
+//!     .window_policy(WindowPolicy::new(30, 90, 90).expect("valid policy"))
+//!     .build()?;
+//! let page = client.list_page(&CallQuery::new().call_direction("inbound"), 20, 0)?;
+//! println!("{} calls in the last 30 days", page.meta.total_count.unwrap_or(0));
+//! # Ok::<(), calls_core::Error>(())
+//! ```
+//!
+//! # Transport
+//! TLS is rustls with the webpki roots. Proxies are taken from the standard
+//! environment variables (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`,
+//! and their lower-case forms). Redirects are never followed: the credentials
+//! are sent to the configured host only, and a 3xx is reported as an error.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::model::{self, Call, Page};
+use crate::policy::WindowPolicy;
+use crate::query::CallQuery;
+use crate::ratelimit::RateLimiter;
+use crate::response;
+use crate::retry::RetryPolicy;
+
+/// Plivo's API host.
+pub const DEFAULT_BASE_URL: &str = "https://api.plivo.com";
+/// The largest page size the API accepts.
+pub const MAX_LIMIT: u32 = 20;
+
+/// Configuration for a [`Client`]; start with [`Client::builder`].
+///
+/// Its `Debug` output never shows the auth token.
+#[derive(Clone)]
+pub struct ClientBuilder {
+    auth_id: String,
+    auth_token: String,
+    base_url: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retry: RetryPolicy,
+    user_agent: String,
+    policy: WindowPolicy,
+    concurrency: usize,
+    rate_max: u32,
+    rate_per: Duration,
+    max_body_bytes: u64,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("auth_id", &self.auth_id)
+            .field("auth_token", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .field("policy", &self.policy)
+            .field("concurrency", &self.concurrency)
+            .field("rate_limit", &(self.rate_max, self.rate_per))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// The API's base URL (default `https://api.plivo.com`). `http://` is
+    /// accepted only for loopback hosts (a local simulator).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// How long connecting (DNS, TCP, TLS) may take (default 10 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// How long one HTTP exchange, body included, may take (default 30 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// Retries after the first attempt of a request (default 4).
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.retry.max_retries = n;
+        self
+    }
+
+    /// Every retry setting at once (backoff base and ceiling, `Retry-After` cap).
+    pub fn retry_policy(mut self, p: RetryPolicy) -> Self {
+        self.retry = p;
+        self
+    }
+
+    /// The `User-Agent` header (default `calls/<version>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// The service's window policy (default 7/30/90 days).
+    pub fn window_policy(mut self, p: WindowPolicy) -> Self {
+        self.policy = p;
+        self
+    }
+
+    /// How many requests a pager may have in flight at once (default 4, 1..=64).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// The client-side request budget: at most `max` requests per `per`
+    /// (default 150 per 5 s, half the account's limit). `max == 0` turns it off.
+    pub fn rate_limit(mut self, max: u32, per: Duration) -> Self {
+        self.rate_max = max;
+        self.rate_per = per;
+        self
+    }
+
+    /// The largest response body read (default 8 MiB; a page is tens of KiB).
+    pub fn max_body_bytes(mut self, n: u64) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+
+    /// Checks every setting and builds the client.
+    pub fn build(self) -> Result<Client> {
+        check_auth_id(&self.auth_id)?;
+        check_header_value("auth token", &self.auth_token)?;
+        if self.auth_token.is_empty() {
+            return Err(Error::InvalidArgument(
+                "auth token must not be empty".into(),
+            ));
+        }
+        check_header_value("user agent", &self.user_agent)?;
+        let base = check_base_url(&self.base_url)?;
+        if !(1..=64).contains(&self.concurrency) {
+            return Err(Error::InvalidArgument(format!(
+                "concurrency must be 1..=64, not {}",
+                self.concurrency
+            )));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::InvalidArgument(
+                "timeouts must be longer than zero".into(),
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(Error::InvalidArgument(
+                "max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        WindowPolicy::new(
+            self.policy.default_window_days,
+            self.policy.max_range_days,
+            self.policy.retention_days,
+        )
+        .map_err(Error::InvalidArgument)?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_global(Some(self.timeout))
+            .user_agent(self.user_agent.as_str())
+            .max_idle_connections_per_host(self.concurrency.max(4) * 2)
+            .build();
+        let auth_header = format!(
+            "Basic {}",
+            base64(format!("{}:{}", self.auth_id, self.auth_token).as_bytes())
+        );
+        let endpoint = format!("{base}/v1/Account/{}/Zentrunk/Call/", self.auth_id);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                agent: ureq::Agent::new_with_config(config),
+                auth_header,
+                token: self.auth_token,
+                auth_id: self.auth_id,
+                endpoint,
+                policy: self.policy,
+                retry: self.retry,
+                limiter: RateLimiter::new(self.rate_max, self.rate_per),
+                concurrency: self.concurrency,
+                max_body: self.max_body_bytes,
+            }),
+        })
+    }
+}
+
+/// A blocking client of the Zentrunk CDR endpoint.
+///
+/// Cheap to clone (the clones share one connection pool and one rate
+/// limiter) and safe to use from many threads at once. Its `Debug` output
+/// never shows the auth token.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    agent: ureq::Agent,
+    auth_header: String,
+    token: String,
+    auth_id: String,
+    endpoint: String,
+    policy: WindowPolicy,
+    retry: RetryPolicy,
+    limiter: RateLimiter,
+    concurrency: usize,
+    max_body: u64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("auth_id", &self.inner.auth_id)
+            .field("endpoint", &self.inner.endpoint)
+            .field("policy", &self.inner.policy)
+            .field("retry", &self.inner.retry)
+            .field("concurrency", &self.inner.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one logical request took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// HTTP exchanges sent (1 + retries).
+    pub sent: u32,
+    /// Time spent waiting for the rate limiter and between retries.
+    pub waited: Duration,
+}
+
+impl Client {
+    /// Starts configuring a client for one account.
+    pub fn builder(auth_id: impl Into<String>, auth_token: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            auth_id: auth_id.into(),
+            auth_token: auth_token.into(),
+            base_url: DEFAULT_BASE_URL.to_string(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            user_agent: format!("calls/{}", env!("CARGO_PKG_VERSION")),
+            policy: WindowPolicy::default(),
+            concurrency: 4,
+            rate_max: 150,
+            rate_per: Duration::from_secs(5),
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+
+    /// A builder from `PLIVO_AUTH_ID`, `PLIVO_AUTH_TOKEN` and, if set, `PLIVO_API_URL`.
+    pub fn builder_from_env() -> Result<ClientBuilder> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| Error::InvalidArgument(format!("{name} is not set")))
+        };
+        let mut b = Client::builder(var("PLIVO_AUTH_ID")?, var("PLIVO_AUTH_TOKEN")?);
+        if let Ok(url) = var("PLIVO_API_URL") {
+            b = b.base_url(url);
+        }
+        Ok(b)
+    }
+
+    /// The window policy this client applies.
+    pub fn policy(&self) -> WindowPolicy {
+        self.inner.policy
+    }
+
+    /// How many requests a pager of this client may have in flight.
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
+    /// Fetches one page: `limit` (1..=20) calls from `offset`, newest first.
+    ///
+    /// The query is validated first (its own rules and the window policy, as
+    /// the service would apply them); nothing is sent for an invalid one.
+    /// This is one logical request: 429, 500/502/503/504, dropped
+    /// connections, timeouts and undecodable bodies are retried up to
+    /// `max_retries` times.
+    pub fn list_page(&self, query: &CallQuery, limit: u32, offset: u64) -> Result<Page> {
+        check_limit(limit)?;
+        query.validate()?;
+        query.validate_window(&self.inner.policy, chrono::Utc::now())?;
+        self.fetch_page(&query.to_query_string(), limit, offset)
+            .map(|(page, _)| page)
+    }
+
+    /// Fetches one call by its `call_uuid`.
+    pub fn get_call(&self, call_uuid: &str) -> Result<Call> {
+        if call_uuid.is_empty()
+            || call_uuid.len() > 64
+            || !call_uuid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(Error::validation(
+                "call_uuid",
+                "must be 1..=64 letters, digits or '-'",
+            ));
+        }
+        let url = format!("{}{}/", self.inner.endpoint, call_uuid);
+        self.send(&url, model::decode_call).map(|(call, _)| call)
+    }
+
+    /// One page by an already validated, encoded query string.
+    pub(crate) fn fetch_page(
+        &self,
+        query_string: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Page, Attempts)> {
+        let sep = if query_string.is_empty() { "" } else { "&" };
+        let url = format!(
+            "{}?{query_string}{sep}limit={limit}&offset={offset}",
+            self.inner.endpoint
+        );
+        self.send(&url, model::decode_page)
+    }
+
+    /// Sends a GET with retries and decodes the body.
+    fn send<T>(&self, url: &str, decode: fn(&[u8]) -> Result<T>) -> Result<(T, Attempts)> {
+        let inner = &*self.inner;
+        let mut attempts = Attempts::default();
+        loop {
+            attempts.waited += inner.limiter.acquire();
+            attempts.sent += 1;
+            let request = inner
+                .agent
+                .get(url)
+                .header("Authorization", inner.auth_header.as_str())
+                .header("Accept", "application/json");
+            // Each failure comes with whether sending again may help.
+            let outcome = match request.call() {
+                Err(e) => Err(response::transport_error(e)),
+                Ok(resp) => match response::read(resp, inner.max_body) {
+                    Err(e) => {
+                        let retried = match &e {
+                            Error::Transport(_) | Error::Timeout(_) => true,
+                            other => other.status().is_some_and(response::status_is_retried),
+                        };
+                        Err((e, retried))
+                    }
+                    // A body that arrived whole but does not decode is a corrupted transfer.
+                    Ok(body) => decode(&body).map_err(|e| (e, true)),
+                },
+            };
+            let err = match outcome {
+                Ok(v) => return Ok((v, attempts)),
+                Err((e, retried)) => {
+                    let retry = attempts.sent - 1;
+                    if !retried || retry >= inner.retry.max_retries {
+                        return Err(self.redact(e));
+                    }
+                    e
+                }
+            };
+            let retry = attempts.sent - 1;
+            let wait = match &err {
+                Error::RateLimited { retry_after, .. } => {
+                    let wait = inner.retry.wait_for_429(retry, *retry_after);
+                    inner.limiter.pause_until(Instant::now() + wait);
+                    wait
+                }
+                _ => inner.retry.backoff(retry),
+            };
+            attempts.waited += wait;
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// Removes the token from any text of an error, whatever produced it.
+    fn redact(&self, e: Error) -> Error {
+        let token = self.inner.token.as_str();
+        let scrub = |s: String| {
+            if s.contains(token) {
+                s.replace(token, "<redacted>")
+            } else {
+                s
+            }
+        };
+        match e {
+            Error::Unauthorized(mut a) => {
+                a.message = scrub(a.message);
+                Error::Unauthorized(a)
+            }
+            Error::NotFound(mut a) => {
+                a.message = scrub(a.message);
+                Error::NotFound(a)
+            }
+            Error::Server(mut a) => {
+                a.message = scrub(a.message);
+                Error::Server(a)
+            }
+            Error::Http(mut a) => {
+                a.message = scrub(a.message);
+                Error::Http(a)
+            }
+            Error::RateLimited {
+                mut error,
+                retry_after,
+            } => {
+                error.message = scrub(error.message);
+                Error::RateLimited { error, retry_after }
+            }
+            Error::Transport(m) => Error::Transport(scrub(m)),
+            Error::Timeout(m) => Error::Timeout(scrub(m)),
+            Error::BadResponse(m) => Error::BadResponse(scrub(m)),
+            other => other,
+        }
+    }
+}
+
+pub(crate) fn check_limit(limit: u32) -> Result<()> {
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "limit",
+            format!("must be 1..={MAX_LIMIT}, not {limit}"),
+        ))
+    }
+}
+
+fn check_auth_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Error::InvalidArgument(
+            "auth id must be 1..=64 letters, digits, '_' or '-'".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses control characters (CR/LF header injection) and non-ASCII in a header value.
+fn check_header_value(what: &str, v: &str) -> Result<()> {
+    if v.len() > 1024 {
+        return Err(Error::InvalidArgument(format!(
+            "{what} is longer than 1024 bytes"
+        )));
+    }
+    if v.bytes().any(|b| b.is_ascii_control() || !b.is_ascii()) {
+        return Err(Error::InvalidArgument(format!(
+            "{what} must be printable ASCII (no control characters such as CR or LF)"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a base URL and returns it without a trailing slash.
+fn check_base_url(url: &str) -> Result<String> {
+    let bad = |why: &str| {
+        Err(Error::InvalidArgument(format!(
+            "base URL `{}`: {why}",
+            url.chars().take(100).collect::<String>()
+        )))
+    };
+    if url.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return bad("must not contain spaces or control characters");
+    }
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => return bad("must start with https://"),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if rest[authority.len()..].contains(['?', '#']) {
+        return bad("must not have a query or fragment");
+    }
+    if authority.contains('@') {
+        return bad("must not carry credentials; pass them to Client::builder");
+    }
+    if authority.is_empty() {
+        return bad("has no host");
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    match scheme.as_str() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return bad(
+                "http:// is allowed only for loopback hosts (127.0.0.1, ::1, localhost); use https://",
+            );
+        }
+        _ => return bad("must start with https://"),
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(T[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            check_base_url("https://api.plivo.com/").unwrap(),
+            "https://api.plivo.com"
+        );
+        assert!(check_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_base_url("http://127.8.9.1:8080").is_ok());
+        assert!(check_base_url("http://localhost:1").is_ok());
+        assert!(check_base_url("http://[::1]:8080/").is_ok());
+        assert!(check_base_url("HTTPS://api.plivo.com").is_ok());
+        for bad in [
+            "http://api.plivo.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "api.plivo.com",
+            "https://",
+            "https://u:p@api.plivo.com",
+            "https://a.com/\r\nX: y",
+            "https://a.com/?x=1",
+            "http://127.0.0.1.evil.com",
+        ] {
+            let e = check_base_url(bad).unwrap_err().to_string();
+            assert!(e.contains("base URL"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn builder_refuses_bad_settings() {
+        let ok = || Client::builder("MA123", "tok").base_url("http://127.0.0.1:1");
+        assert!(ok().build().is_ok());
+        assert!(Client::builder("", "t").build().is_err());
+        assert!(Client::builder("MA1/../x", "t").build().is_err());
+        assert!(Client::builder("MA1", "").build().is_err());
+        assert!(Client::builder("MA1", "tok\r\nX-Evil: 1").build().is_err());
+        assert!(ok().user_agent("ua\nX: 1").build().is_err());
+        assert!(ok().concurrency(0).build().is_err());
+        assert!(ok().concurrency(65).build().is_err());
+        assert!(ok().timeout(Duration::ZERO).build().is_err());
+        assert!(ok().max_body_bytes(10).build().is_err());
+        let bad_policy = WindowPolicy {
+            default_window_days: 0,
+            max_range_days: 30,
+            retention_days: 90,
+        };
+        assert!(ok().window_policy(bad_policy).build().is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let secret = "s3cr3t-TOKEN-value";
+        let b = Client::builder("MA123", secret).base_url("http://127.0.0.1:1");
+        assert!(!format!("{b:?}").contains(secret));
+        let c = b.build().unwrap();
+        let shown = format!("{c:?} {c:#?}");
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains("MA123"));
+        // Nor its base64 form.
+        assert!(!shown.contains(&base64(format!("MA123:{secret}").as_bytes())));
+    }
+
+    #[test]
+    fn limit_is_checked() {
+        assert!(check_limit(0).is_err());
+        assert!(check_limit(21).is_err());
+        assert!(check_limit(1).is_ok() && check_limit(20).is_ok());
+    }
+}

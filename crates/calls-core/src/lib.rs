@@ -25,14 +25,19 @@
 pub mod client;
 pub mod error;
 pub mod model;
+pub mod pager;
 pub mod policy;
 pub mod query;
+pub mod ratelimit;
 pub mod response;
 pub mod retry;
 pub mod time;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result};
-pub use model::{Call, Link, Meta, Page};
+pub use model::{
+    Call, CallDirection, HangupSource, Link, Meta, Money, Page, StirVerification, TransportProtocol,
+};
+pub use pager::{Pager, PagerStats};
 pub use policy::WindowPolicy;
-pub use query::CallQuery;
+pub use query::{CallQuery, Cmp};

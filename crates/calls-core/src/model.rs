@@ -1,16 +1,1773 @@
-//! PLACEHOLDER: being written (Call, Page, Meta, Link).
-#[derive(Debug, Clone, Default)]
-pub struct Call {
-    pub call_uuid: String,
+//! The typed records: [`Page`], [`Meta`], [`Link`], [`Call`] and its value types.
+//!
+//! A list response is `{"api_id": "...", "meta": {...}, "objects": [call, ...]}`;
+//! [`decode_page`] turns its bytes into a [`Page`], [`decode_call`] decodes the
+//! single-record endpoint. Both report what was wrong as
+//! [`Error::BadResponse`](crate::Error::BadResponse) with a path to the value
+//! (`objects[3].end_time: ...`) and serde_json's line and column.
+//!
+//! Decoding is tolerant where the service is known to vary and strict where a
+//! wrong value would silently corrupt data:
+//!
+//! * every field a [`Call`] (or [`Meta`], [`Page`]) does not model is kept, in
+//!   order, in its `extra` map, and written back after the known fields;
+//! * timestamps accept `HH:MM`, seconds, fractions, `T`, `Z` and offsets such as
+//!   `+05:30` (see [`crate::time::parse_timestamp`]); `""` and `null` are `None`;
+//!   anything else that does not parse is an error naming the field;
+//! * money is a [`Money`]: the exact decimal text, never a float;
+//! * enumerations keep values this crate does not know as `Other(String)`;
+//! * counts and durations are whole, non-negative numbers (numeric strings are
+//!   accepted, `""` and `null` are `None`); `-1` or `2.5` is an error.
+//!
+//! Serialization writes the API's keys back: known fields first, under their
+//! API names, then the `extra` fields unchanged. A known field that is `None`
+//! is left out, except `answer_time`, which is written as `null` (the service
+//! reports unanswered calls that way). Timestamps are written in UTC as
+//! [`crate::time::format_api`] does, so `+05:30` input comes back as the same
+//! instant in UTC. Money is always written as a JSON string.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::fmt;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::time::{format_api, parse_timestamp};
+
+// ---------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------
+
+/// Decodes a list response body (`{"api_id", "meta", "objects"}`) into a [`Page`].
+///
+/// Fails with [`Error::BadResponse`](crate::Error::BadResponse) whose message
+/// names what was wrong: the path to the bad value and why, or serde_json's
+/// description with line and column. Never panics, whatever the bytes.
+///
+/// ```
+/// use calls_core::model::{decode_page, Link};
+///
+/// let body = br#"{"api_id": "a1", "meta": {"limit": 20, "offset": 0, "total_count": 1,
+///     "next": null, "previous": null},
+///     "objects": [{"call_uuid": "u1", "end_time": "2026-09-18 08:52:26",
+///                  "total_amount": "0.00280", "region": "us-east-1"}]}"#;
+/// let page = decode_page(body)?;
+/// assert_eq!(page.meta.total_count, Some(1));
+/// assert!(!page.meta.next.is_more());
+/// let call = &page.objects[0];
+/// assert_eq!(call.total_amount.as_ref().unwrap().as_str(), "0.00280");
+/// assert_eq!(call.extra["region"], "us-east-1");
+///
+/// let err = decode_page(br#"{"meta": {}, "objects": [{"call_uuid": "u1", "end_time": "2026-13-01 00:00"}]}"#)
+///     .unwrap_err();
+/// assert!(err.to_string().contains("objects[0].end_time: `2026-13-01 00:00` is not a real date"));
+/// # Ok::<(), calls_core::Error>(())
+/// ```
+pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
+    serde_json::from_slice(bytes).map_err(|e| crate::Error::BadResponse(e.to_string()))
 }
-#[derive(Debug, Clone, Default)]
-pub struct Meta;
-#[derive(Debug, Clone, Default)]
+
+/// Decodes a single call record (`GET .../Zentrunk/Call/{call_uuid}/`) into a [`Call`].
+///
+/// Errors are [`Error::BadResponse`](crate::Error::BadResponse) naming the
+/// field (`end_time: ...`); never panics.
+///
+/// ```
+/// let call = calls_core::model::decode_call(br#"{"call_uuid": "u1", "srtp": false}"#)?;
+/// assert_eq!(call.srtp, Some(false));
+/// # Ok::<(), calls_core::Error>(())
+/// ```
+pub fn decode_call(bytes: &[u8]) -> Result<Call, crate::Error> {
+    serde_json::from_slice(bytes).map_err(|e| crate::Error::BadResponse(e.to_string()))
+}
+
+// ---------------------------------------------------------------------------
+// Error paths
+// ---------------------------------------------------------------------------
+
+/// Removes serde_json's trailing ` at line L column C`; the outer layer adds
+/// the position again, so the final message carries it once.
+fn strip_position(msg: &str) -> &str {
+    if let Some(i) = msg.rfind(" at line ") {
+        let mut parts = msg[i + " at line ".len()..].splitn(2, " column ");
+        if let (Some(line), Some(col)) = (parts.next(), parts.next()) {
+            let num = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if num(line) && num(col) {
+                return &msg[..i];
+            }
+        }
+    }
+    msg
+}
+
+/// Whether `msg` already starts with a path written by this module (`end_time: ...`).
+fn has_path(msg: &str) -> bool {
+    match msg.split_once(": ") {
+        Some((head, _)) => {
+            !head.is_empty()
+                && head
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']'))
+        }
+        None => false,
+    }
+}
+
+/// Prefixes an error with the path segment it happened under.
+fn at<E: de::Error>(segment: &str, inner: impl fmt::Display) -> E {
+    let full = inner.to_string();
+    let msg = strip_position(&full);
+    if has_path(msg) {
+        if msg.starts_with('[') {
+            E::custom(format_args!("{segment}{msg}"))
+        } else {
+            E::custom(format_args!("{segment}.{msg}"))
+        }
+    } else {
+        E::custom(format_args!("{segment}: {msg}"))
+    }
+}
+
+/// Shortens odd input for an error message.
+fn shown(s: &str) -> String {
+    let mut out: String = s.chars().take(40).filter(|c| !c.is_control()).collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Money
+// ---------------------------------------------------------------------------
+
+/// An amount of money exactly as the API wrote it (`"0.00260"` stays `"0.00260"`).
+///
+/// Always a decimal: an optional `-`, digits, and optionally `.` and more
+/// digits. Never converted to a float. A JSON number is accepted: an integer
+/// keeps its text; a fractional number is kept as the shortest decimal that
+/// reads back as the same number (serde_json does not expose the literal, so
+/// trailing zeros of a *number* such as `0.00260` are lost; strings, which is
+/// what the API sends, are always exact). Serialized as a JSON string.
+///
+/// ```
+/// use calls_core::model::Money;
+/// let m: Money = "0.00260".parse().unwrap();
+/// assert_eq!(m.as_str(), "0.00260");
+/// assert!("1e-3".parse::<Money>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Money(String);
+
+impl Money {
+    /// Checks that `s` is a decimal and keeps it verbatim.
+    pub fn new(s: impl Into<String>) -> Result<Money, String> {
+        let s = s.into();
+        if is_decimal(&s) {
+            Ok(Money(s))
+        } else {
+            Err(format!("`{}` is not a decimal amount", shown(&s)))
+        }
+    }
+
+    /// The decimal text, exactly as received.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The decimal text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+fn is_decimal(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    all(int) && frac.is_none_or(all)
+}
+
+impl FromStr for Money {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Money::new(s)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Money {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(MoneyVisitor)? {
+            Some(m) => Ok(m),
+            None => Err(de::Error::custom("empty amount")),
+        }
+    }
+}
+
+/// Reads an amount; `""` and `null` are `None`.
+struct MoneyVisitor;
+
+impl<'de> Visitor<'de> for MoneyVisitor {
+    type Value = Option<Money>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decimal amount as a string or number")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v.is_empty() {
+            return Ok(None);
+        }
+        Money::new(v).map(Some).map_err(E::custom)
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        if v.is_empty() {
+            return Ok(None);
+        }
+        Money::new(v).map(Some).map_err(E::custom)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Money(v.to_string())))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Money(v.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // Rust's Display for f64 is the shortest round-trip decimal, no exponent.
+        Money::new(v.to_string()).map(Some).map_err(E::custom)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Enumerations
+// ---------------------------------------------------------------------------
+
+/// Shared by the API enumerations, for the optional-field reader.
+trait ApiEnum: Sized {
+    fn from_ref(s: &str) -> Self;
+    fn from_owned(s: String) -> Self;
+}
+
+macro_rules! api_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $s:literal ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this crate does not know (yet), kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            /// The documented values, in the API's exact spelling.
+            pub const ALLOWED: &'static [&'static str] = &[$($s),+];
+
+            /// The value as the API spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $s, )+
+                    $name::Other(s) => s,
+                }
+            }
+
+            /// Reads the API spelling (case-sensitive); any other text is `Other`.
+            pub fn parse(s: &str) -> Self {
+                match s {
+                    $( $s => $name::$variant, )+
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl ApiEnum for $name {
+            fn from_ref(s: &str) -> Self {
+                $name::parse(s)
+            }
+            fn from_owned(s: String) -> Self {
+                match s.as_str() {
+                    $( $s => $name::$variant, )+
+                    _ => $name::Other(s),
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($name::parse(s))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$name, E> {
+                        Ok($name::from_ref(v))
+                    }
+                    fn visit_string<E: de::Error>(self, v: String) -> Result<$name, E> {
+                        Ok($name::from_owned(v))
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+
+api_enum! {
+    /// `call_direction`: who placed the call.
+    CallDirection {
+        /// `inbound`: from the carrier network to the trunk.
+        Inbound => "inbound",
+        /// `outbound`: from the trunk to the carrier network.
+        Outbound => "outbound",
+    }
+}
+
+api_enum! {
+    /// `hangup_source`: which side ended the call.
+    HangupSource {
+        /// `customer`: the customer's side of the trunk.
+        Customer => "customer",
+        /// `carrier`: the carrier network.
+        Carrier => "carrier",
+        /// `zentrunk`: Plivo's trunking platform itself.
+        Zentrunk => "zentrunk",
+    }
+}
+
+api_enum! {
+    /// `stir_verification`: the STIR/SHAKEN verification result.
+    StirVerification {
+        /// `Verified`.
+        Verified => "Verified",
+        /// `Not Verified`.
+        NotVerified => "Not Verified",
+        /// `Not Applicable`.
+        NotApplicable => "Not Applicable",
+    }
+}
+
+api_enum! {
+    /// `transport_protocol`: the SIP signalling transport.
+    TransportProtocol {
+        /// `udp`.
+        Udp => "udp",
+        /// `tcp`.
+        Tcp => "tcp",
+        /// `tls`.
+        Tls => "tls",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Field readers (seeds), so no value goes through an intermediate `Value`
+// ---------------------------------------------------------------------------
+
+/// An optional enumeration: `null` and `""` are `None`.
+struct OptEnum<T>(PhantomData<T>);
+
+impl<'de, T: ApiEnum> DeserializeSeed<'de> for OptEnum<T> {
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: ApiEnum> Visitor<'de> for OptEnum<T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((!v.is_empty()).then(|| T::from_ref(v)))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok((!v.is_empty()).then(|| T::from_owned(v)))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// An optional timestamp: `null` and `""` are `None`; anything else must parse.
+struct OptTime;
+
+impl<'de> DeserializeSeed<'de> for OptTime {
+    type Value = Option<DateTime<Utc>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptTime {
+    type Value = Option<DateTime<Utc>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a timestamp string or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v.trim().is_empty() {
+            return Ok(None);
+        }
+        parse_timestamp(v).map(Some).map_err(E::custom)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// An optional amount of money (see [`Money`]).
+struct OptMoney;
+
+impl<'de> DeserializeSeed<'de> for OptMoney {
+    type Value = Option<Money>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(MoneyVisitor)
+    }
+}
+
+/// An optional whole, non-negative number: an integer, an integral float, or a
+/// string of digits; `null` and `""` are `None`.
+struct OptCount;
+
+impl<'de> DeserializeSeed<'de> for OptCount {
+    type Value = Option<u64>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptCount {
+    type Value = Option<u64>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole non-negative number or null")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        u64::try_from(v)
+            .map(Some)
+            .map_err(|_| E::custom(format_args!("`{v}` is negative")))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if v < 0.0 {
+            Err(E::custom(format_args!("`{v}` is negative")))
+        } else if v.fract() == 0.0 && v <= EXACT {
+            Ok(Some(v as u64))
+        } else {
+            Err(E::custom(format_args!("`{v}` is not a whole number")))
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let t = v.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        if t.bytes().all(|b| b.is_ascii_digit()) {
+            return t
+                .parse()
+                .map(Some)
+                .map_err(|_| E::custom(format_args!("`{}` is too large", shown(t))));
+        }
+        if t.starts_with('-') {
+            Err(E::custom(format_args!("`{}` is negative", shown(t))))
+        } else {
+            Err(E::custom(format_args!(
+                "`{}` is not a whole number",
+                shown(t)
+            )))
+        }
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Writes a timestamp as the API does.
+struct ApiTime<'a>(&'a DateTime<Utc>);
+
+impl Serialize for ApiTime<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_api(*self.0))
+    }
+}
+
+/// A map key: a known field (no allocation) or an unknown one, kept for `extra`.
+enum Key<F> {
+    Known(F),
+    Unknown(String),
+}
+
+struct KeySeed<F>(fn(&str) -> Option<F>);
+
+impl<'de, F> DeserializeSeed<'de> for KeySeed<F> {
+    type Value = Key<F>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, F> Visitor<'de> for KeySeed<F> {
+    type Value = Key<F>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(match (self.0)(v) {
+            Some(f) => Key::Known(f),
+            None => Key::Unknown(v.to_owned()),
+        })
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(match (self.0)(&v) {
+            Some(f) => Key::Known(f),
+            None => Key::Unknown(v),
+        })
+    }
+}
+
+/// Reads the next value of a map, prefixing any error with the field name.
+fn value<'de, A, S>(map: &mut A, name: &str, seed: S) -> Result<S::Value, A::Error>
+where
+    A: MapAccess<'de>,
+    S: DeserializeSeed<'de>,
+{
+    map.next_value_seed(seed).map_err(|e| at(name, e))
+}
+
+/// Reads the next value of a map as `T`, prefixing any error with the field name.
+fn value_of<'de, A, T>(map: &mut A, name: &str) -> Result<T, A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    map.next_value().map_err(|e| at(name, e))
+}
+
+// ---------------------------------------------------------------------------
+// Call
+// ---------------------------------------------------------------------------
+
+/// One call detail record.
+///
+/// Every field but `call_uuid` is optional: records differ by age and
+/// endpoint, and many omit fields. Fields this crate does not model (such as
+/// `call_id`, `cnam_lookup`, `region`, or the legacy `duration`,
+/// `hangup_cause`, `hangup_initiator`, `hangup_code`, `rate`) are kept in
+/// [`Call::extra`] exactly as received. See the [module docs](self) for how
+/// values are read and written back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Call {
+    /// `call_uuid`: the call's identifier (required).
+    pub call_uuid: String,
+    /// `from_number`: the calling number, as sent (`+` prefix or not).
+    pub from_number: Option<String>,
+    /// `to_number`: the called number, as sent.
+    pub to_number: Option<String>,
+    /// `call_direction`: `inbound` or `outbound`.
+    pub call_direction: Option<CallDirection>,
+    /// `call_duration`: seconds from answer to hangup.
+    pub call_duration: Option<u64>,
+    /// `bill_duration`: seconds billed.
+    pub bill_duration: Option<u64>,
+    /// `billed_duration`: seconds billed after rounding to the billing increment.
+    pub billed_duration: Option<u64>,
+    /// `initiation_time`: when the call was initiated (UTC).
+    pub initiation_time: Option<DateTime<Utc>>,
+    /// `answer_time`: when the call was answered (UTC); `None` if never answered.
+    pub answer_time: Option<DateTime<Utc>>,
+    /// `end_time`: when the call ended (UTC).
+    pub end_time: Option<DateTime<Utc>>,
+    /// `hangup_cause_name`: the hangup cause, e.g. `normal_hangup`.
+    pub hangup_cause_name: Option<String>,
+    /// `hangup_cause_code`: the numeric hangup cause, e.g. `3000`.
+    pub hangup_cause_code: Option<u64>,
+    /// `hangup_source`: which side ended the call.
+    pub hangup_source: Option<HangupSource>,
+    /// `total_rate`: the per-minute rate.
+    pub total_rate: Option<Money>,
+    /// `total_amount`: the amount charged.
+    pub total_amount: Option<Money>,
+    /// `trunk_domain`: the trunk's SIP domain.
+    pub trunk_domain: Option<String>,
+    /// `from_country`: ISO country code of the calling number.
+    pub from_country: Option<String>,
+    /// `to_country`: ISO country code of the called number.
+    pub to_country: Option<String>,
+    /// `transport_protocol`: `udp`, `tcp` or `tls`.
+    pub transport_protocol: Option<TransportProtocol>,
+    /// `srtp`: whether the media was encrypted.
+    pub srtp: Option<bool>,
+    /// `secure_trunking`: whether secure trunking was used.
+    pub secure_trunking: Option<bool>,
+    /// `secure_trunking_rate`: the secure trunking surcharge rate.
+    pub secure_trunking_rate: Option<Money>,
+    /// `stir_verification`: the STIR/SHAKEN verification result.
+    pub stir_verification: Option<StirVerification>,
+    /// `attestation_indicator`: the STIR/SHAKEN attestation (`A`, `B`, `C`),
+    /// verbatim; the service sometimes sends the string `"null"`: see
+    /// [`Call::attestation`].
+    pub attestation_indicator: Option<String>,
+    /// Every other field the service sent, unchanged and in order.
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Copy)]
+enum CallField {
+    CallUuid,
+    FromNumber,
+    ToNumber,
+    CallDirection,
+    CallDuration,
+    BillDuration,
+    BilledDuration,
+    InitiationTime,
+    AnswerTime,
+    EndTime,
+    HangupCauseName,
+    HangupCauseCode,
+    HangupSource,
+    TotalRate,
+    TotalAmount,
+    TrunkDomain,
+    FromCountry,
+    ToCountry,
+    TransportProtocol,
+    Srtp,
+    SecureTrunking,
+    SecureTrunkingRate,
+    StirVerification,
+    AttestationIndicator,
+}
+
+impl CallField {
+    fn from_key(k: &str) -> Option<CallField> {
+        use CallField::*;
+        Some(match k {
+            "call_uuid" => CallUuid,
+            "from_number" => FromNumber,
+            "to_number" => ToNumber,
+            "call_direction" => CallDirection,
+            "call_duration" => CallDuration,
+            "bill_duration" => BillDuration,
+            "billed_duration" => BilledDuration,
+            "initiation_time" => InitiationTime,
+            "answer_time" => AnswerTime,
+            "end_time" => EndTime,
+            "hangup_cause_name" => HangupCauseName,
+            "hangup_cause_code" => HangupCauseCode,
+            "hangup_source" => HangupSource,
+            "total_rate" => TotalRate,
+            "total_amount" => TotalAmount,
+            "trunk_domain" => TrunkDomain,
+            "from_country" => FromCountry,
+            "to_country" => ToCountry,
+            "transport_protocol" => TransportProtocol,
+            "srtp" => Srtp,
+            "secure_trunking" => SecureTrunking,
+            "secure_trunking_rate" => SecureTrunkingRate,
+            "stir_verification" => StirVerification,
+            "attestation_indicator" => AttestationIndicator,
+            _ => return None,
+        })
+    }
+}
+
+impl Call {
+    /// The API names of the fields this type models, in the order they are written.
+    pub const FIELDS: &'static [&'static str] = &[
+        "call_uuid",
+        "from_number",
+        "to_number",
+        "call_direction",
+        "call_duration",
+        "bill_duration",
+        "billed_duration",
+        "initiation_time",
+        "answer_time",
+        "end_time",
+        "hangup_cause_name",
+        "hangup_cause_code",
+        "hangup_source",
+        "total_rate",
+        "total_amount",
+        "trunk_domain",
+        "from_country",
+        "to_country",
+        "transport_protocol",
+        "srtp",
+        "secure_trunking",
+        "secure_trunking_rate",
+        "stir_verification",
+        "attestation_indicator",
+    ];
+
+    /// The attestation indicator, or `None` when absent, `""` or the string `"null"`.
+    ///
+    /// ```
+    /// let call = calls_core::model::decode_call(br#"{"call_uuid": "u", "attestation_indicator": "null"}"#)?;
+    /// assert_eq!(call.attestation(), None);
+    /// assert_eq!(call.attestation_indicator.as_deref(), Some("null"));
+    /// # Ok::<(), calls_core::Error>(())
+    /// ```
+    pub fn attestation(&self) -> Option<&str> {
+        match self.attestation_indicator.as_deref() {
+            None | Some("") | Some("null") => None,
+            Some(a) => Some(a),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Call {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(CallVisitor)
+    }
+}
+
+struct CallVisitor;
+
+impl<'de> Visitor<'de> for CallVisitor {
+    type Value = Call;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a call record object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Call, A::Error> {
+        let mut uuid: Option<String> = None;
+        let mut c = Call::default();
+        while let Some(key) = map.next_key_seed(KeySeed(CallField::from_key))? {
+            let field = match key {
+                Key::Known(f) => f,
+                Key::Unknown(k) => {
+                    let v: Value = value_of(&mut map, &k)?;
+                    c.extra.insert(k, v);
+                    continue;
+                }
+            };
+            use CallField as F;
+            match field {
+                F::CallUuid => uuid = Some(value_of(&mut map, "call_uuid")?),
+                F::FromNumber => c.from_number = value_of(&mut map, "from_number")?,
+                F::ToNumber => c.to_number = value_of(&mut map, "to_number")?,
+                F::CallDirection => {
+                    c.call_direction = value(&mut map, "call_direction", OptEnum(PhantomData))?
+                }
+                F::CallDuration => c.call_duration = value(&mut map, "call_duration", OptCount)?,
+                F::BillDuration => c.bill_duration = value(&mut map, "bill_duration", OptCount)?,
+                F::BilledDuration => {
+                    c.billed_duration = value(&mut map, "billed_duration", OptCount)?
+                }
+                F::InitiationTime => {
+                    c.initiation_time = value(&mut map, "initiation_time", OptTime)?
+                }
+                F::AnswerTime => c.answer_time = value(&mut map, "answer_time", OptTime)?,
+                F::EndTime => c.end_time = value(&mut map, "end_time", OptTime)?,
+                F::HangupCauseName => {
+                    c.hangup_cause_name = value_of(&mut map, "hangup_cause_name")?
+                }
+                F::HangupCauseCode => {
+                    c.hangup_cause_code = value(&mut map, "hangup_cause_code", OptCount)?
+                }
+                F::HangupSource => {
+                    c.hangup_source = value(&mut map, "hangup_source", OptEnum(PhantomData))?
+                }
+                F::TotalRate => c.total_rate = value(&mut map, "total_rate", OptMoney)?,
+                F::TotalAmount => c.total_amount = value(&mut map, "total_amount", OptMoney)?,
+                F::TrunkDomain => c.trunk_domain = value_of(&mut map, "trunk_domain")?,
+                F::FromCountry => c.from_country = value_of(&mut map, "from_country")?,
+                F::ToCountry => c.to_country = value_of(&mut map, "to_country")?,
+                F::TransportProtocol => {
+                    c.transport_protocol =
+                        value(&mut map, "transport_protocol", OptEnum(PhantomData))?
+                }
+                F::Srtp => c.srtp = value_of(&mut map, "srtp")?,
+                F::SecureTrunking => c.secure_trunking = value_of(&mut map, "secure_trunking")?,
+                F::SecureTrunkingRate => {
+                    c.secure_trunking_rate = value(&mut map, "secure_trunking_rate", OptMoney)?
+                }
+                F::StirVerification => {
+                    c.stir_verification =
+                        value(&mut map, "stir_verification", OptEnum(PhantomData))?
+                }
+                F::AttestationIndicator => {
+                    c.attestation_indicator = value_of(&mut map, "attestation_indicator")?
+                }
+            }
+        }
+        c.call_uuid = uuid.ok_or_else(|| de::Error::missing_field("call_uuid"))?;
+        Ok(c)
+    }
+}
+
+impl Serialize for Call {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        fn opt<M: SerializeMap, T: Serialize>(
+            m: &mut M,
+            k: &str,
+            v: &Option<T>,
+        ) -> Result<(), M::Error> {
+            match v {
+                Some(v) => m.serialize_entry(k, v),
+                None => Ok(()),
+            }
+        }
+        fn time<M: SerializeMap>(
+            m: &mut M,
+            k: &str,
+            v: &Option<DateTime<Utc>>,
+        ) -> Result<(), M::Error> {
+            match v {
+                Some(t) => m.serialize_entry(k, &ApiTime(t)),
+                None => Ok(()),
+            }
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("call_uuid", &self.call_uuid)?;
+        opt(&mut m, "from_number", &self.from_number)?;
+        opt(&mut m, "to_number", &self.to_number)?;
+        opt(&mut m, "call_direction", &self.call_direction)?;
+        opt(&mut m, "call_duration", &self.call_duration)?;
+        opt(&mut m, "bill_duration", &self.bill_duration)?;
+        opt(&mut m, "billed_duration", &self.billed_duration)?;
+        time(&mut m, "initiation_time", &self.initiation_time)?;
+        match &self.answer_time {
+            Some(t) => m.serialize_entry("answer_time", &ApiTime(t))?,
+            None => m.serialize_entry("answer_time", &())?,
+        }
+        time(&mut m, "end_time", &self.end_time)?;
+        opt(&mut m, "hangup_cause_name", &self.hangup_cause_name)?;
+        opt(&mut m, "hangup_cause_code", &self.hangup_cause_code)?;
+        opt(&mut m, "hangup_source", &self.hangup_source)?;
+        opt(&mut m, "total_rate", &self.total_rate)?;
+        opt(&mut m, "total_amount", &self.total_amount)?;
+        opt(&mut m, "trunk_domain", &self.trunk_domain)?;
+        opt(&mut m, "from_country", &self.from_country)?;
+        opt(&mut m, "to_country", &self.to_country)?;
+        opt(&mut m, "transport_protocol", &self.transport_protocol)?;
+        opt(&mut m, "srtp", &self.srtp)?;
+        opt(&mut m, "secure_trunking", &self.secure_trunking)?;
+        opt(&mut m, "secure_trunking_rate", &self.secure_trunking_rate)?;
+        opt(&mut m, "stir_verification", &self.stir_verification)?;
+        opt(&mut m, "attestation_indicator", &self.attestation_indicator)?;
+        for (k, v) in &self.extra {
+            // A known name in `extra` would duplicate the key; the typed field wins.
+            if CallField::from_key(k).is_none() {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Link and Meta
+// ---------------------------------------------------------------------------
+
+/// `meta.next` / `meta.previous`: where the next or previous page is, in
+/// whichever form the service used.
+///
+/// Today's API sends a path or URL, or `null`; older Zentrunk responses send
+/// booleans. Serializes back to the same JSON value (an absent key comes back
+/// as `null`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum Link {
+    /// `null`, or the key was absent: no such page.
     #[default]
     Null,
+    /// `""`: no such page.
+    Empty,
+    /// `true` / `false`: whether there is such a page (legacy responses).
+    Flag(bool),
+    /// A path or query, starting with `/` or `?` (`/v1/Account/.../?offset=20`).
+    Path(String),
+    /// An absolute `http://` or `https://` URL.
+    Url(String),
+    /// Any other non-empty string, kept verbatim.
+    Other(String),
 }
-#[derive(Debug, Clone, Default)]
+
+impl Link {
+    /// Whether the link says there is such a page: `Flag(true)`, a path, a URL,
+    /// or any other non-empty string.
+    pub fn is_more(&self) -> bool {
+        match self {
+            Link::Null | Link::Empty => false,
+            Link::Flag(b) => *b,
+            Link::Path(_) | Link::Url(_) => true,
+            Link::Other(s) => !s.is_empty(),
+        }
+    }
+
+    /// The link's text for `Path`, `Url` and `Other`.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Link::Path(s) | Link::Url(s) | Link::Other(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn classify(s: Cow<'_, str>) -> Link {
+        if s.is_empty() {
+            Link::Empty
+        } else if s.starts_with('/') || s.starts_with('?') {
+            Link::Path(s.into_owned())
+        } else if s.starts_with("http://") || s.starts_with("https://") {
+            Link::Url(s.into_owned())
+        } else {
+            Link::Other(s.into_owned())
+        }
+    }
+}
+
+impl Serialize for Link {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Link::Null => s.serialize_unit(),
+            Link::Empty => s.serialize_str(""),
+            Link::Flag(b) => s.serialize_bool(*b),
+            Link::Path(v) | Link::Url(v) | Link::Other(v) => s.serialize_str(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Link;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a URL, a path, a boolean or null")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Link, E> {
+                Ok(Link::classify(Cow::Borrowed(v)))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Link, E> {
+                Ok(Link::classify(Cow::Owned(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Link, E> {
+                Ok(Link::Flag(v))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Link, E> {
+                Ok(Link::Null)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Link, E> {
+                Ok(Link::Null)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The paging block of a list response.
+///
+/// `limit`, `offset` and `total_count` may come as numbers or numeric strings;
+/// a negative or fractional value is a decode error. Other keys are kept in
+/// `extra`. Serialization writes the three counts when present, `next` and
+/// `previous` always, then `extra`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Meta {
+    /// The page size the service applied.
+    pub limit: Option<u64>,
+    /// The offset of this page's first record.
+    pub offset: Option<u64>,
+    /// How many records match the query in all.
+    pub total_count: Option<u64>,
+    /// The next page.
+    pub next: Link,
+    /// The previous page.
+    pub previous: Link,
+    /// Every other key of `meta`, unchanged.
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Copy)]
+enum MetaField {
+    Limit,
+    Offset,
+    TotalCount,
+    Next,
+    Previous,
+}
+
+impl MetaField {
+    fn from_key(k: &str) -> Option<MetaField> {
+        Some(match k {
+            "limit" => MetaField::Limit,
+            "offset" => MetaField::Offset,
+            "total_count" => MetaField::TotalCount,
+            "next" => MetaField::Next,
+            "previous" => MetaField::Previous,
+            _ => return None,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Meta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Meta;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a meta object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Meta, A::Error> {
+                let mut m = Meta::default();
+                while let Some(key) = map.next_key_seed(KeySeed(MetaField::from_key))? {
+                    match key {
+                        Key::Known(MetaField::Limit) => {
+                            m.limit = value(&mut map, "limit", OptCount)?
+                        }
+                        Key::Known(MetaField::Offset) => {
+                            m.offset = value(&mut map, "offset", OptCount)?
+                        }
+                        Key::Known(MetaField::TotalCount) => {
+                            m.total_count = value(&mut map, "total_count", OptCount)?
+                        }
+                        Key::Known(MetaField::Next) => m.next = value_of(&mut map, "next")?,
+                        Key::Known(MetaField::Previous) => {
+                            m.previous = value_of(&mut map, "previous")?
+                        }
+                        Key::Unknown(k) => {
+                            let v: Value = value_of(&mut map, &k)?;
+                            m.extra.insert(k, v);
+                        }
+                    }
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl Serialize for Meta {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if let Some(v) = self.limit {
+            m.serialize_entry("limit", &v)?;
+        }
+        if let Some(v) = self.offset {
+            m.serialize_entry("offset", &v)?;
+        }
+        if let Some(v) = self.total_count {
+            m.serialize_entry("total_count", &v)?;
+        }
+        m.serialize_entry("next", &self.next)?;
+        m.serialize_entry("previous", &self.previous)?;
+        for (k, v) in &self.extra {
+            if MetaField::from_key(k).is_none() {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Page
+// ---------------------------------------------------------------------------
+
+/// One page of a list response: `{"api_id", "meta", "objects"}`.
+///
+/// `meta` and `objects` are required; other top-level keys are kept in
+/// `extra`. Decode one with [`decode_page`].
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
+    /// The API's request identifier, if sent.
+    pub api_id: Option<String>,
+    /// The paging block.
+    pub meta: Meta,
+    /// The call records on this page.
     pub objects: Vec<Call>,
+    /// Every other top-level key, unchanged.
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Copy)]
+enum PageField {
+    ApiId,
+    Meta,
+    Objects,
+}
+
+impl PageField {
+    fn from_key(k: &str) -> Option<PageField> {
+        Some(match k {
+            "api_id" => PageField::ApiId,
+            "meta" => PageField::Meta,
+            "objects" => PageField::Objects,
+            _ => return None,
+        })
+    }
+}
+
+/// The `objects` array; element errors are prefixed with their index.
+struct Objects;
+
+impl<'de> DeserializeSeed<'de> for Objects {
+    type Value = Vec<Call>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Objects {
+    type Value = Vec<Call>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of call records")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Call>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        loop {
+            match seq.next_element::<Call>() {
+                Ok(Some(c)) => out.push(c),
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(at(&format!("[{}]", out.len()), e)),
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Page {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Page;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a page object {api_id, meta, objects}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
+                let mut api_id = None;
+                let mut meta = None;
+                let mut objects = None;
+                let mut extra = Map::new();
+                while let Some(key) = map.next_key_seed(KeySeed(PageField::from_key))? {
+                    match key {
+                        Key::Known(PageField::ApiId) => api_id = value_of(&mut map, "api_id")?,
+                        Key::Known(PageField::Meta) => meta = Some(value_of(&mut map, "meta")?),
+                        Key::Known(PageField::Objects) => {
+                            objects = Some(value(&mut map, "objects", Objects)?)
+                        }
+                        Key::Unknown(k) => {
+                            let v: Value = value_of(&mut map, &k)?;
+                            extra.insert(k, v);
+                        }
+                    }
+                }
+                let meta = meta.ok_or_else(|| de::Error::custom("`meta` is missing"))?;
+                let objects = objects.ok_or_else(|| de::Error::custom("`objects` is missing"))?;
+                Ok(Page {
+                    api_id,
+                    meta,
+                    objects,
+                    extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl Serialize for Page {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if let Some(id) = &self.api_id {
+            m.serialize_entry("api_id", id)?;
+        }
+        m.serialize_entry("meta", &self.meta)?;
+        m.serialize_entry("objects", &self.objects)?;
+        for (k, v) in &self.extra {
+            if PageField::from_key(k).is_none() {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    fn call(json: &str) -> Call {
+        decode_call(json.as_bytes()).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    fn call_err(json: &str) -> String {
+        match decode_call(json.as_bytes()) {
+            Err(Error::BadResponse(m)) => m,
+            other => panic!("{json}: expected BadResponse, got {other:?}"),
+        }
+    }
+
+    fn page_err(json: &[u8]) -> String {
+        match decode_page(json) {
+            Err(Error::BadResponse(m)) => m,
+            other => panic!("expected BadResponse, got {other:?}"),
+        }
+    }
+
+    fn with_end_time(t: &str) -> Call {
+        call(&format!(r#"{{"call_uuid": "u", "end_time": {t}}}"#))
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    const PAGE: &str = r#"{"api_id": "a-1",
+        "meta": {"limit": 2, "offset": 0, "total_count": 3, "next": "/v1/Account/MA1/Zentrunk/Call/?limit=2&offset=2", "previous": null},
+        "objects": [
+          {"call_uuid": "u1", "call_id": "x@1.2.3.4", "from_number": "+1415", "to_number": "+1732",
+           "call_direction": "inbound", "call_duration": 32, "bill_duration": 60, "billed_duration": 60,
+           "initiation_time": "2026-09-18 08:51:53", "answer_time": "2026-09-18 08:51:54",
+           "end_time": "2026-09-18 08:52:26", "hangup_cause_name": "normal_hangup",
+           "hangup_cause_code": 3000, "hangup_source": "carrier", "total_rate": "0.00280",
+           "total_amount": "0.00280", "trunk_domain": "1.zt.plivo.com", "from_country": "IN",
+           "to_country": "US", "transport_protocol": "tcp", "srtp": false, "secure_trunking": false,
+           "secure_trunking_rate": "0.00000", "cnam_lookup": false, "stir_verification": "Not Verified",
+           "attestation_indicator": "C"},
+          {"call_uuid": "u2", "answer_time": null, "end_time": "2026-09-18 09:00"}
+        ]}"#;
+
+    #[test]
+    fn decodes_a_full_page() {
+        let page = decode_page(PAGE.as_bytes()).unwrap();
+        assert_eq!(page.api_id.as_deref(), Some("a-1"));
+        assert_eq!(page.meta.limit, Some(2));
+        assert_eq!(page.meta.total_count, Some(3));
+        assert!(page.meta.next.is_more());
+        assert_eq!(page.meta.previous, Link::Null);
+        assert_eq!(page.objects.len(), 2);
+        let c = &page.objects[0];
+        assert_eq!(c.call_uuid, "u1");
+        assert_eq!(c.call_direction, Some(CallDirection::Inbound));
+        assert_eq!(c.hangup_source, Some(HangupSource::Carrier));
+        assert_eq!(c.transport_protocol, Some(TransportProtocol::Tcp));
+        assert_eq!(c.stir_verification, Some(StirVerification::NotVerified));
+        assert_eq!(c.call_duration, Some(32));
+        assert_eq!(c.hangup_cause_code, Some(3000));
+        assert_eq!(c.srtp, Some(false));
+        assert_eq!(c.attestation(), Some("C"));
+        assert_eq!(c.end_time, Some(utc("2026-09-18T08:52:26Z")));
+        assert_eq!(
+            c.extra.keys().collect::<Vec<_>>(),
+            ["call_id", "cnam_lookup"]
+        );
+        assert_eq!(page.objects[1].answer_time, None);
+        assert_eq!(page.objects[1].from_number, None);
+    }
+
+    #[test]
+    fn timestamp_forms() {
+        let cases = [
+            (r#""2026-09-18 08:52""#, "2026-09-18T08:52:00Z"),
+            (r#""2026-09-18 08:52:26""#, "2026-09-18T08:52:26Z"),
+            (r#""2026-09-18 08:52:26.250""#, "2026-09-18T08:52:26.25Z"),
+            (
+                r#""2026-09-18 08:52:26.123456""#,
+                "2026-09-18T08:52:26.123456Z",
+            ),
+            (r#""2015-07-26 15:45:02+05:30""#, "2015-07-26T10:15:02Z"),
+            (r#""2026-09-18T08:52:26Z""#, "2026-09-18T08:52:26Z"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(with_end_time(input).end_time, Some(utc(want)), "{input}");
+        }
+        assert_eq!(with_end_time(r#""""#).end_time, None);
+        assert_eq!(with_end_time(r#""  ""#).end_time, None);
+        assert_eq!(with_end_time("null").end_time, None);
+    }
+
+    #[test]
+    fn timestamps_are_written_in_utc() {
+        let c = call(
+            r#"{"call_uuid": "u", "initiation_time": "2015-07-26 15:45:02+05:30",
+                "end_time": "2026-09-18 08:52:26.5"}"#,
+        );
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["initiation_time"], "2015-07-26 10:15:02");
+        assert_eq!(v["end_time"], "2026-09-18 08:52:26.500000");
+    }
+
+    #[test]
+    fn answer_time_null_and_absent() {
+        let c = call(r#"{"call_uuid": "u", "answer_time": null}"#);
+        assert_eq!(c.answer_time, None);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["answer_time"], Value::Null);
+        assert!(v.as_object().unwrap().contains_key("answer_time"));
+        // Other absent known fields stay absent.
+        assert!(!v.as_object().unwrap().contains_key("end_time"));
+        let c = call(r#"{"call_uuid": "u", "answer_time": ""}"#);
+        assert_eq!(c.answer_time, None);
+    }
+
+    #[test]
+    fn attestation_null_string() {
+        let c = call(r#"{"call_uuid": "u", "attestation_indicator": "null"}"#);
+        assert_eq!(c.attestation_indicator.as_deref(), Some("null"));
+        assert_eq!(c.attestation(), None);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["attestation_indicator"], "null");
+        let c = call(r#"{"call_uuid": "u", "attestation_indicator": ""}"#);
+        assert_eq!(c.attestation(), None);
+        let c = call(r#"{"call_uuid": "u", "attestation_indicator": null}"#);
+        assert_eq!(c.attestation_indicator, None);
+        assert_eq!(
+            call(r#"{"call_uuid": "u", "attestation_indicator": "A"}"#).attestation(),
+            Some("A")
+        );
+    }
+
+    #[test]
+    fn unknown_enum_values_are_kept() {
+        let c = call(
+            r#"{"call_uuid": "u", "call_direction": "sideways", "hangup_source": "Customer",
+                "transport_protocol": "wss", "stir_verification": "Verified Partially"}"#,
+        );
+        assert_eq!(
+            c.call_direction,
+            Some(CallDirection::Other("sideways".into()))
+        );
+        // Case-sensitive: the API writes `customer`.
+        assert_eq!(
+            c.hangup_source,
+            Some(HangupSource::Other("Customer".into()))
+        );
+        assert_eq!(
+            c.transport_protocol,
+            Some(TransportProtocol::Other("wss".into()))
+        );
+        assert_eq!(
+            c.stir_verification,
+            Some(StirVerification::Other("Verified Partially".into()))
+        );
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["call_direction"], "sideways");
+        assert_eq!(v["hangup_source"], "Customer");
+        assert_eq!(v["transport_protocol"], "wss");
+        assert_eq!(v["stir_verification"], "Verified Partially");
+        // "" and null are absent values, not `Other("")`.
+        let c = call(r#"{"call_uuid": "u", "call_direction": "", "hangup_source": null}"#);
+        assert_eq!((c.call_direction, c.hangup_source), (None, None));
+    }
+
+    #[test]
+    fn enum_spellings() {
+        for (s, v) in [
+            ("Verified", StirVerification::Verified),
+            ("Not Verified", StirVerification::NotVerified),
+            ("Not Applicable", StirVerification::NotApplicable),
+        ] {
+            assert_eq!(StirVerification::parse(s), v);
+            assert_eq!(s.parse::<StirVerification>().unwrap(), v);
+            assert_eq!(v.as_str(), s);
+            assert_eq!(v.to_string(), s);
+        }
+        assert_eq!(CallDirection::ALLOWED, ["inbound", "outbound"]);
+        assert_eq!(HangupSource::ALLOWED, ["customer", "carrier", "zentrunk"]);
+        assert_eq!(TransportProtocol::ALLOWED, ["udp", "tcp", "tls"]);
+        assert_eq!(
+            StirVerification::ALLOWED,
+            ["Verified", "Not Verified", "Not Applicable"]
+        );
+        for s in CallDirection::ALLOWED {
+            assert!(!matches!(CallDirection::parse(s), CallDirection::Other(_)));
+        }
+        assert_eq!(
+            CallDirection::parse("Inbound"),
+            CallDirection::Other("Inbound".into())
+        );
+        let e: TransportProtocol = serde_json::from_str(r#""tls""#).unwrap();
+        assert_eq!(e, TransportProtocol::Tls);
+        assert_eq!(
+            serde_json::to_string(&HangupSource::Zentrunk).unwrap(),
+            r#""zentrunk""#
+        );
+    }
+
+    #[test]
+    fn money_is_kept_exact() {
+        let c = call(
+            r#"{"call_uuid": "u", "total_amount": "0.00260", "total_rate": 3,
+                "secure_trunking_rate": "-1.50"}"#,
+        );
+        assert_eq!(c.total_amount.as_ref().unwrap().as_str(), "0.00260");
+        assert_eq!(c.total_rate.as_ref().unwrap().as_str(), "3");
+        assert_eq!(c.secure_trunking_rate.as_ref().unwrap().as_str(), "-1.50");
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["total_amount"], "0.00260");
+        assert_eq!(v["total_rate"], "3");
+        // A fractional JSON number keeps its shortest decimal form, never an exponent.
+        let c = call(r#"{"call_uuid": "u", "total_amount": 0.0026, "total_rate": 1e-7}"#);
+        assert_eq!(c.total_amount.unwrap().as_str(), "0.0026");
+        assert_eq!(c.total_rate.unwrap().as_str(), "0.0000001");
+        let c = call(r#"{"call_uuid": "u", "total_amount": "", "total_rate": null}"#);
+        assert_eq!((c.total_amount, c.total_rate), (None, None));
+        for bad in ["1e3", "abc", ".5", "5.", "+1", "1,00", " 1", "--1", "0x10"] {
+            let m = call_err(&format!(r#"{{"call_uuid": "u", "total_amount": "{bad}"}}"#));
+            assert!(m.starts_with("total_amount: "), "{bad}: {m}");
+            assert!(m.contains("is not a decimal amount"), "{bad}: {m}");
+        }
+        assert!(Money::new("12.340").is_ok());
+        assert_eq!("7".parse::<Money>().unwrap().to_string(), "7");
+    }
+
+    #[test]
+    fn counts() {
+        let c = call(
+            r#"{"call_uuid": "u", "call_duration": "20", "bill_duration": "", "billed_duration": 60.0}"#,
+        );
+        assert_eq!(c.call_duration, Some(20));
+        assert_eq!(c.bill_duration, None);
+        assert_eq!(c.billed_duration, Some(60));
+        for (bad, why) in [
+            ("-1", "negative"),
+            ("1.5", "not a whole number"),
+            (r#""-3""#, "negative"),
+            (r#""12a""#, "not a whole number"),
+            (r#""99999999999999999999999""#, "too large"),
+            ("true", "invalid type"),
+        ] {
+            let m = call_err(&format!(r#"{{"call_uuid": "u", "call_duration": {bad}}}"#));
+            assert!(m.starts_with("call_duration: "), "{bad}: {m}");
+            assert!(m.contains(why), "{bad}: {m}");
+        }
+    }
+
+    fn meta(json: &str) -> Meta {
+        let body = format!(r#"{{"meta": {json}, "objects": []}}"#);
+        decode_page(body.as_bytes())
+            .unwrap_or_else(|e| panic!("{json}: {e}"))
+            .meta
+    }
+
+    #[test]
+    fn link_forms_and_round_trip() {
+        let cases: [(&str, Link, bool); 7] = [
+            ("null", Link::Null, false),
+            (r#""""#, Link::Empty, false),
+            ("true", Link::Flag(true), true),
+            ("false", Link::Flag(false), false),
+            (
+                r#""/v1/Account/MA1/Zentrunk/Call/?limit=20&offset=20""#,
+                Link::Path("/v1/Account/MA1/Zentrunk/Call/?limit=20&offset=20".into()),
+                true,
+            ),
+            (
+                r#""https://api.plivo.com/v1/Account/MA1/Zentrunk/Call/?offset=20""#,
+                Link::Url("https://api.plivo.com/v1/Account/MA1/Zentrunk/Call/?offset=20".into()),
+                true,
+            ),
+            (r#""next-page""#, Link::Other("next-page".into()), true),
+        ];
+        for (json, want, more) in cases {
+            let m = meta(&format!(r#"{{"next": {json}, "previous": {json}}}"#));
+            assert_eq!(m.next, want, "{json}");
+            assert_eq!(m.previous, want, "{json}");
+            assert_eq!(m.next.is_more(), more, "{json}");
+            let back = serde_json::to_value(&m).unwrap();
+            let orig: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(back["next"], orig, "{json}");
+            assert_eq!(back["previous"], orig, "{json}");
+            let link: Link = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&link).unwrap(), json);
+        }
+        // Absent: Null, written as null.
+        let m = meta("{}");
+        assert_eq!((&m.next, &m.previous), (&Link::Null, &Link::Null));
+        assert!(!m.next.is_more());
+        assert_eq!(serde_json::to_value(&m).unwrap()["next"], Value::Null);
+        assert!(!Link::Other(String::new()).is_more());
+        let m = page_err(br#"{"meta": {"next": 5}, "objects": []}"#);
+        assert!(m.starts_with("meta.next: invalid type"), "{m}");
+    }
+
+    #[test]
+    fn meta_counts_and_extra() {
+        let m = meta(r#"{"limit": "20", "offset": 0, "total_count": "2521", "foo": [1]}"#);
+        assert_eq!(
+            (m.limit, m.offset, m.total_count),
+            (Some(20), Some(0), Some(2521))
+        );
+        assert_eq!(m.extra["foo"], serde_json::json!([1]));
+        let back = serde_json::to_value(&m).unwrap();
+        assert_eq!(back["foo"], serde_json::json!([1]));
+        assert_eq!(back["limit"], 20);
+        for (bad, why) in [
+            ("-1", "negative"),
+            ("2.5", "not a whole number"),
+            (r#""-1""#, "negative"),
+            (r#""x""#, "not a whole number"),
+        ] {
+            let body = format!(r#"{{"meta": {{"total_count": {bad}}}, "objects": []}}"#);
+            let m = page_err(body.as_bytes());
+            assert!(m.starts_with("meta.total_count: "), "{bad}: {m}");
+            assert!(m.contains(why), "{bad}: {m}");
+            assert!(m.contains(" at line 1 column "), "{bad}: {m}");
+            assert_eq!(m.matches(" at line ").count(), 1, "{m}");
+        }
+    }
+
+    #[test]
+    fn bad_inputs_name_the_field() {
+        let m =
+            page_err(br#"{"meta": {}, "objects": [{"call_uuid": "a"}, {"from_number": "+1"}]}"#);
+        assert!(
+            m.starts_with("objects[1]: missing field `call_uuid`"),
+            "{m}"
+        );
+        let m = call_err(r#"{"to_number": "+1"}"#);
+        assert!(m.starts_with("missing field `call_uuid`"), "{m}");
+
+        let m = page_err(
+            br#"{"meta": {}, "objects": [{"call_uuid": "a"}, {"call_uuid": "b"}, {"call_uuid": "c"},
+                {"call_uuid": "d", "end_time": "2026-02-30 10:00"}]}"#,
+        );
+        assert!(
+            m.starts_with(
+                "objects[3].end_time: `2026-02-30 10:00` is not a real date at line 2 column "
+            ),
+            "{m}"
+        );
+        assert_eq!(m.matches(" at line ").count(), 1, "{m}");
+        let m = call_err(r#"{"call_uuid": "u", "answer_time": "soon"}"#);
+        assert!(
+            m.starts_with("answer_time: `soon` is not a timestamp"),
+            "{m}"
+        );
+        let m = call_err(r#"{"call_uuid": "u", "answer_time": 17}"#);
+        assert!(
+            m.starts_with("answer_time: invalid type: integer `17`"),
+            "{m}"
+        );
+        let m = call_err(r#"{"call_uuid": "u", "srtp": "yes"}"#);
+        assert!(m.starts_with("srtp: invalid type"), "{m}");
+        let m = call_err(r#"{"call_uuid": 5}"#);
+        assert!(m.starts_with("call_uuid: invalid type"), "{m}");
+
+        let m = page_err(br#"{"meta": {}, "objects": {"call_uuid": "a"}}"#);
+        assert!(
+            m.starts_with("objects: invalid type: map, expected an array"),
+            "{m}"
+        );
+        let m = page_err(br#"{"meta": {}, "objects": null}"#);
+        assert!(m.starts_with("objects: invalid type: null"), "{m}");
+        let m = page_err(br#"{"meta": {}, "objects": [1]}"#);
+        assert!(
+            m.starts_with("objects[0]: invalid type: integer `1`"),
+            "{m}"
+        );
+        let m = page_err(br#"{"meta": {}}"#);
+        assert!(m.contains("`objects` is missing"), "{m}");
+        let m = page_err(br#"{"objects": []}"#);
+        assert!(m.contains("`meta` is missing"), "{m}");
+        let m = page_err(br#"[]"#);
+        assert!(m.contains("expected a page object"), "{m}");
+
+        let m = page_err(b"<html>502 Bad Gateway</html>");
+        assert_eq!(m, "expected value at line 1 column 1");
+        let m = page_err(b"");
+        assert!(m.contains("EOF"), "{m}");
+        let m = page_err(&PAGE.as_bytes()[..PAGE.len() - 40]);
+        assert!(m.contains("EOF while parsing"), "{m}");
+        assert!(m.starts_with("objects[1]"), "{m}");
+        let m = page_err(format!("{PAGE} x").as_bytes());
+        assert!(m.contains("trailing characters"), "{m}");
+    }
+
+    #[test]
+    fn extra_fields_round_trip_in_order() {
+        let json = r#"{"call_uuid": "u", "duration": 20, "hangup_cause": "normal_hangup",
+            "hangup_initiator": "customer", "hangup_code": 3010, "rate": "0.00650",
+            "region": "us-east-1", "parent_call_uuid": null, "nested": {"a": [1, 2.5, "x"]}}"#;
+        let c = call(json);
+        assert_eq!(
+            c.extra.keys().collect::<Vec<_>>(),
+            [
+                "duration",
+                "hangup_cause",
+                "hangup_initiator",
+                "hangup_code",
+                "rate",
+                "region",
+                "parent_call_uuid",
+                "nested"
+            ]
+        );
+        let orig: Value = serde_json::from_str(json).unwrap();
+        let back = serde_json::to_value(&c).unwrap();
+        for (k, v) in orig.as_object().unwrap() {
+            assert_eq!(&back[k], v, "{k}");
+        }
+        // Known fields first, then extra; answer_time is written as null.
+        let keys: Vec<_> = back.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys[..2], ["call_uuid", "answer_time"]);
+        // A known name inserted into `extra` by hand is not written twice.
+        let mut c = c;
+        c.extra.insert("call_uuid".into(), Value::from("dup"));
+        let s = serde_json::to_string(&c).unwrap();
+        assert_eq!(s.matches("\"call_uuid\"").count(), 1);
+        // The decoded value decodes again to the same call.
+        let again: Call =
+            serde_json::from_str(&serde_json::to_string(&call(json)).unwrap()).unwrap();
+        assert_eq!(again, call(json));
+    }
+
+    #[test]
+    fn page_round_trip() {
+        let page = decode_page(PAGE.as_bytes()).unwrap();
+        let bytes = serde_json::to_vec(&page).unwrap();
+        assert_eq!(decode_page(&bytes).unwrap(), page);
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins() {
+        let c = call(r#"{"call_uuid": "a", "call_uuid": "b", "x": 1, "x": 2}"#);
+        assert_eq!(c.call_uuid, "b");
+        assert_eq!(c.extra["x"], 2);
+    }
+
+    /// A tiny deterministic generator (xorshift), so the test needs no dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+    }
+
+    fn must_not_panic(bytes: &[u8]) {
+        let r = std::panic::catch_unwind(|| {
+            let _ = decode_page(bytes);
+            let _ = decode_call(bytes);
+        });
+        assert!(
+            r.is_ok(),
+            "panicked on {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+
+    #[test]
+    fn never_panics_on_mangled_input() {
+        let page = PAGE.as_bytes();
+        // Every truncation.
+        for n in 0..page.len() {
+            must_not_panic(&page[..n]);
+            assert!(decode_page(&page[..n]).is_err());
+        }
+        // Flipped, replaced, inserted and removed bytes.
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let specials = b"\"\\{}[]:,-.0123456789eE+ \x00\xff\xc3tfn";
+        for _ in 0..600 {
+            let mut b = page.to_vec();
+            for _ in 0..1 + rng.next() % 4 {
+                let i = (rng.next() as usize) % b.len();
+                match rng.next() % 4 {
+                    0 => b[i] ^= 1 << (rng.next() % 8),
+                    1 => b[i] = specials[(rng.next() as usize) % specials.len()],
+                    2 => b.insert(i, specials[(rng.next() as usize) % specials.len()]),
+                    _ => {
+                        b.remove(i);
+                    }
+                }
+            }
+            must_not_panic(&b);
+        }
+        // Pure noise, and odd but valid JSON.
+        for _ in 0..200 {
+            let len = (rng.next() % 64) as usize;
+            let b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            must_not_panic(&b);
+        }
+        for odd in [
+            "null",
+            "0",
+            "\"\"",
+            "{}",
+            "[]",
+            "[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]",
+            r#"{"meta": {}, "objects": [{"call_uuid": "u", "end_time": "2026-09-18 08:52:26.1234567899"}]}"#,
+            r#"{"meta": {}, "objects": [{"call_uuid": "u", "end_time": "2026-09-18 08:52:26+99:99"}]}"#,
+            r#"{"meta": {}, "objects": [{"call_uuid": "u", "end_time": "２０２６-09-18 08:52"}]}"#,
+            r#"{"meta": {"total_count": 1e400}, "objects": []}"#,
+            r#"{"meta": {"total_count": 18446744073709551616}, "objects": []}"#,
+        ] {
+            must_not_panic(odd.as_bytes());
+        }
+        let deep = "[".repeat(100_000);
+        must_not_panic(deep.as_bytes());
+        let deep = format!(r#"{{"call_uuid": "u", "x": {}}}"#, "[".repeat(100_000));
+        must_not_panic(deep.as_bytes());
+    }
 }

@@ -1,11 +1,1809 @@
-//! PLACEHOLDER: being written (CallQuery).
-#[derive(Debug, Clone, Default)]
-pub struct CallQuery;
-impl CallQuery {
-    pub fn new() -> Self {
-        CallQuery
+//! The filters of one call-record request, validated before anything is sent.
+//!
+//! A [`CallQuery`] holds the Zentrunk call API's filters: `from_number`,
+//! `to_number`, `call_direction`, `bill_duration` and `end_time` (each exact or
+//! with `__gt`, `__gte`, `__lt`, `__lte`), `hangup_cause_code`, `hangup_source`
+//! and `stir_verification`. `limit` and `offset` are not filters: they are the
+//! paging arguments of [`Client::list_page`](crate::Client).
+//!
+//! There are three layers of checks:
+//!
+//! * [`CallQuery::set`] checks one value as it comes in (by the API's parameter
+//!   name, as the C ABI and query strings use it);
+//! * [`CallQuery::validate`] checks what only the whole query can show (empty
+//!   ranges) and re-checks values given through the typed builder;
+//! * [`CallQuery::validate_window`] checks the service's time-window rules for
+//!   one request against a [`WindowPolicy`].
+//!
+//! ```
+//! use calls_core::query::{CallQuery, Cmp};
+//! use calls_core::time::parse_timestamp;
+//!
+//! let q = CallQuery::new()
+//!     .from_number("+14155")
+//!     .call_direction("outbound")
+//!     .end_time(Cmp::Gte, parse_timestamp("2026-11-01 00:00").unwrap());
+//! q.validate().unwrap();
+//! assert_eq!(
+//!     q.to_query_string(),
+//!     "from_number=14155&call_direction=outbound&end_time__gte=2026-11-01%2000%3A00%3A00"
+//! );
+//! assert_eq!(CallQuery::from_query_string(&q.to_query_string()).unwrap(), q);
+//! ```
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
+use crate::policy::WindowPolicy;
+use crate::time::{format_api, parse_timestamp};
+
+/// Every parameter name [`CallQuery::set`] accepts, in the order
+/// [`CallQuery::to_pairs`] writes them.
+pub const FILTER_NAMES: &[&str] = &[
+    "from_number",
+    "to_number",
+    "call_direction",
+    "bill_duration",
+    "bill_duration__gt",
+    "bill_duration__gte",
+    "bill_duration__lt",
+    "bill_duration__lte",
+    "end_time",
+    "end_time__gt",
+    "end_time__gte",
+    "end_time__lt",
+    "end_time__lte",
+    "hangup_cause_code",
+    "hangup_source",
+    "stir_verification",
+];
+
+/// The allowed `call_direction` values (case-sensitive).
+pub const CALL_DIRECTIONS: &[&str] = &["inbound", "outbound"];
+/// The allowed `hangup_source` values (case-sensitive).
+pub const HANGUP_SOURCES: &[&str] = &["customer", "carrier", "zentrunk"];
+/// The allowed `stir_verification` values (case-sensitive).
+pub const STIR_VERIFICATIONS: &[&str] = &["Verified", "Not Verified", "Not Applicable"];
+/// The longest filter value accepted, in bytes.
+pub const MAX_VALUE_LEN: usize = 256;
+/// The most digits a `from_number`/`to_number` filter may have.
+pub const MAX_NUMBER_DIGITS: usize = 20;
+
+/// The paging arguments, refused as filters.
+const PAGING_NAMES: &[&str] = &["limit", "offset"];
+
+/// A comparison form of a range filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cmp {
+    /// Exact match (no suffix).
+    Eq,
+    /// Greater than (`__gt`).
+    Gt,
+    /// Greater than or equal (`__gte`).
+    Gte,
+    /// Less than (`__lt`).
+    Lt,
+    /// Less than or equal (`__lte`).
+    Lte,
+}
+
+impl Cmp {
+    /// Every form, in the order the query string writes them.
+    pub const ALL: [Cmp; 5] = [Cmp::Eq, Cmp::Gt, Cmp::Gte, Cmp::Lt, Cmp::Lte];
+
+    /// The parameter-name suffix: `""`, `"__gt"`, `"__gte"`, `"__lt"`, `"__lte"`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Cmp::Eq => "",
+            Cmp::Gt => "__gt",
+            Cmp::Gte => "__gte",
+            Cmp::Lt => "__lt",
+            Cmp::Lte => "__lte",
+        }
     }
-    pub fn set(&mut self, _name: &str, _value: &str) -> crate::Result<&mut Self> {
+
+    /// The form for a suffix, the inverse of [`Cmp::suffix`].
+    pub fn from_suffix(suffix: &str) -> Option<Cmp> {
+        Cmp::ALL.into_iter().find(|c| c.suffix() == suffix)
+    }
+
+    /// Whether a bound of this form includes its own value (`Eq`, `Gte`, `Lte`).
+    pub fn is_inclusive(self) -> bool {
+        matches!(self, Cmp::Eq | Cmp::Gte | Cmp::Lte)
+    }
+}
+
+/// The five forms of a range filter; each is optional.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounds<T> {
+    /// Exact value.
+    pub eq: Option<T>,
+    /// Exclusive lower bound.
+    pub gt: Option<T>,
+    /// Inclusive lower bound.
+    pub gte: Option<T>,
+    /// Exclusive upper bound.
+    pub lt: Option<T>,
+    /// Inclusive upper bound.
+    pub lte: Option<T>,
+}
+
+impl<T> Default for Bounds<T> {
+    fn default() -> Self {
+        Bounds {
+            eq: None,
+            gt: None,
+            gte: None,
+            lt: None,
+            lte: None,
+        }
+    }
+}
+
+impl<T> Bounds<T> {
+    /// Whether no form is set.
+    pub fn is_empty(&self) -> bool {
+        self.eq.is_none()
+            && self.gt.is_none()
+            && self.gte.is_none()
+            && self.lt.is_none()
+            && self.lte.is_none()
+    }
+
+    /// Whether there is a lower bound: `gt`, `gte` or `eq`.
+    pub fn has_lower(&self) -> bool {
+        self.gt.is_some() || self.gte.is_some() || self.eq.is_some()
+    }
+
+    /// Whether there is an upper bound: `lt`, `lte` or `eq`.
+    pub fn has_upper(&self) -> bool {
+        self.lt.is_some() || self.lte.is_some() || self.eq.is_some()
+    }
+
+    /// The value of one form.
+    pub fn get(&self, cmp: Cmp) -> Option<&T> {
+        self.slot(cmp).as_ref()
+    }
+
+    /// Sets (`Some`) or clears (`None`) one form.
+    pub fn set(&mut self, cmp: Cmp, value: Option<T>) {
+        *self.slot_mut(cmp) = value;
+    }
+
+    fn slot(&self, cmp: Cmp) -> &Option<T> {
+        match cmp {
+            Cmp::Eq => &self.eq,
+            Cmp::Gt => &self.gt,
+            Cmp::Gte => &self.gte,
+            Cmp::Lt => &self.lt,
+            Cmp::Lte => &self.lte,
+        }
+    }
+
+    fn slot_mut(&mut self, cmp: Cmp) -> &mut Option<T> {
+        match cmp {
+            Cmp::Eq => &mut self.eq,
+            Cmp::Gt => &mut self.gt,
+            Cmp::Gte => &mut self.gte,
+            Cmp::Lt => &mut self.lt,
+            Cmp::Lte => &mut self.lte,
+        }
+    }
+}
+
+impl<T: Ord + Clone> Bounds<T> {
+    /// The tightest lower bound among `gt`, `gte` and `eq`, with whether it is
+    /// inclusive (the largest value; on a tie the exclusive `gt` wins).
+    pub fn lower(&self) -> Option<(T, bool)> {
+        self.lower_form()
+            .map(|(v, c)| (v.clone(), c.is_inclusive()))
+    }
+
+    /// The tightest upper bound among `lt`, `lte` and `eq`, with whether it is
+    /// inclusive (the smallest value; on a tie the exclusive `lt` wins).
+    pub fn upper(&self) -> Option<(T, bool)> {
+        self.upper_form()
+            .map(|(v, c)| (v.clone(), c.is_inclusive()))
+    }
+
+    fn lower_form(&self) -> Option<(&T, Cmp)> {
+        tightest([Cmp::Gt, Cmp::Gte, Cmp::Eq].map(|c| (c, self.get(c))), true)
+    }
+
+    fn upper_form(&self) -> Option<(&T, Cmp)> {
+        tightest(
+            [Cmp::Lt, Cmp::Lte, Cmp::Eq].map(|c| (c, self.get(c))),
+            false,
+        )
+    }
+}
+
+/// The tightest of some bounds: the largest for lower bounds, the smallest
+/// for upper ones; an exclusive bound beats an inclusive one of equal value.
+fn tightest<T: Ord>(cands: [(Cmp, Option<&T>); 3], lower: bool) -> Option<(&T, Cmp)> {
+    let mut best: Option<(&T, Cmp)> = None;
+    for (cmp, v) in cands {
+        let Some(v) = v else { continue };
+        best = match best {
+            None => Some((v, cmp)),
+            Some((bv, bc)) => {
+                let better = match v.cmp(bv) {
+                    Ordering::Greater => lower,
+                    Ordering::Less => !lower,
+                    Ordering::Equal => !cmp.is_inclusive() && bc.is_inclusive(),
+                };
+                if better {
+                    Some((v, cmp))
+                } else {
+                    Some((bv, bc))
+                }
+            }
+        };
+    }
+    best
+}
+
+/// The filters of one request to the call-records API.
+///
+/// Build it with the typed, consuming methods ([`CallQuery::from_number`],
+/// [`CallQuery::end_time`], ...; checked later by [`CallQuery::validate`]) or
+/// by parameter name with [`CallQuery::set`] (checked at once).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallQuery {
+    from_number: Option<String>,
+    to_number: Option<String>,
+    call_direction: Option<String>,
+    hangup_source: Option<String>,
+    stir_verification: Option<String>,
+    hangup_cause_code: Option<u64>,
+    bill_duration: Bounds<u64>,
+    end_time: Bounds<DateTime<Utc>>,
+}
+
+/// One accepted parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    FromNumber,
+    ToNumber,
+    CallDirection,
+    BillDuration(Cmp),
+    EndTime(Cmp),
+    HangupCauseCode,
+    HangupSource,
+    StirVerification,
+}
+
+impl Field {
+    /// Every field, in [`FILTER_NAMES`] order.
+    const ALL: [Field; 16] = [
+        Field::FromNumber,
+        Field::ToNumber,
+        Field::CallDirection,
+        Field::BillDuration(Cmp::Eq),
+        Field::BillDuration(Cmp::Gt),
+        Field::BillDuration(Cmp::Gte),
+        Field::BillDuration(Cmp::Lt),
+        Field::BillDuration(Cmp::Lte),
+        Field::EndTime(Cmp::Eq),
+        Field::EndTime(Cmp::Gt),
+        Field::EndTime(Cmp::Gte),
+        Field::EndTime(Cmp::Lt),
+        Field::EndTime(Cmp::Lte),
+        Field::HangupCauseCode,
+        Field::HangupSource,
+        Field::StirVerification,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Field::FromNumber => "from_number",
+            Field::ToNumber => "to_number",
+            Field::CallDirection => "call_direction",
+            Field::BillDuration(c) => bill_duration_name(c),
+            Field::EndTime(c) => end_time_name(c),
+            Field::HangupCauseCode => "hangup_cause_code",
+            Field::HangupSource => "hangup_source",
+            Field::StirVerification => "stir_verification",
+        }
+    }
+
+    /// The field for a parameter name; the error explains a paging argument
+    /// or suggests the nearest valid name.
+    fn parse(name: &str) -> Result<Field> {
+        if let Some(f) = Field::ALL.into_iter().find(|f| f.name() == name) {
+            return Ok(f);
+        }
+        if PAGING_NAMES.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+            return Err(Error::validation(
+                name,
+                "paging argument, not a filter: pass it to list_page",
+            ));
+        }
+        let shown_name = shown(name);
+        let message = match suggest(name) {
+            Some(s) => format!("unknown filter `{shown_name}`: did you mean `{s}`?"),
+            None => format!("unknown filter `{shown_name}`"),
+        };
+        Err(Error::validation(shown_name, message))
+    }
+}
+
+fn bill_duration_name(c: Cmp) -> &'static str {
+    match c {
+        Cmp::Eq => "bill_duration",
+        Cmp::Gt => "bill_duration__gt",
+        Cmp::Gte => "bill_duration__gte",
+        Cmp::Lt => "bill_duration__lt",
+        Cmp::Lte => "bill_duration__lte",
+    }
+}
+
+fn end_time_name(c: Cmp) -> &'static str {
+    match c {
+        Cmp::Eq => "end_time",
+        Cmp::Gt => "end_time__gt",
+        Cmp::Gte => "end_time__gte",
+        Cmp::Lt => "end_time__lt",
+        Cmp::Lte => "end_time__lte",
+    }
+}
+
+/// The valid name nearest to `name` by edit distance, when within 3 edits.
+fn suggest(name: &str) -> Option<&'static str> {
+    const MAX_DISTANCE: usize = 3;
+    if name.chars().count() > 40 {
+        return None;
+    }
+    let lowered = name.to_lowercase();
+    FILTER_NAMES
+        .iter()
+        .map(|&n| (edit_distance(&lowered, n), n))
+        .filter(|(d, _)| *d <= MAX_DISTANCE)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let subst = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// Long or odd input, shortened and made printable for an error message.
+fn shown(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(40)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+/// The checks every value gets: not empty, no control characters, not too long.
+fn check_text(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::validation(field, "must not be empty"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::validation(
+            field,
+            "control characters are not allowed",
+        ));
+    }
+    if value.len() > MAX_VALUE_LEN {
+        return Err(Error::validation(
+            field,
+            format!(
+                "must be at most {MAX_VALUE_LEN} bytes long (got {})",
+                value.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A phone-number filter as stored: 1 to 20 ASCII digits.
+fn check_digits(field: &str, digits: &str) -> Result<()> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::validation(
+            field,
+            format!(
+                "`{}` must be digits, optionally with a leading +",
+                shown(digits)
+            ),
+        ));
+    }
+    if digits.len() > MAX_NUMBER_DIGITS {
+        return Err(Error::validation(
+            field,
+            format!(
+                "must be at most {MAX_NUMBER_DIGITS} digits (got {})",
+                digits.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Strips one leading `+` from a phone number.
+fn strip_plus(v: &str) -> &str {
+    v.strip_prefix('+').unwrap_or(v)
+}
+
+fn parse_number(field: &str, value: &str) -> Result<String> {
+    let digits = strip_plus(value);
+    check_digits(field, digits)?;
+    Ok(digits.to_owned())
+}
+
+fn check_choice(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    let mut message = format!(
+        "`{}` is not allowed (values are case-sensitive): {}",
+        shown(value),
+        allowed.join(", ")
+    );
+    if let Some(near) = allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(value.trim()))
+    {
+        message.push_str(&format!("; did you mean `{near}`?"));
+    }
+    Err(Error::validation(field, message))
+}
+
+fn parse_count(field: &str, value: &str) -> Result<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::validation(
+            field,
+            format!("`{}` must be a non-negative integer", shown(value)),
+        ));
+    }
+    value.parse::<u64>().map_err(|_| {
+        Error::validation(
+            field,
+            format!(
+                "`{}` must be a non-negative integer no larger than {}",
+                shown(value),
+                u64::MAX
+            ),
+        )
+    })
+}
+
+fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>> {
+    parse_timestamp(value).map_err(|m| Error::validation(field, m))
+}
+
+/// A value of a range filter, for the empty-range checks.
+trait RangeValue: Ord {
+    fn show(&self) -> String;
+    /// Whether nothing lies strictly between `lo` and `hi` although `lo < hi`.
+    fn adjacent(lo: &Self, hi: &Self) -> bool;
+    /// Whether nothing is below this value.
+    fn is_min(&self) -> bool;
+    /// Whether nothing is above this value.
+    fn is_max(&self) -> bool;
+}
+
+impl RangeValue for u64 {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+    fn adjacent(lo: &Self, hi: &Self) -> bool {
+        lo.checked_add(1) == Some(*hi)
+    }
+    fn is_min(&self) -> bool {
+        *self == 0
+    }
+    fn is_max(&self) -> bool {
+        *self == u64::MAX
+    }
+}
+
+impl RangeValue for DateTime<Utc> {
+    fn show(&self) -> String {
+        format_api(*self)
+    }
+    fn adjacent(_: &Self, _: &Self) -> bool {
+        false
+    }
+    fn is_min(&self) -> bool {
+        false
+    }
+    fn is_max(&self) -> bool {
+        false
+    }
+}
+
+/// Whether the value `v` satisfies the bound `bound` of form `cmp`.
+fn satisfies<T: Ord>(v: &T, cmp: Cmp, bound: &T) -> bool {
+    match cmp {
+        Cmp::Eq => v == bound,
+        Cmp::Gt => v > bound,
+        Cmp::Gte => v >= bound,
+        Cmp::Lt => v < bound,
+        Cmp::Lte => v <= bound,
+    }
+}
+
+/// Refuses a range no value can satisfy. Pairwise checks are enough: in one
+/// dimension, intervals that meet pairwise have a common point.
+fn check_range<T: RangeValue>(
+    name: fn(Cmp) -> &'static str,
+    kind: &str,
+    b: &Bounds<T>,
+) -> Result<()> {
+    if let Some(v) = &b.gt
+        && v.is_max()
+    {
+        return Err(Error::validation(
+            name(Cmp::Gt),
+            format!(
+                "empty range: no {kind} is above {}={}",
+                name(Cmp::Gt),
+                v.show()
+            ),
+        ));
+    }
+    if let Some(v) = &b.lt
+        && v.is_min()
+    {
+        return Err(Error::validation(
+            name(Cmp::Lt),
+            format!(
+                "empty range: no {kind} is below {}={}",
+                name(Cmp::Lt),
+                v.show()
+            ),
+        ));
+    }
+    if let Some(eq) = &b.eq {
+        for cmp in [Cmp::Gt, Cmp::Gte, Cmp::Lt, Cmp::Lte] {
+            if let Some(bound) = b.get(cmp)
+                && !satisfies(eq, cmp, bound)
+            {
+                return Err(Error::validation(
+                    name(cmp),
+                    format!(
+                        "empty range: exact {}={} is excluded by {}={}",
+                        name(Cmp::Eq),
+                        eq.show(),
+                        name(cmp),
+                        bound.show()
+                    ),
+                ));
+            }
+        }
+    }
+    for lo_cmp in [Cmp::Gt, Cmp::Gte] {
+        let Some(lo) = b.get(lo_cmp) else { continue };
+        for hi_cmp in [Cmp::Lt, Cmp::Lte] {
+            let Some(hi) = b.get(hi_cmp) else { continue };
+            let exclusive = !lo_cmp.is_inclusive() || !hi_cmp.is_inclusive();
+            let empty = match lo.cmp(hi) {
+                Ordering::Greater => true,
+                Ordering::Equal => exclusive,
+                Ordering::Less => {
+                    !lo_cmp.is_inclusive() && !hi_cmp.is_inclusive() && T::adjacent(lo, hi)
+                }
+            };
+            if empty {
+                return Err(Error::validation(
+                    name(hi_cmp),
+                    format!(
+                        "empty range: {}={} and {}={} match no {kind}",
+                        name(lo_cmp),
+                        lo.show(),
+                        name(hi_cmp),
+                        hi.show()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl CallQuery {
+    /// A query with no filters.
+    pub fn new() -> Self {
+        CallQuery::default()
+    }
+
+    /// Filters on the caller's number (exact or prefix), digits only: one
+    /// leading `+` is stripped. Checked by [`CallQuery::validate`].
+    pub fn from_number(mut self, v: impl AsRef<str>) -> Self {
+        self.from_number = Some(strip_plus(v.as_ref()).to_owned());
+        self
+    }
+
+    /// Filters on the called number (exact or prefix), digits only: one
+    /// leading `+` is stripped. Checked by [`CallQuery::validate`].
+    pub fn to_number(mut self, v: impl AsRef<str>) -> Self {
+        self.to_number = Some(strip_plus(v.as_ref()).to_owned());
+        self
+    }
+
+    /// Filters on the direction: `inbound` or `outbound` (case-sensitive;
+    /// checked by [`CallQuery::validate`]).
+    pub fn call_direction(mut self, v: impl AsRef<str>) -> Self {
+        self.call_direction = Some(v.as_ref().to_owned());
+        self
+    }
+
+    /// Filters on who hung up: `customer`, `carrier` or `zentrunk`
+    /// (case-sensitive; checked by [`CallQuery::validate`]).
+    pub fn hangup_source(mut self, v: impl AsRef<str>) -> Self {
+        self.hangup_source = Some(v.as_ref().to_owned());
+        self
+    }
+
+    /// Filters on the STIR/SHAKEN result: `Verified`, `Not Verified` or
+    /// `Not Applicable` (case-sensitive; checked by [`CallQuery::validate`]).
+    pub fn stir_verification(mut self, v: impl AsRef<str>) -> Self {
+        self.stir_verification = Some(v.as_ref().to_owned());
+        self
+    }
+
+    /// Filters on the hangup cause code.
+    pub fn hangup_cause_code(mut self, code: u64) -> Self {
+        self.hangup_cause_code = Some(code);
+        self
+    }
+
+    /// Adds one form of the billed-duration filter, in seconds.
+    pub fn bill_duration(mut self, cmp: Cmp, secs: u64) -> Self {
+        self.bill_duration.set(cmp, Some(secs));
+        self
+    }
+
+    /// Adds one form of the end-time filter.
+    pub fn end_time(mut self, cmp: Cmp, t: DateTime<Utc>) -> Self {
+        self.end_time.set(cmp, Some(t));
+        self
+    }
+
+    /// Sets one filter by its API parameter name, checking the value at once.
+    ///
+    /// On error the query is unchanged. `limit` and `offset` are refused:
+    /// they are paging arguments of the fetch, not filters.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self> {
+        let field = Field::parse(name)?;
+        let field_name = field.name();
+        check_text(field_name, value)?;
+        match field {
+            Field::FromNumber => self.from_number = Some(parse_number(field_name, value)?),
+            Field::ToNumber => self.to_number = Some(parse_number(field_name, value)?),
+            Field::CallDirection => {
+                check_choice(field_name, value, CALL_DIRECTIONS)?;
+                self.call_direction = Some(value.to_owned());
+            }
+            Field::HangupSource => {
+                check_choice(field_name, value, HANGUP_SOURCES)?;
+                self.hangup_source = Some(value.to_owned());
+            }
+            Field::StirVerification => {
+                check_choice(field_name, value, STIR_VERIFICATIONS)?;
+                self.stir_verification = Some(value.to_owned());
+            }
+            Field::HangupCauseCode => {
+                self.hangup_cause_code = Some(parse_count(field_name, value)?);
+            }
+            Field::BillDuration(cmp) => {
+                let v = parse_count(field_name, value)?;
+                self.bill_duration.set(cmp, Some(v));
+            }
+            Field::EndTime(cmp) => {
+                let t = parse_time(field_name, value)?;
+                self.end_time.set(cmp, Some(t));
+            }
+        }
         Ok(self)
+    }
+
+    /// Removes one filter by its API parameter name (no error if it was not set).
+    pub fn unset(&mut self, name: &str) -> Result<&mut Self> {
+        match Field::parse(name)? {
+            Field::FromNumber => self.from_number = None,
+            Field::ToNumber => self.to_number = None,
+            Field::CallDirection => self.call_direction = None,
+            Field::HangupSource => self.hangup_source = None,
+            Field::StirVerification => self.stir_verification = None,
+            Field::HangupCauseCode => self.hangup_cause_code = None,
+            Field::BillDuration(cmp) => self.bill_duration.set(cmp, None),
+            Field::EndTime(cmp) => self.end_time.set(cmp, None),
+        }
+        Ok(self)
+    }
+
+    /// Whether no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.from_number.is_none()
+            && self.to_number.is_none()
+            && self.call_direction.is_none()
+            && self.hangup_source.is_none()
+            && self.stir_verification.is_none()
+            && self.hangup_cause_code.is_none()
+            && self.bill_duration.is_empty()
+            && self.end_time.is_empty()
+    }
+
+    /// The `end_time` filter's forms.
+    pub fn end_time_bounds(&self) -> &Bounds<DateTime<Utc>> {
+        &self.end_time
+    }
+
+    /// The `bill_duration` filter's forms.
+    pub fn bill_duration_bounds(&self) -> &Bounds<u64> {
+        &self.bill_duration
+    }
+
+    /// A copy of this query with the `end_time` forms replaced by `b`.
+    pub fn with_end_time(&self, b: Bounds<DateTime<Utc>>) -> CallQuery {
+        CallQuery {
+            end_time: b,
+            ..self.clone()
+        }
+    }
+
+    /// Checks the rules intrinsic to the query: every value (the typed
+    /// builder does not check them) and that no range is empty.
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("from_number", &self.from_number),
+            ("to_number", &self.to_number),
+        ] {
+            if let Some(v) = v {
+                check_text(field, v)?;
+                check_digits(field, v)?;
+            }
+        }
+        for (field, v, allowed) in [
+            ("call_direction", &self.call_direction, CALL_DIRECTIONS),
+            ("hangup_source", &self.hangup_source, HANGUP_SOURCES),
+            (
+                "stir_verification",
+                &self.stir_verification,
+                STIR_VERIFICATIONS,
+            ),
+        ] {
+            if let Some(v) = v {
+                check_text(field, v)?;
+                check_choice(field, v, allowed)?;
+            }
+        }
+        check_range(bill_duration_name, "duration", &self.bill_duration)?;
+        check_range(end_time_name, "time", &self.end_time)?;
+        Ok(())
+    }
+
+    /// Checks the service's time-window rules for one request at `now`:
+    ///
+    /// * an upper `end_time` bound (`__lt`/`__lte`) needs a lower one
+    ///   (`__gt`, `__gte` or exact);
+    /// * the lower bound must not be older than `policy.earliest(now)`;
+    /// * the range (upper bound, or `now` when there is none, minus the lower
+    ///   bound) must not be wider than `policy.max_range()`.
+    ///
+    /// A query without `end_time` passes (the service searches its default
+    /// window); a lower bound in the future passes. This does not repeat
+    /// [`CallQuery::validate`].
+    pub fn validate_window(&self, policy: &WindowPolicy, now: DateTime<Utc>) -> Result<()> {
+        let b = &self.end_time;
+        let Some((lo, lo_cmp)) = b.lower_form() else {
+            let upper = if b.lt.is_some() {
+                Some("end_time__lt")
+            } else if b.lte.is_some() {
+                Some("end_time__lte")
+            } else {
+                None
+            };
+            return match upper {
+                Some(field) => Err(Error::validation(
+                    field,
+                    "an upper bound needs a lower bound (end_time__gte or end_time__gt): \
+                     the service refuses it",
+                )),
+                None => Ok(()),
+            };
+        };
+        let lo_name = end_time_name(lo_cmp);
+        let earliest = policy.earliest(now);
+        if *lo < earliest {
+            return Err(Error::validation(
+                lo_name,
+                format!(
+                    "{} is older than the service keeps records: the earliest allowed is {} \
+                     (retention_days = {})",
+                    format_api(*lo),
+                    format_api(earliest),
+                    policy.retention_days
+                ),
+            ));
+        }
+        let (hi, hi_name) = match b.upper_form() {
+            Some((hi, hi_cmp)) => (*hi, end_time_name(hi_cmp)),
+            None => (now, lo_name),
+        };
+        let width = hi - *lo;
+        if width > policy.max_range() {
+            let days = width.num_seconds() as f64 / 86_400.0;
+            return Err(Error::validation(
+                hi_name,
+                format!(
+                    "the end_time range spans {days:.2} days, wider than one request may ask for \
+                     (max_range_days = {}): split it into windows",
+                    policy.max_range_days
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The filters as API parameters, in a fixed order: `from_number`,
+    /// `to_number`, `call_direction`, `bill_duration` (exact, `__gt`, `__gte`,
+    /// `__lt`, `__lte`), `end_time` (same forms), `hangup_cause_code`,
+    /// `hangup_source`, `stir_verification`. Times are written by
+    /// [`format_api`] (UTC).
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut text = |name: &'static str, v: &Option<String>| {
+            if let Some(v) = v {
+                out.push((name, v.clone()));
+            }
+        };
+        text("from_number", &self.from_number);
+        text("to_number", &self.to_number);
+        text("call_direction", &self.call_direction);
+        for cmp in Cmp::ALL {
+            if let Some(v) = self.bill_duration.get(cmp) {
+                out.push((bill_duration_name(cmp), v.to_string()));
+            }
+        }
+        for cmp in Cmp::ALL {
+            if let Some(t) = self.end_time.get(cmp) {
+                out.push((end_time_name(cmp), format_api(*t)));
+            }
+        }
+        if let Some(c) = self.hangup_cause_code {
+            out.push(("hangup_cause_code", c.to_string()));
+        }
+        if let Some(v) = &self.hangup_source {
+            out.push(("hangup_source", v.clone()));
+        }
+        if let Some(v) = &self.stir_verification {
+            out.push(("stir_verification", v.clone()));
+        }
+        out
+    }
+
+    /// The filters percent-encoded and joined by `&`; `""` when there is none.
+    pub fn to_query_string(&self) -> String {
+        self.to_pairs()
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Parses a query string (one leading `?` allowed; `%XX` escapes and `+`
+    /// as a space decoded). Each parameter goes through [`CallQuery::set`];
+    /// a parameter given twice, a bad escape or `limit`/`offset` is an error.
+    /// The result is not [`validate`](CallQuery::validate)d.
+    pub fn from_query_string(s: &str) -> Result<CallQuery> {
+        let s = s.strip_prefix('?').unwrap_or(s);
+        let mut q = CallQuery::new();
+        let mut seen: Vec<&'static str> = Vec::new();
+        for part in s.split('&').filter(|p| !p.is_empty()) {
+            let (raw_name, raw_value) = part.split_once('=').unwrap_or((part, ""));
+            let name = percent_decode(raw_name)
+                .map_err(|m| Error::validation("query", format!("parameter name: {m}")))?;
+            let value = percent_decode(raw_value)
+                .map_err(|m| Error::validation(shown(&name), format!("value: {m}")))?;
+            let field = Field::parse(&name)?;
+            if seen.contains(&field.name()) {
+                return Err(Error::validation(field.name(), "given more than once"));
+            }
+            seen.push(field.name());
+            q.set(&name, &value)?;
+        }
+        Ok(q)
+    }
+}
+
+impl fmt::Display for CallQuery {
+    /// The query string, as [`CallQuery::to_query_string`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_query_string())
+    }
+}
+
+impl std::str::FromStr for CallQuery {
+    type Err = Error;
+
+    /// As [`CallQuery::from_query_string`].
+    fn from_str(s: &str) -> Result<Self> {
+        CallQuery::from_query_string(s)
+    }
+}
+
+/// Percent-encodes every byte but the unreserved `A-Za-z0-9-._~` (uppercase hex).
+fn percent_encode(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0F)]));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes and `+` (a space); the result must be UTF-8.
+fn percent_decode(s: &str) -> std::result::Result<String, String> {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => {
+                let hi = bytes.get(i + 1).copied().and_then(hex);
+                let lo = bytes.get(i + 2).copied().and_then(hex);
+                match (hi, lo) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 3;
+                    }
+                    _ => return Err(format!("invalid percent-escape at byte {i}")),
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| "percent-escapes do not decode to UTF-8 text".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn ts(s: &str) -> DateTime<Utc> {
+        parse_timestamp(s).unwrap()
+    }
+
+    /// The field and message of a validation error.
+    fn fail<T: fmt::Debug>(r: Result<T>) -> (String, String) {
+        match r {
+            Err(Error::Validation { field, message }) => (field, message),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    fn set_err(name: &str, value: &str) -> (String, String) {
+        let mut q = CallQuery::new();
+        fail(q.set(name, value).map(|_| ()))
+    }
+
+    fn assert_has(message: &str, words: &[&str]) {
+        for w in words {
+            assert!(message.contains(w), "{message:?} should contain {w:?}");
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        ts("2026-11-20 00:00")
+    }
+
+    // ---- set(): one value at a time ----
+
+    #[test]
+    fn set_accepts_valid_values() {
+        let mut q = CallQuery::new();
+        q.set("from_number", "+14155")
+            .unwrap()
+            .set("to_number", "4420")
+            .unwrap()
+            .set("call_direction", "inbound")
+            .unwrap()
+            .set("bill_duration__gte", "0")
+            .unwrap()
+            .set("bill_duration__lt", "007")
+            .unwrap()
+            .set("end_time__gte", "2026-11-01 00:00")
+            .unwrap()
+            .set("end_time__lt", " 2026-11-02T00:00:00Z ")
+            .unwrap()
+            .set("hangup_cause_code", "4000")
+            .unwrap()
+            .set("hangup_source", "zentrunk")
+            .unwrap()
+            .set("stir_verification", "Not Applicable")
+            .unwrap();
+        q.validate().unwrap();
+        q.validate_window(&WindowPolicy::default(), now()).unwrap();
+        for v in CALL_DIRECTIONS {
+            CallQuery::new().set("call_direction", v).unwrap();
+        }
+        for v in HANGUP_SOURCES {
+            CallQuery::new().set("hangup_source", v).unwrap();
+        }
+        for v in STIR_VERIFICATIONS {
+            CallQuery::new().set("stir_verification", v).unwrap();
+        }
+        CallQuery::new()
+            .set("from_number", &"9".repeat(20))
+            .unwrap();
+        CallQuery::new()
+            .set("bill_duration", &u64::MAX.to_string())
+            .unwrap();
+        assert_eq!(q.bill_duration_bounds().lt, Some(7));
+        assert_eq!(q.end_time_bounds().lt, Some(ts("2026-11-02 00:00")));
+    }
+
+    #[test]
+    fn set_unknown_name_suggests_nearest() {
+        let (field, msg) = set_err("end_time_gte", "2026-11-01 00:00");
+        assert_eq!(field, "end_time_gte");
+        assert_has(&msg, &["unknown filter", "did you mean `end_time__gte`?"]);
+        let (_, msg) = set_err("from_numbr", "1");
+        assert_has(&msg, &["did you mean `from_number`?"]);
+        let (_, msg) = set_err("CALL_DIRECTION", "inbound");
+        assert_has(&msg, &["did you mean `call_direction`?"]);
+        let (_, msg) = set_err("bill_duration_lte", "5");
+        assert_has(&msg, &["did you mean `bill_duration__lte`?"]);
+    }
+
+    #[test]
+    fn set_unknown_name_without_close_match_suggests_nothing() {
+        let (field, msg) = set_err("from", "1");
+        assert_eq!(field, "from");
+        assert_has(&msg, &["unknown filter `from`"]);
+        assert!(!msg.contains("did you mean"), "{msg}");
+        let (_, msg) = set_err("status", "x");
+        assert!(!msg.contains("did you mean"), "{msg}");
+        // The unchecked name is shortened and made printable in the error.
+        let long = format!("x\n{}", "y".repeat(10_000));
+        let (field, msg) = set_err(&long, "1");
+        assert!(field.chars().count() <= 41 && !field.contains('\n'));
+        assert!(msg.len() < 200);
+    }
+
+    #[test]
+    fn set_refuses_paging_arguments() {
+        for name in ["limit", "offset", "LIMIT"] {
+            let (field, msg) = set_err(name, "20");
+            assert_eq!(field, name);
+            assert_has(&msg, &["paging argument, not a filter", "list_page"]);
+            let mut q = CallQuery::new();
+            let (field, msg) = fail(q.unset(name).map(|_| ()));
+            assert_eq!(field, name);
+            assert_has(&msg, &["paging argument"]);
+        }
+    }
+
+    #[test]
+    fn set_rejects_empty_values() {
+        for name in FILTER_NAMES {
+            for v in ["", " ", "\t "] {
+                let (field, msg) = set_err(name, v);
+                assert_eq!(field, *name);
+                assert_has(&msg, &["must not be empty"]);
+            }
+        }
+    }
+
+    #[test]
+    fn set_rejects_control_characters() {
+        for (name, v) in [
+            ("call_direction", "outbound\r\n"),
+            ("from_number", "1415\0"),
+            ("end_time__gte", "2026-11-01\n00:00"),
+            ("stir_verification", "Not\u{7f}Verified"),
+            ("hangup_source", "carrier\u{85}"),
+        ] {
+            let (field, msg) = set_err(name, v);
+            assert_eq!(field, name);
+            assert_has(&msg, &["control characters are not allowed"]);
+        }
+    }
+
+    #[test]
+    fn set_rejects_values_longer_than_256_bytes() {
+        let long = "1".repeat(257);
+        for name in ["from_number", "bill_duration", "end_time", "call_direction"] {
+            let (field, msg) = set_err(name, &long);
+            assert_eq!(field, name);
+            assert_has(&msg, &["at most 256 bytes", "257"]);
+        }
+        // 256 bytes of é (2 bytes each: 128 chars) is at the limit, 129 over.
+        let (_, msg) = set_err("hangup_source", &"é".repeat(129));
+        assert_has(&msg, &["at most 256 bytes"]);
+        let (_, msg) = set_err("hangup_source", &"é".repeat(128));
+        assert_has(&msg, &["is not allowed"]);
+    }
+
+    #[test]
+    fn set_rejects_enum_values_outside_the_allowed_list() {
+        let (field, msg) = set_err("call_direction", "Outbound");
+        assert_eq!(field, "call_direction");
+        assert_has(
+            &msg,
+            &["`Outbound` is not allowed (values are case-sensitive): inbound, outbound"],
+        );
+        assert_has(&msg, &["did you mean `outbound`?"]);
+        let (field, msg) = set_err("hangup_source", "network");
+        assert_eq!(field, "hangup_source");
+        assert_has(
+            &msg,
+            &["`network` is not allowed", "customer, carrier, zentrunk"],
+        );
+        assert!(!msg.contains("did you mean"));
+        let (field, msg) = set_err("stir_verification", "not verified");
+        assert_eq!(field, "stir_verification");
+        assert_has(
+            &msg,
+            &[
+                "case-sensitive",
+                "Verified, Not Verified, Not Applicable",
+                "`Not Verified`",
+            ],
+        );
+        let (_, msg) = set_err("call_direction", " outbound");
+        assert_has(&msg, &["is not allowed"]);
+    }
+
+    #[test]
+    fn set_rejects_non_integer_counts() {
+        for name in ["bill_duration", "bill_duration__lte", "hangup_cause_code"] {
+            for v in ["-1", "1.5", "abc", "+5", "1e3", "٣", "0x10"] {
+                let (field, msg) = set_err(name, v);
+                assert_eq!(field, name);
+                assert_has(&msg, &["must be a non-negative integer"]);
+            }
+        }
+    }
+
+    #[test]
+    fn set_rejects_overflowing_counts() {
+        let (field, msg) = set_err("bill_duration__gt", "18446744073709551616");
+        assert_eq!(field, "bill_duration__gt");
+        assert_has(&msg, &["must be a non-negative integer", "no larger than"]);
+        let (field, msg) = set_err("hangup_cause_code", &"9".repeat(100));
+        assert_eq!(field, "hangup_cause_code");
+        assert_has(&msg, &["must be a non-negative integer"]);
+    }
+
+    #[test]
+    fn set_rejects_bad_numbers() {
+        for v in [
+            "+",
+            "++1415",
+            "1415-555",
+            "(415)",
+            "1 415",
+            "abc",
+            "１４１５",
+        ] {
+            let (field, msg) = set_err("from_number", v);
+            assert_eq!(field, "from_number");
+            assert_has(&msg, &["must be digits, optionally with a leading +"]);
+        }
+        let (field, msg) = set_err("to_number", &"1".repeat(21));
+        assert_eq!(field, "to_number");
+        assert_has(&msg, &["at most 20 digits"]);
+    }
+
+    #[test]
+    fn set_rejects_bad_timestamps() {
+        let (field, msg) = set_err("end_time__gte", "2026-02-30 10:00");
+        assert_eq!(field, "end_time__gte");
+        assert_has(&msg, &["not a real date"]);
+        let (field, msg) = set_err("end_time", "yesterday");
+        assert_eq!(field, "end_time");
+        assert_has(&msg, &["not a timestamp"]);
+        let (field, msg) = set_err("end_time__lt", "2026-11-01 25:00");
+        assert_eq!(field, "end_time__lt");
+        assert_has(&msg, &["not a real time"]);
+    }
+
+    #[test]
+    fn failed_set_leaves_query_unchanged() {
+        let mut q = CallQuery::new();
+        q.set("call_direction", "inbound").unwrap();
+        let before = q.clone();
+        assert!(q.set("call_direction", "sideways").is_err());
+        assert!(q.set("bill_duration", "-3").is_err());
+        assert_eq!(q, before);
+    }
+
+    #[test]
+    fn unset_clears_one_filter() {
+        let mut q = CallQuery::new();
+        q.set("end_time__gte", "2026-11-01 00:00")
+            .unwrap()
+            .set("end_time__lt", "2026-11-02 00:00")
+            .unwrap()
+            .set("hangup_source", "carrier")
+            .unwrap();
+        q.unset("end_time__lt")
+            .unwrap()
+            .unset("hangup_source")
+            .unwrap();
+        assert_eq!(
+            q,
+            CallQuery::new().end_time(Cmp::Gte, ts("2026-11-01 00:00"))
+        );
+        q.unset("end_time__gte")
+            .unwrap()
+            .unset("to_number")
+            .unwrap();
+        assert!(q.is_empty());
+        let (field, msg) = fail(q.unset("end_time_gt").map(|_| ()));
+        assert_eq!(field, "end_time_gt");
+        assert_has(&msg, &["did you mean `end_time__gt`?"]);
+    }
+
+    // ---- validate(): the whole query ----
+
+    #[test]
+    fn validate_rechecks_builder_enums() {
+        let (field, msg) = fail(CallQuery::new().call_direction("Outbound").validate());
+        assert_eq!(field, "call_direction");
+        assert_has(
+            &msg,
+            &["not allowed (values are case-sensitive): inbound, outbound"],
+        );
+        let (field, _) = fail(CallQuery::new().hangup_source("Carrier").validate());
+        assert_eq!(field, "hangup_source");
+        let (field, msg) = fail(CallQuery::new().stir_verification("").validate());
+        assert_eq!(field, "stir_verification");
+        assert_has(&msg, &["must not be empty"]);
+        let (field, msg) = fail(CallQuery::new().hangup_source("carrier\n").validate());
+        assert_eq!(field, "hangup_source");
+        assert_has(&msg, &["control characters"]);
+    }
+
+    #[test]
+    fn validate_rechecks_builder_numbers() {
+        let (field, msg) = fail(CallQuery::new().from_number("+1-415").validate());
+        assert_eq!(field, "from_number");
+        assert_has(&msg, &["must be digits, optionally with a leading +"]);
+        // Only one leading + is stripped.
+        let (field, _) = fail(CallQuery::new().to_number("++44").validate());
+        assert_eq!(field, "to_number");
+        let (field, msg) = fail(CallQuery::new().to_number("+").validate());
+        assert_eq!(field, "to_number");
+        assert_has(&msg, &["must not be empty"]);
+        let (_, msg) = fail(CallQuery::new().to_number("1".repeat(21)).validate());
+        assert_has(&msg, &["at most 20 digits"]);
+        CallQuery::new()
+            .from_number("+14155")
+            .to_number("4420")
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn validate_rejects_lower_above_upper() {
+        let (field, msg) = fail(
+            CallQuery::new()
+                .bill_duration(Cmp::Gte, 10)
+                .bill_duration(Cmp::Lte, 5)
+                .validate(),
+        );
+        assert_eq!(field, "bill_duration__lte");
+        assert_has(
+            &msg,
+            &[
+                "empty range",
+                "bill_duration__gte=10",
+                "bill_duration__lte=5",
+            ],
+        );
+        let (field, msg) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Gt, ts("2026-11-02 00:00"))
+                .end_time(Cmp::Lt, ts("2026-11-01 00:00"))
+                .validate(),
+        );
+        assert_eq!(field, "end_time__lt");
+        assert_has(&msg, &["empty range", "end_time__gt=2026-11-02 00:00:00"]);
+    }
+
+    #[test]
+    fn validate_rejects_equal_bounds_with_an_exclusive_side() {
+        for (lo, hi) in [(Cmp::Gt, Cmp::Lt), (Cmp::Gte, Cmp::Lt), (Cmp::Gt, Cmp::Lte)] {
+            let q = CallQuery::new().bill_duration(lo, 5).bill_duration(hi, 5);
+            let (field, msg) = fail(q.validate());
+            assert_eq!(field, bill_duration_name(hi));
+            assert_has(&msg, &["empty range"]);
+            let t = ts("2026-11-01 00:00");
+            let (field, msg) = fail(CallQuery::new().end_time(lo, t).end_time(hi, t).validate());
+            assert_eq!(field, end_time_name(hi));
+            assert_has(&msg, &["empty range"]);
+        }
+    }
+
+    #[test]
+    fn validate_accepts_touching_inclusive_bounds() {
+        CallQuery::new()
+            .bill_duration(Cmp::Gte, 5)
+            .bill_duration(Cmp::Lte, 5)
+            .validate()
+            .unwrap();
+        let t = ts("2026-11-01 00:00");
+        CallQuery::new()
+            .end_time(Cmp::Gte, t)
+            .end_time(Cmp::Lte, t)
+            .end_time(Cmp::Eq, t)
+            .validate()
+            .unwrap();
+        // Redundant bounds on the same side are fine.
+        CallQuery::new()
+            .bill_duration(Cmp::Gt, 1)
+            .bill_duration(Cmp::Gte, 2)
+            .bill_duration(Cmp::Lt, 10)
+            .bill_duration(Cmp::Lte, 20)
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn validate_rejects_exact_value_excluded_by_range() {
+        for (cmp, bound) in [(Cmp::Gt, 60), (Cmp::Gte, 61), (Cmp::Lt, 60), (Cmp::Lte, 59)] {
+            let q = CallQuery::new()
+                .bill_duration(Cmp::Eq, 60)
+                .bill_duration(cmp, bound);
+            let (field, msg) = fail(q.validate());
+            assert_eq!(field, bill_duration_name(cmp));
+            assert_has(
+                &msg,
+                &["empty range", "exact bill_duration=60", "excluded by"],
+            );
+        }
+        let (field, msg) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Eq, ts("2026-11-01 00:00"))
+                .end_time(Cmp::Gte, ts("2026-11-01 00:00:01"))
+                .validate(),
+        );
+        assert_eq!(field, "end_time__gte");
+        assert_has(&msg, &["empty range", "exact end_time=2026-11-01 00:00:00"]);
+    }
+
+    #[test]
+    fn validate_rejects_integer_ranges_with_no_whole_second() {
+        let (field, msg) = fail(
+            CallQuery::new()
+                .bill_duration(Cmp::Gt, 4)
+                .bill_duration(Cmp::Lt, 5)
+                .validate(),
+        );
+        assert_eq!(field, "bill_duration__lt");
+        assert_has(&msg, &["empty range"]);
+        let (field, msg) = fail(CallQuery::new().bill_duration(Cmp::Lt, 0).validate());
+        assert_eq!(field, "bill_duration__lt");
+        assert_has(&msg, &["empty range", "below"]);
+        let (field, msg) = fail(CallQuery::new().bill_duration(Cmp::Gt, u64::MAX).validate());
+        assert_eq!(field, "bill_duration__gt");
+        assert_has(&msg, &["empty range", "above"]);
+        CallQuery::new()
+            .bill_duration(Cmp::Gt, 4)
+            .bill_duration(Cmp::Lt, 6)
+            .validate()
+            .unwrap();
+    }
+
+    // ---- validate_window(): one request against the service's policy ----
+
+    #[test]
+    fn window_upper_bound_needs_a_lower_bound() {
+        let p = WindowPolicy::default();
+        let (field, msg) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Lt, ts("2026-11-10 00:00"))
+                .validate_window(&p, now()),
+        );
+        assert_eq!(field, "end_time__lt");
+        assert_has(
+            &msg,
+            &[
+                "an upper bound needs a lower bound (end_time__gte or end_time__gt)",
+                "the service refuses it",
+            ],
+        );
+        let (field, _) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Lte, ts("2026-11-10 00:00"))
+                .validate_window(&p, now()),
+        );
+        assert_eq!(field, "end_time__lte");
+        // An exact end_time counts as a lower bound.
+        CallQuery::new()
+            .end_time(Cmp::Eq, ts("2026-11-10 00:00"))
+            .end_time(Cmp::Lte, ts("2026-11-10 00:00"))
+            .validate_window(&p, now())
+            .unwrap();
+    }
+
+    #[test]
+    fn window_rejects_range_wider_than_max_range() {
+        let p = WindowPolicy::default();
+        let (field, msg) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Gte, ts("2026-09-01 00:00"))
+                .end_time(Cmp::Lt, ts("2026-10-15 00:00"))
+                .validate_window(&p, now()),
+        );
+        assert_eq!(field, "end_time__lt");
+        assert_has(&msg, &["44.00 days", "max_range_days = 30"]);
+        // Without an upper bound the range runs to now.
+        let (field, msg) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Gt, ts("2026-10-20 00:00"))
+                .validate_window(&p, now()),
+        );
+        assert_eq!(field, "end_time__gt");
+        assert_has(&msg, &["max_range_days = 30"]);
+        // Exactly the max range is fine.
+        CallQuery::new()
+            .end_time(Cmp::Gte, ts("2026-10-21 00:00"))
+            .validate_window(&p, now())
+            .unwrap();
+        let p = WindowPolicy::new(7, 90, 90).unwrap();
+        CallQuery::new()
+            .end_time(Cmp::Gte, ts("2026-09-01 00:00"))
+            .end_time(Cmp::Lt, ts("2026-10-15 00:00"))
+            .validate_window(&p, now())
+            .unwrap();
+    }
+
+    #[test]
+    fn window_rejects_lower_bound_older_than_retention() {
+        let p = WindowPolicy::default();
+        let (field, msg) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Gte, ts("2026-08-01 00:00"))
+                .end_time(Cmp::Lt, ts("2026-08-02 00:00"))
+                .validate_window(&p, now()),
+        );
+        assert_eq!(field, "end_time__gte");
+        assert_has(
+            &msg,
+            &[
+                "earliest allowed is 2026-08-22 00:00:00",
+                "retention_days = 90",
+            ],
+        );
+        let (field, _) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Eq, ts("2026-01-01 00:00"))
+                .validate_window(&p, now()),
+        );
+        assert_eq!(field, "end_time");
+        CallQuery::new()
+            .end_time(Cmp::Gte, ts("2026-08-22 00:00"))
+            .end_time(Cmp::Lt, ts("2026-08-23 00:00"))
+            .validate_window(&p, now())
+            .unwrap();
+    }
+
+    #[test]
+    fn window_accepts_future_lower_bound_and_no_end_time() {
+        let p = WindowPolicy::default();
+        CallQuery::new()
+            .end_time(Cmp::Gte, ts("2027-01-01 00:00"))
+            .validate_window(&p, now())
+            .unwrap();
+        CallQuery::new()
+            .call_direction("inbound")
+            .validate_window(&p, now())
+            .unwrap();
+    }
+
+    // ---- encoding ----
+
+    fn everything() -> CallQuery {
+        CallQuery::new()
+            .from_number("+14155")
+            .to_number("4420")
+            .call_direction("outbound")
+            .bill_duration(Cmp::Eq, 60)
+            .bill_duration(Cmp::Gt, 1)
+            .bill_duration(Cmp::Gte, 2)
+            .bill_duration(Cmp::Lt, 3600)
+            .bill_duration(Cmp::Lte, 3599)
+            .end_time(Cmp::Eq, ts("2026-11-10 12:30:00.5"))
+            .end_time(Cmp::Gt, ts("2026-10-31 23:59:59"))
+            .end_time(Cmp::Gte, ts("2026-11-01 00:00"))
+            .end_time(Cmp::Lt, ts("2026-11-20 00:00"))
+            .end_time(Cmp::Lte, ts("2026-11-19 23:59:59"))
+            .hangup_cause_code(4000)
+            .hangup_source("carrier")
+            .stir_verification("Not Verified")
+    }
+
+    #[test]
+    fn encodes_every_filter_exactly() {
+        let q = everything();
+        q.validate().unwrap();
+        assert_eq!(
+            q.to_query_string(),
+            "from_number=14155&to_number=4420&call_direction=outbound\
+             &bill_duration=60&bill_duration__gt=1&bill_duration__gte=2\
+             &bill_duration__lt=3600&bill_duration__lte=3599\
+             &end_time=2026-11-10%2012%3A30%3A00.500000\
+             &end_time__gt=2026-10-31%2023%3A59%3A59\
+             &end_time__gte=2026-11-01%2000%3A00%3A00\
+             &end_time__lt=2026-11-20%2000%3A00%3A00\
+             &end_time__lte=2026-11-19%2023%3A59%3A59\
+             &hangup_cause_code=4000&hangup_source=carrier&stir_verification=Not%20Verified"
+        );
+        assert_eq!(q.to_string(), q.to_query_string());
+        let names: Vec<&str> = q.to_pairs().iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, FILTER_NAMES);
+        // The same query by parameter name.
+        let mut by_name = CallQuery::new();
+        for (k, v) in q.to_pairs() {
+            by_name.set(k, &v).unwrap();
+        }
+        assert_eq!(by_name, q);
+        assert_eq!(CallQuery::new().to_query_string(), "");
+    }
+
+    #[test]
+    fn leading_plus_is_stripped_from_numbers() {
+        let q = CallQuery::new().from_number("+1415");
+        assert_eq!(q.to_pairs(), vec![("from_number", "1415".to_owned())]);
+        let mut q = CallQuery::new();
+        q.set("from_number", "+1415").unwrap();
+        assert_eq!(q.to_query_string(), "from_number=1415");
+        assert_eq!(q, CallQuery::new().from_number("1415"));
+        let q = CallQuery::from_query_string("to_number=%2B4420").unwrap();
+        assert_eq!(q.to_query_string(), "to_number=4420");
+    }
+
+    #[test]
+    fn round_trips_through_query_string() {
+        for q in [
+            CallQuery::new(),
+            everything(),
+            CallQuery::new().stir_verification("Not Applicable"),
+            CallQuery::new()
+                .end_time(Cmp::Gte, ts("2026-11-01 00:00:00.000001"))
+                .bill_duration(Cmp::Lte, u64::MAX),
+        ] {
+            let s = q.to_query_string();
+            assert_eq!(CallQuery::from_query_string(&s).unwrap(), q, "{s}");
+            assert_eq!(s.parse::<CallQuery>().unwrap(), q);
+        }
+        // A leading '?', '+' as a space, lowercase escapes, empty segments.
+        let q = CallQuery::from_query_string(
+            "?stir_verification=Not+Verified&&end_time__gte=2026-11-01%2000%3a00&",
+        )
+        .unwrap();
+        assert_eq!(
+            q,
+            CallQuery::new()
+                .stir_verification("Not Verified")
+                .end_time(Cmp::Gte, ts("2026-11-01 00:00"))
+        );
+    }
+
+    #[test]
+    fn offsets_become_utc_in_the_encoding() {
+        let mut q = CallQuery::new();
+        q.set("end_time__gte", "2026-11-01 05:30:00+05:30").unwrap();
+        assert_eq!(
+            q.to_query_string(),
+            "end_time__gte=2026-11-01%2000%3A00%3A00"
+        );
+        let q = CallQuery::new().end_time(
+            Cmp::Lt,
+            chrono::FixedOffset::west_opt(3 * 3600)
+                .unwrap()
+                .with_ymd_and_hms(2026, 11, 1, 22, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc),
+        );
+        assert_eq!(
+            q.to_pairs(),
+            vec![("end_time__lt", "2026-11-02 01:00:00".to_owned())]
+        );
+    }
+
+    #[test]
+    fn fractional_seconds_are_preserved() {
+        let mut q = CallQuery::new();
+        q.set("end_time", "2026-11-01 10:00:00.5").unwrap();
+        assert_eq!(q.to_pairs()[0].1, "2026-11-01 10:00:00.500000");
+        assert_eq!(
+            q.to_query_string(),
+            "end_time=2026-11-01%2010%3A00%3A00.500000"
+        );
+        let t = Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap()
+            + chrono::Duration::microseconds(123_456);
+        assert_eq!(
+            CallQuery::new().end_time(Cmp::Gt, t).to_pairs()[0].1,
+            "2026-11-01 10:00:00.123456"
+        );
+    }
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved() {
+        assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
+        assert_eq!(
+            percent_encode("a b:c/d+e&f=g%"),
+            "a%20b%3Ac%2Fd%2Be%26f%3Dg%25"
+        );
+        assert_eq!(percent_encode("é"), "%C3%A9");
+        assert_eq!(percent_decode("%C3%a9+x").unwrap(), "é x");
+    }
+
+    #[test]
+    fn from_query_string_reports_bad_input() {
+        let (field, msg) = fail(CallQuery::from_query_string("limit=20"));
+        assert_eq!(field, "limit");
+        assert_has(&msg, &["paging argument"]);
+        let (field, msg) = fail(CallQuery::from_query_string(
+            "call_direction=inbound&offset=5",
+        ));
+        assert_eq!(field, "offset");
+        assert_has(&msg, &["paging argument"]);
+        let (field, msg) = fail(CallQuery::from_query_string("hangup_source=carrier%"));
+        assert_eq!(field, "hangup_source");
+        assert_has(&msg, &["invalid percent-escape"]);
+        let (field, _) = fail(CallQuery::from_query_string("hangup_source=%zz"));
+        assert_eq!(field, "hangup_source");
+        let (field, msg) = fail(CallQuery::from_query_string("from_%4=1"));
+        assert_eq!(field, "query");
+        assert_has(&msg, &["invalid percent-escape"]);
+        let (_, msg) = fail(CallQuery::from_query_string("to_number=%FF%FE"));
+        assert_has(&msg, &["UTF-8"]);
+        let (field, msg) = fail(CallQuery::from_query_string("to_number=1&to_number=2"));
+        assert_eq!(field, "to_number");
+        assert_has(&msg, &["more than once"]);
+        let (field, msg) = fail(CallQuery::from_query_string("call_direction"));
+        assert_eq!(field, "call_direction");
+        assert_has(&msg, &["must not be empty"]);
+        let (field, msg) = fail(CallQuery::from_query_string("call_direction=in%0Abound"));
+        assert_eq!(field, "call_direction");
+        assert_has(&msg, &["control characters"]);
+        let (_, msg) = fail(CallQuery::from_query_string("end_time_gte=2026-11-01"));
+        assert_has(&msg, &["did you mean `end_time__gte`?"]);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let huge = "9".repeat(1 << 20);
+        let odd = [
+            "",
+            "%",
+            "%%",
+            "%4",
+            "=",
+            "&&&",
+            "==&==",
+            "é=ü",
+            "from_number=%E2%82",
+            "end_time=%",
+            "end_time=2026-11-01%2000%3A00%3A00%2B99%3A99",
+            "stir_verification=Not%20Verified%00",
+            "\u{0}=\u{0}",
+            "日本語=値",
+            "bill_duration=-0",
+        ];
+        for s in odd {
+            let _ = CallQuery::from_query_string(s);
+        }
+        let _ = CallQuery::from_query_string(&huge);
+        let _ = CallQuery::from_query_string(&format!("from_number={huge}"));
+        let _ = CallQuery::from_query_string(&format!("{huge}=1"));
+        let _ = CallQuery::from_query_string(&"%".repeat(10_000));
+        for name in FILTER_NAMES.iter().chain(&["", "é", "limit"]) {
+            for v in [huge.as_str(), "é", "日本", "\u{FFFD}", "%", "+", "\u{200B}"] {
+                let mut q = CallQuery::new();
+                let _ = q.set(name, v);
+                let _ = q.validate();
+                let _ = q.validate_window(&WindowPolicy::default(), now());
+            }
+        }
+        let q = CallQuery::new()
+            .from_number(&huge)
+            .call_direction("日本")
+            .end_time(Cmp::Gte, DateTime::<Utc>::MIN_UTC)
+            .end_time(Cmp::Lte, DateTime::<Utc>::MAX_UTC);
+        assert!(q.validate().is_err());
+        assert!(q.validate_window(&WindowPolicy::default(), now()).is_err());
+        let _ = q.to_query_string();
+    }
+
+    #[test]
+    fn bounds_helpers() {
+        let mut b: Bounds<u64> = Bounds::default();
+        assert!(b.is_empty() && !b.has_lower() && !b.has_upper());
+        assert_eq!(b.lower(), None);
+        b.set(Cmp::Gte, Some(5));
+        b.set(Cmp::Gt, Some(5));
+        assert_eq!(b.lower(), Some((5, false)), "gt beats gte on a tie");
+        b.set(Cmp::Gt, Some(3));
+        assert_eq!(b.lower(), Some((5, true)));
+        b.set(Cmp::Lt, Some(9));
+        b.set(Cmp::Lte, Some(20));
+        assert_eq!(b.upper(), Some((9, false)));
+        assert!(b.has_upper() && b.has_lower() && !b.is_empty());
+        assert_eq!(b.get(Cmp::Lte), Some(&20));
+        b.set(Cmp::Lte, None);
+        assert_eq!(b.get(Cmp::Lte), None);
+        let mut e: Bounds<u64> = Bounds::default();
+        e.set(Cmp::Eq, Some(7));
+        assert!(e.has_lower() && e.has_upper());
+        assert_eq!(e.lower(), Some((7, true)));
+        assert_eq!(e.upper(), Some((7, true)));
+        for c in Cmp::ALL {
+            assert_eq!(Cmp::from_suffix(c.suffix()), Some(c));
+        }
+        assert_eq!(Cmp::from_suffix("__ge"), None);
+    }
+
+    #[test]
+    fn with_end_time_replaces_only_end_time() {
+        let q = everything();
+        let window = Bounds {
+            gte: Some(ts("2026-11-05 00:00")),
+            lt: Some(ts("2026-11-06 00:00")),
+            ..Bounds::default()
+        };
+        let w = q.with_end_time(window.clone());
+        assert_eq!(w.end_time_bounds(), &window);
+        assert_eq!(w.with_end_time(q.end_time_bounds().clone()), q);
+    }
+
+    #[test]
+    fn filter_names_match_fields() {
+        let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names, FILTER_NAMES);
+        for name in FILTER_NAMES {
+            assert_eq!(Field::parse(name).unwrap().name(), *name);
+        }
     }
 }

@@ -106,8 +106,14 @@ fn impossible_or_bad_time(time: &str, whole: &str) -> String {
     let b = time.as_bytes();
     let hh_mm =
         b.len() >= 5 && b[2] == b':' && b[..2].iter().chain(&b[3..5]).all(u8::is_ascii_digit);
-    let secs_ok =
-        b.len() == 5 || (b.len() >= 8 && b[5] == b':' && b[6..8].iter().all(u8::is_ascii_digit));
+    let secs_ok = b.len() == 5
+        || (b.len() >= 8
+            && b[5] == b':'
+            && b[6..8].iter().all(u8::is_ascii_digit)
+            && (b.len() == 8
+                || (b[8] == b'.'
+                    && (10..=18).contains(&b.len())
+                    && b[9..].iter().all(u8::is_ascii_digit))));
     if hh_mm && secs_ok {
         format!("`{}` is not a real time of day", shown(whole))
     } else {

@@ -1,14 +1,337 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! `calls-sim`: a local, faithful simulator of Plivo's Zentrunk call-detail-record
+//! endpoint (`GET /v1/Account/{auth_id}/Zentrunk/Call/`) over real HTTP on loopback.
+//!
+//! It serves a deterministic dataset generated from a seed, applies the real
+//! service's filtering, paging and time-window rules, and can inject faults
+//! (error statuses, dropped connections, malformed/truncated/slow/oversize
+//! bodies, delays, late-arriving records). Start one with [`Sim::start`]; it
+//! stops when dropped.
+//!
+//! ```no_run
+//! let sim = calls_sim::Sim::start(calls_sim::SimConfig::default()).unwrap();
+//! println!("{}", sim.base_url());
+//! ```
+
+mod data;
+mod http;
+mod prng;
+mod query;
+mod server;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::server::Shared;
+
+/// One injected fault.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Answer with this status and a JSON error body `{"api_id","error"}`;
+    /// `retry_after` is sent verbatim as the `Retry-After` header (seconds or HTTP-date).
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// `Retry-After` header value, if any.
+        retry_after: Option<String>,
+    },
+    /// Close the connection without sending any response byte.
+    Drop,
+    /// `200` with a body that is not JSON.
+    Malformed,
+    /// `200` with the real body cut in half (`Content-Length` matches the cut body).
+    Truncated,
+    /// The real response, its body written in small pieces spread over `total`.
+    SlowBody {
+        /// Time over which the body is spread.
+        total: Duration,
+    },
+    /// `200` with a streamed body of `bytes` bytes that starts like JSON.
+    Oversize {
+        /// Body size (`Content-Length`).
+        bytes: u64,
+    },
+    /// Answer normally after this delay.
+    Delay(Duration),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Fault {
+    /// The key under which this fault is counted in [`Stats::faults_by_kind`]:
+    /// `status_<code>`, `drop`, `malformed`, `truncated`, `slow_body`, `oversize`, `delay`.
+    pub fn kind(&self) -> String {
+        match self {
+            Fault::Status { status, .. } => format!("status_{status}"),
+            Fault::Drop => "drop".into(),
+            Fault::Malformed => "malformed".into(),
+            Fault::Truncated => "truncated".into(),
+            Fault::SlowBody { .. } => "slow_body".into(),
+            Fault::Oversize { .. } => "oversize".into(),
+            Fault::Delay(_) => "delay".into(),
+        }
+    }
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    /// `429 Too Many Requests` with `Retry-After: <retry_after>`.
+    pub fn rate_limited(retry_after: &str) -> Fault {
+        Fault::Status {
+            status: 429,
+            retry_after: Some(retry_after.to_string()),
+        }
+    }
+
+    /// An error status without `Retry-After`.
+    pub fn status(status: u16) -> Fault {
+        Fault::Status {
+            status,
+            retry_after: None,
+        }
+    }
+}
+
+/// Extra records that become visible only after some API requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LateArrivals {
+    /// How many records (their end_time lies within the few hours before the sim started).
+    pub count: usize,
+    /// They are invisible to the first `after_requests` API requests (counted since
+    /// the faults were set) and visible to every later one.
+    pub after_requests: u64,
+}
+
+/// The fault plan of a server. Counting (`script`, `every`, `late`) restarts
+/// whenever the plan is set; only API requests (not `/_sim/`) count.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Added before every API answer (faulted or not).
+    pub latency: Duration,
+    /// Served to the first API requests in order, one each.
+    pub script: Vec<Fault>,
+    /// `(n, fault)`: every n-th API request (n, 2n, ...) gets `fault`; first matching rule wins.
+    pub every: Vec<(u64, Fault)>,
+    /// `(p, fault)`: per-request probability, drawn from a PRNG seeded by the sim's seed.
+    pub rates: Vec<(f64, Fault)>,
+    /// Late-arriving records.
+    pub late: Option<LateArrivals>,
+}
+
+impl Faults {
+    /// No faults.
+    pub fn none() -> Faults {
+        Faults::default()
+    }
+
+    /// Every `every`-th API request answers `429` with `Retry-After: <retry_after>`.
+    pub fn rate_limit(every: u64, retry_after: &str) -> Faults {
+        Faults::default().with_every(every, Fault::rate_limited(retry_after))
+    }
+
+    /// Set the latency added before every API answer.
+    pub fn with_latency(mut self, latency: Duration) -> Faults {
+        self.latency = latency;
+        self
+    }
+
+    /// Append faults to the script.
+    pub fn with_script(mut self, faults: impl IntoIterator<Item = Fault>) -> Faults {
+        self.script.extend(faults);
+        self
+    }
+
+    /// Add an every-n-th rule.
+    pub fn with_every(mut self, n: u64, fault: Fault) -> Faults {
+        self.every.push((n, fault));
+        self
+    }
+
+    /// Add a probabilistic rule.
+    pub fn with_rate(mut self, p: f64, fault: Fault) -> Faults {
+        self.rates.push((p, fault));
+        self
+    }
+
+    /// Set late arrivals.
+    pub fn with_late(mut self, count: usize, after_requests: u64) -> Faults {
+        self.late = Some(LateArrivals {
+            count,
+            after_requests,
+        });
+        self
+    }
+}
+
+/// Request and fault counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// API requests received (everything outside `/_sim/`).
+    pub requests: u64,
+    /// Faults served.
+    pub faults: u64,
+    /// Faults served, by [`Fault::kind`].
+    pub faults_by_kind: BTreeMap<String, u64>,
+    /// Highest number of API requests being handled at once.
+    pub max_in_flight: u64,
+    /// API requests being handled now.
+    pub in_flight: u64,
+}
+
+/// Configuration of a simulator.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Account id expected in Basic auth and in the path. Default `MASIMULATOR000000001`.
+    pub auth_id: String,
+    /// Token expected in Basic auth. Default `simulator-token`.
+    pub auth_token: String,
+    /// Number of generated calls (end times spread over the 100 days before start). Default 1000.
+    pub calls: usize,
+    /// Dataset and fault-PRNG seed. Default 1.
+    pub seed: u64,
+    /// Window used when no end_time filter is given. Default 7.
+    pub default_window_days: u32,
+    /// Largest allowed end_time range. Default 30.
+    pub max_range_days: u32,
+    /// Records older than this never exist. Default 90.
+    pub retention_days: u32,
+    /// Initial fault plan.
+    pub faults: Faults,
+    /// Requests handled concurrently at most. Default 16.
+    pub workers: usize,
+    /// Listen host. Default `127.0.0.1`.
+    pub host: String,
+    /// Listen port; 0 picks a free one. Default 0.
+    pub port: u16,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            auth_id: "MASIMULATOR000000001".into(),
+            auth_token: "simulator-token".into(),
+            calls: 1000,
+            seed: 1,
+            default_window_days: 7,
+            max_range_days: 30,
+            retention_days: 90,
+            faults: Faults::default(),
+            workers: 16,
+            host: "127.0.0.1".into(),
+            port: 0,
+        }
+    }
+}
+
+/// A running simulator; stopped (threads joined, port closed) when dropped.
+pub struct Sim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim").field("addr", &self.addr).finish()
+    }
+}
+
+impl Sim {
+    /// Generate the dataset, bind the listener and start serving.
+    pub fn start(config: SimConfig) -> io::Result<Sim> {
+        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(&config));
+        let s2 = Arc::clone(&shared);
+        let accept = std::thread::Builder::new()
+            .name("calls-sim-accept".into())
+            .spawn(move || server::accept_loop(s2, listener))?;
+        Ok(Sim {
+            shared,
+            addr,
+            accept: Some(accept),
+        })
+    }
+
+    /// `http://HOST:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        match self.addr {
+            SocketAddr::V4(a) => format!("http://{}:{}", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+        }
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The configured account id.
+    pub fn auth_id(&self) -> &str {
+        &self.shared.auth_id
+    }
+
+    /// The configured auth token.
+    pub fn auth_token(&self) -> &str {
+        &self.shared.auth_token
+    }
+
+    /// The sim's start time (whole seconds, UTC); the dataset ends at or before it.
+    pub fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.shared.start, 0).unwrap_or_default()
+    }
+
+    /// Replace the fault plan (restarts script/every/late counting and the rate PRNG).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.set_faults(faults);
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Zero the counters (`max_in_flight` restarts from the current `in_flight`).
+    pub fn reset_stats(&self) {
+        self.shared.reset_stats();
+    }
+
+    /// Every record matching `params` (same rules as the endpoint, including the window
+    /// policy, retention and the visibility of late records now), ignoring paging,
+    /// newest first; `Err(message)` where the endpoint would answer 400.
+    pub fn expected(&self, params: &[(&str, &str)]) -> Result<Vec<serde_json::Value>, String> {
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        self.shared.expected(&pairs)
+    }
+
+    /// Every record that exists in the dataset plus late records visible now, newest
+    /// first — including records older than the retention period (which the endpoint
+    /// never returns) and regardless of any window.
+    pub fn calls_json(&self) -> Vec<serde_json::Value> {
+        self.shared.calls_json()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shared.begin_stop();
+        // Unblock accept() with a throwaway connection.
+        let wake = match self.addr {
+            SocketAddr::V4(a) if a.ip().is_unspecified() => {
+                SocketAddr::from(([127, 0, 0, 1], a.port()))
+            }
+            SocketAddr::V6(a) if a.ip().is_unspecified() => {
+                SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, a.port()))
+            }
+            other => other,
+        };
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(2));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+        self.shared.close_connections();
     }
 }

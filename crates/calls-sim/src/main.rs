@@ -1,0 +1,167 @@
+//! `calls-sim` binary: serve the simulator until killed.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use calls_sim::{Fault, Faults, LateArrivals, Sim, SimConfig};
+
+const USAGE: &str = "\
+calls-sim: a local simulator of Plivo's Zentrunk call-record endpoint
+
+USAGE:
+    calls-sim [OPTIONS]
+
+Prints its base URL (http://HOST:PORT) alone on the first stdout line, then
+serves until killed.
+
+OPTIONS:
+    --port P                 listen port, 0 picks a free one [default: 0]
+    --host H                 listen host [default: 127.0.0.1]
+    --calls N                number of generated calls [default: 1000]
+    --seed S                 dataset seed [default: 1]
+    --auth-id X              account id [default: MASIMULATOR000000001]
+    --auth-token Y           auth token [default: simulator-token]
+    --workers W              requests handled concurrently [default: 16]
+    --latency-ms MS          latency added before every API answer
+    --rate-limit-every N     every N-th API request answers 429
+    --retry-after SECS       Retry-After value sent with 429s [default: 1]
+    --error-every N          every N-th API request answers --error-status
+    --error-status CODE      status used by --error-every/--error-rate [default: 503]
+    --error-rate F           probability (0..1) of answering --error-status
+    --drop-every N           every N-th API request: connection closed, no response
+    --malformed-every N      every N-th API request: 200 with a non-JSON body
+    --late N                 N late records ...
+    --late-after K           ... that appear after K API requests [default: 0]
+    --default-window-days D  window without end_time filters [default: 7]
+    --max-range-days R       largest end_time range [default: 30]
+    --retention-days T       records older than this never exist [default: 90]
+    -h, --help               print this help
+";
+
+fn value<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
+    let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
+    v.parse::<T>()
+        .map_err(|_| format!("invalid value for {flag}: {v:?}"))
+}
+
+fn positive(flag: &str, v: Option<String>) -> Result<u64, String> {
+    let n: u64 = value(flag, v)?;
+    if n == 0 {
+        return Err(format!("{flag} must be at least 1"));
+    }
+    Ok(n)
+}
+
+/// Parse the command line; `Ok(None)` means help was requested.
+fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
+    let mut c = SimConfig::default();
+    let mut latency_ms = 0u64;
+    let mut rate_limit_every = None;
+    let mut retry_after = "1".to_string();
+    let mut error_every = None;
+    let mut error_status = 503u16;
+    let mut error_rate = None;
+    let mut drop_every = None;
+    let mut malformed_every = None;
+    let mut late = None;
+    let mut late_after = 0u64;
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut next = || inline.clone().or_else(|| it.next());
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--port" => c.port = value(&flag, next())?,
+            "--host" => c.host = value(&flag, next())?,
+            "--calls" => c.calls = value(&flag, next())?,
+            "--seed" => c.seed = value(&flag, next())?,
+            "--auth-id" => c.auth_id = value(&flag, next())?,
+            "--auth-token" => c.auth_token = value(&flag, next())?,
+            "--workers" => c.workers = positive(&flag, next())? as usize,
+            "--latency-ms" => latency_ms = value(&flag, next())?,
+            "--rate-limit-every" => rate_limit_every = Some(positive(&flag, next())?),
+            "--retry-after" => retry_after = value(&flag, next())?,
+            "--error-every" => error_every = Some(positive(&flag, next())?),
+            "--error-status" => {
+                error_status = value(&flag, next())?;
+                if !(100..=599).contains(&error_status) {
+                    return Err(format!("{flag} must be an HTTP status (100..=599)"));
+                }
+            }
+            "--error-rate" => {
+                let f: f64 = value(&flag, next())?;
+                if !(0.0..=1.0).contains(&f) {
+                    return Err(format!("{flag} must be between 0 and 1"));
+                }
+                error_rate = Some(f);
+            }
+            "--drop-every" => drop_every = Some(positive(&flag, next())?),
+            "--malformed-every" => malformed_every = Some(positive(&flag, next())?),
+            "--late" => late = Some(value::<usize>(&flag, next())?),
+            "--late-after" => late_after = value(&flag, next())?,
+            "--default-window-days" => c.default_window_days = value(&flag, next())?,
+            "--max-range-days" => c.max_range_days = value(&flag, next())?,
+            "--retention-days" => c.retention_days = value(&flag, next())?,
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    let mut f = Faults::default().with_latency(Duration::from_millis(latency_ms));
+    if let Some(n) = rate_limit_every {
+        f = f.with_every(n, Fault::rate_limited(&retry_after));
+    }
+    if let Some(n) = error_every {
+        f = f.with_every(n, Fault::status(error_status));
+    }
+    if let Some(n) = drop_every {
+        f = f.with_every(n, Fault::Drop);
+    }
+    if let Some(n) = malformed_every {
+        f = f.with_every(n, Fault::Malformed);
+    }
+    if let Some(p) = error_rate {
+        f = f.with_rate(p, Fault::status(error_status));
+    }
+    if let Some(count) = late {
+        f.late = Some(LateArrivals {
+            count,
+            after_requests: late_after,
+        });
+    }
+    c.faults = f;
+    Ok(Some(c))
+}
+
+fn main() -> ExitCode {
+    let config = match parse(std::env::args().skip(1).collect()) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("calls-sim: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let sim = match Sim::start(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("calls-sim: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout();
+    if writeln!(out, "{}", sim.base_url())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        // Nobody is reading the URL; keep serving anyway.
+    }
+    loop {
+        std::thread::park();
+    }
+}

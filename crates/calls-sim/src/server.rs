@@ -1,0 +1,645 @@
+//! Shared state, request routing, fault application and connection handling.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::BufReader;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::data::{Call, CallView, Dataset};
+use crate::http::{self, Body, ReadOutcome, Reply, Request};
+use crate::prng::{SplitMix64, format_uuid};
+use crate::query::{self, Policy, Query};
+use crate::{Fault, Faults, SimConfig, Stats};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct FaultState {
+    latency: Duration,
+    script: VecDeque<Fault>,
+    every: Vec<(u64, Fault)>,
+    rates: Vec<(f64, Fault)>,
+    rng: SplitMix64,
+    /// API requests received since the plan was set.
+    seq: u64,
+    late: Arc<Vec<Call>>,
+    late_after: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: u64,
+    faults: u64,
+    by_kind: BTreeMap<String, u64>,
+}
+
+/// State shared by the accept thread, connection threads and the [`crate::Sim`] handle.
+pub(crate) struct Shared {
+    pub(crate) auth_id: String,
+    pub(crate) auth_token: String,
+    /// Unix seconds.
+    pub(crate) start: i64,
+    seed: u64,
+    policy: Policy,
+    dataset: Dataset,
+    faults: Mutex<FaultState>,
+    counters: Mutex<Counters>,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    stop: AtomicBool,
+    stop_lock: Mutex<()>,
+    stop_cv: Condvar,
+    workers: usize,
+    busy: Mutex<usize>,
+    busy_cv: Condvar,
+    conns: Mutex<HashMap<u64, TcpStream>>,
+    live: Mutex<usize>,
+    live_cv: Condvar,
+    next_conn: AtomicU64,
+    api_ids: AtomicU64,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    api_id: String,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct Meta {
+    limit: usize,
+    offset: usize,
+    total_count: usize,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListBody<'a> {
+    api_id: String,
+    meta: Meta,
+    objects: Vec<CallView<'a>>,
+}
+
+fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let hex: Vec<u8> = s.bytes().filter(|&c| c != b'-').collect();
+    if s.len() != 36 || hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let txt = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(txt, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+impl Shared {
+    pub(crate) fn new(config: &SimConfig) -> Shared {
+        let start = chrono::Utc::now().timestamp();
+        let dataset = Dataset::generate(config.seed, config.calls, start);
+        let shared = Shared {
+            auth_id: config.auth_id.clone(),
+            auth_token: config.auth_token.clone(),
+            start,
+            seed: config.seed,
+            policy: Policy {
+                default_window_days: config.default_window_days,
+                max_range_days: config.max_range_days,
+                retention_days: config.retention_days,
+            },
+            dataset,
+            faults: Mutex::new(FaultState {
+                latency: Duration::ZERO,
+                script: VecDeque::new(),
+                every: Vec::new(),
+                rates: Vec::new(),
+                rng: SplitMix64::new(0),
+                seq: 0,
+                late: Arc::new(Vec::new()),
+                late_after: 0,
+            }),
+            counters: Mutex::new(Counters::default()),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            stop_lock: Mutex::new(()),
+            stop_cv: Condvar::new(),
+            workers: config.workers.max(1),
+            busy: Mutex::new(0),
+            busy_cv: Condvar::new(),
+            conns: Mutex::new(HashMap::new()),
+            live: Mutex::new(0),
+            live_cv: Condvar::new(),
+            next_conn: AtomicU64::new(0),
+            api_ids: AtomicU64::new(0),
+        };
+        shared.set_faults(config.faults.clone());
+        shared
+    }
+
+    pub(crate) fn set_faults(&self, f: Faults) {
+        let late = match &f.late {
+            Some(l) if l.count > 0 => self.dataset.generate_late(self.seed, l.count, self.start),
+            _ => Vec::new(),
+        };
+        let mut st = lock(&self.faults);
+        *st = FaultState {
+            latency: f.latency,
+            script: f.script.into_iter().collect(),
+            every: f.every,
+            rates: f.rates,
+            rng: SplitMix64::new(self.seed ^ 0xFA17_FA17_FA17_FA17),
+            seq: 0,
+            late: Arc::new(late),
+            late_after: f.late.map_or(0, |l| l.after_requests),
+        };
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let c = lock(&self.counters);
+        Stats {
+            requests: c.requests,
+            faults: c.faults,
+            faults_by_kind: c.by_kind.clone(),
+            max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+        }
+    }
+
+    pub(crate) fn reset_stats(&self) {
+        let mut c = lock(&self.counters);
+        *c = Counters::default();
+        self.max_in_flight
+            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    fn visible_late(&self) -> Arc<Vec<Call>> {
+        let st = lock(&self.faults);
+        if st.seq >= st.late_after {
+            Arc::clone(&st.late)
+        } else {
+            Arc::new(Vec::new())
+        }
+    }
+
+    pub(crate) fn expected(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<serde_json::Value>, String> {
+        let late = self.visible_late();
+        let q = Query::from_pairs(pairs)?;
+        let (lo, hi) = q.window(now_micros(), self.policy)?;
+        Ok(q.select(&self.dataset, &late, lo, hi)
+            .into_iter()
+            .map(|c| self.dataset.to_value(c))
+            .collect())
+    }
+
+    pub(crate) fn calls_json(&self) -> Vec<serde_json::Value> {
+        let late = self.visible_late();
+        let mut all: Vec<&Call> = self.dataset.calls.iter().chain(late.iter()).collect();
+        all.sort_unstable_by(|a, b| Call::desc_cmp(a, b));
+        all.into_iter().map(|c| self.dataset.to_value(c)).collect()
+    }
+
+    fn api_id(&self) -> String {
+        let n = self.api_ids.fetch_add(1, Ordering::Relaxed);
+        let mut r = SplitMix64::new(
+            (self.start as u64).wrapping_mul(0x9E37_79B9) ^ n.wrapping_mul(0xD1B5_4A32_D192_ED03),
+        );
+        format_uuid(&r.uuid_bytes())
+    }
+
+    fn error(&self, status: u16, msg: &str) -> Reply {
+        let body = ErrorBody {
+            api_id: self.api_id(),
+            error: msg,
+        };
+        Reply::json(status, serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    pub(crate) fn begin_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        {
+            let _g = lock(&self.stop_lock);
+            self.stop_cv.notify_all();
+        }
+        let _g = lock(&self.busy);
+        self.busy_cv.notify_all();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleep unless stopping; false when the server stops.
+    fn sleep(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        let mut g = lock(&self.stop_lock);
+        loop {
+            if self.stopping() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            g = match self.stop_cv.wait_timeout(g, deadline - now) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    pub(crate) fn close_connections(&self) {
+        for s in lock(&self.conns).values() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut live = lock(&self.live);
+        while *live > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            live = match self.live_cv.wait_timeout(live, deadline - now) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    fn acquire(&self) -> bool {
+        let mut busy = lock(&self.busy);
+        while *busy >= self.workers {
+            if self.stopping() {
+                return false;
+            }
+            busy = match self.busy_cv.wait(busy) {
+                Ok(g) => g,
+                Err(e) => e.into_inner(),
+            };
+        }
+        *busy += 1;
+        true
+    }
+
+    fn release(&self) {
+        let mut busy = lock(&self.busy);
+        *busy = busy.saturating_sub(1);
+        self.busy_cv.notify_one();
+    }
+
+    /// Count an API request and pick its fault, latency and late-record view.
+    fn admit(&self) -> (Option<Fault>, Duration, Arc<Vec<Call>>) {
+        let (fault, latency, late) = {
+            let mut st = lock(&self.faults);
+            let late = if st.seq >= st.late_after {
+                Arc::clone(&st.late)
+            } else {
+                Arc::new(Vec::new())
+            };
+            st.seq += 1;
+            let n = st.seq;
+            let mut drawn = None;
+            let rates = st.rates.clone();
+            for (p, f) in rates {
+                let x = st.rng.unit();
+                if drawn.is_none() && x < p {
+                    drawn = Some(f);
+                }
+            }
+            let fault = st
+                .script
+                .pop_front()
+                .or_else(|| {
+                    st.every
+                        .iter()
+                        .find(|(k, _)| *k > 0 && n % *k == 0)
+                        .map(|(_, f)| f.clone())
+                })
+                .or(drawn);
+            (fault, st.latency, late)
+        };
+        let mut c = lock(&self.counters);
+        c.requests += 1;
+        if let Some(f) = &fault {
+            c.faults += 1;
+            *c.by_kind.entry(f.kind()).or_insert(0) += 1;
+        }
+        (fault, latency, late)
+    }
+
+    /// The answer to an API request; `None` means drop the connection.
+    fn handle_api(&self, req: &Request) -> Option<Reply> {
+        let (fault, latency, late) = self.admit();
+        if !latency.is_zero() && !self.sleep(latency) {
+            return None;
+        }
+        match fault {
+            None => Some(self.api_reply(req, &late)),
+            Some(Fault::Status {
+                status,
+                retry_after,
+            }) => {
+                let msg = match status {
+                    429 => "too many requests",
+                    500 => "internal server error",
+                    502 => "bad gateway",
+                    503 => "service unavailable",
+                    504 => "gateway timeout",
+                    _ => "simulated error",
+                };
+                let mut r = self.error(status, msg);
+                if let Some(v) = retry_after {
+                    r.headers.push(("Retry-After".into(), v));
+                }
+                Some(r)
+            }
+            Some(Fault::Drop) => None,
+            Some(Fault::Malformed) => Some(Reply::json(
+                200,
+                b"<html><body><h1>502 Bad Gateway</h1>upstream sent garbage</body></html>\n"
+                    .to_vec(),
+            )),
+            Some(Fault::Truncated) => {
+                let mut r = self.api_reply(req, &late);
+                if let Body::Bytes(b) = &mut r.body {
+                    b.truncate(b.len() / 2);
+                }
+                Some(r)
+            }
+            Some(Fault::SlowBody { total }) => {
+                let mut r = self.api_reply(req, &late);
+                if let Body::Bytes(b) = std::mem::replace(&mut r.body, Body::Oversize(0)) {
+                    r.body = Body::Slow(b, total);
+                }
+                Some(r)
+            }
+            Some(Fault::Oversize { bytes }) => Some(Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: Body::Oversize(bytes),
+            }),
+            Some(Fault::Delay(d)) => {
+                if !self.sleep(d) {
+                    return None;
+                }
+                Some(self.api_reply(req, &late))
+            }
+        }
+    }
+
+    fn authorized(&self, req: &Request) -> bool {
+        let Some(h) = req.header("Authorization") else {
+            return false;
+        };
+        let Some((scheme, cred)) = h.trim().split_once(' ') else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return false;
+        }
+        let Some(raw) = http::base64_decode(cred.trim()) else {
+            return false;
+        };
+        let expected = format!("{}:{}", self.auth_id, self.auth_token);
+        raw == expected.as_bytes()
+    }
+
+    fn api_reply(&self, req: &Request, late: &[Call]) -> Reply {
+        let (path, raw_query) = req.path_and_query();
+        let mut segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        if segs.last() == Some(&"") {
+            segs.pop();
+        }
+        let (id, uuid) = match segs.as_slice() {
+            ["v1", "Account", id, "Zentrunk", "Call"] => (*id, None),
+            ["v1", "Account", id, "Zentrunk", "Call", uuid] => (*id, Some(*uuid)),
+            _ => return self.error(404, "not found"),
+        };
+        if !self.authorized(req) {
+            return self.error(
+                401,
+                "Authentication credentials were not provided or are invalid",
+            );
+        }
+        if id != self.auth_id {
+            return self.error(404, "not found");
+        }
+        if req.method != "GET" {
+            let mut r = self.error(405, "method not allowed");
+            r.headers.push(("Allow".into(), "GET".into()));
+            return r;
+        }
+        match uuid {
+            None => self.list(raw_query, late),
+            Some(u) => self.single(u, late),
+        }
+    }
+
+    fn list(&self, raw_query: &str, late: &[Call]) -> Reply {
+        let pairs = query::parse_query(raw_query);
+        let q = match Query::from_pairs(&pairs) {
+            Ok(q) => q,
+            Err(e) => return self.error(400, &e),
+        };
+        let (lo, hi) = match q.window(now_micros(), self.policy) {
+            Ok(w) => w,
+            Err(e) => return self.error(400, &e),
+        };
+        let all = q.select(&self.dataset, late, lo, hi);
+        let total = all.len();
+        let objects: Vec<CallView<'_>> = all
+            .iter()
+            .skip(q.offset)
+            .take(q.limit)
+            .map(|c| self.dataset.view(c))
+            .collect();
+        let link = |offset: usize| {
+            let mut s = format!(
+                "/v1/Account/{}/Zentrunk/Call/?limit={}&offset={}",
+                self.auth_id, q.limit, offset
+            );
+            for (k, v) in &q.link_filters {
+                s.push('&');
+                s.push_str(&query::percent_encode(k));
+                s.push('=');
+                s.push_str(&query::percent_encode(v));
+            }
+            s
+        };
+        let end = q.offset.saturating_add(q.limit);
+        let meta = Meta {
+            limit: q.limit,
+            offset: q.offset,
+            total_count: total,
+            previous: (q.offset > 0).then(|| link(q.offset.saturating_sub(q.limit))),
+            next: (end < total).then(|| link(end)),
+        };
+        let body = ListBody {
+            api_id: self.api_id(),
+            meta,
+            objects,
+        };
+        Reply::json(200, serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    fn single(&self, uuid: &str, late: &[Call]) -> Reply {
+        let oldest =
+            now_micros() - i64::from(self.policy.retention_days) * 86_400 * 1_000_000 + 1;
+        let found = parse_uuid(&uuid.to_ascii_lowercase()).and_then(|u| {
+            self.dataset
+                .calls
+                .iter()
+                .chain(late.iter())
+                .find(|c| c.uuid == u && c.end_micros() >= oldest)
+        });
+        match found {
+            Some(c) => Reply::json(
+                200,
+                serde_json::to_vec(&self.dataset.view(c)).unwrap_or_default(),
+            ),
+            None => self.error(404, "not found"),
+        }
+    }
+
+    fn sim_reply(&self, req: &Request) -> Reply {
+        let (path, raw_query) = req.path_and_query();
+        match path.trim_end_matches('/') {
+            "/_sim/stats" => Reply::json(200, serde_json::to_vec(&self.stats()).unwrap_or_default()),
+            "/_sim/expected" => {
+                let pairs = query::parse_query(raw_query);
+                match self.expected(&pairs) {
+                    Ok(v) => {
+                        let uuids: Vec<&serde_json::Value> =
+                            v.iter().filter_map(|c| c.get("call_uuid")).collect();
+                        let body = serde_json::json!({
+                            "total_count": uuids.len(),
+                            "call_uuids": uuids,
+                        });
+                        Reply::json(200, serde_json::to_vec(&body).unwrap_or_default())
+                    }
+                    Err(e) => self.error(400, &e),
+                }
+            }
+            _ => self.error(404, "not found"),
+        }
+    }
+}
+
+/// Accept connections until stopped; one thread per connection.
+pub(crate) fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    for stream in listener.incoming() {
+        if shared.stopping() {
+            break;
+        }
+        let Ok(stream) = stream else {
+            continue;
+        };
+        let Ok(clone) = stream.try_clone() else {
+            continue;
+        };
+        let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+        lock(&shared.conns).insert(id, clone);
+        *lock(&shared.live) += 1;
+        let s2 = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("calls-sim-conn".into())
+            .spawn(move || {
+                serve_connection(&s2, stream);
+                lock(&s2.conns).remove(&id);
+                let mut live = lock(&s2.live);
+                *live = live.saturating_sub(1);
+                s2.live_cv.notify_all();
+            });
+        if spawned.is_err() {
+            if let Some(s) = lock(&shared.conns).remove(&id) {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+            let mut live = lock(&shared.live);
+            *live = live.saturating_sub(1);
+        }
+    }
+}
+
+fn serve_connection(shared: &Shared, stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half);
+    let mut writer = stream;
+    let sleep = |d: Duration| shared.sleep(d);
+    loop {
+        let req = match http::read_request(&mut reader) {
+            ReadOutcome::Request(r) => r,
+            ReadOutcome::Closed => break,
+            ReadOutcome::Bad => {
+                let r = shared.error(400, "malformed HTTP request");
+                let _ = http::write_reply(&mut writer, &r, false, &sleep);
+                break;
+            }
+        };
+        if shared.stopping() {
+            break;
+        }
+        let (path, _) = req.path_and_query();
+        let is_sim = path == "/_sim" || path.starts_with("/_sim/");
+        if !is_sim {
+            let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        }
+        let mut keep = req.keep_alive;
+        let ok = if shared.acquire() {
+            let reply = if is_sim {
+                Some(shared.sim_reply(&req))
+            } else {
+                shared.handle_api(&req)
+            };
+            keep = keep && !shared.stopping();
+            let ok = match reply {
+                Some(r) => http::write_reply(&mut writer, &r, keep, &sleep).is_ok(),
+                None => {
+                    let _ = writer.shutdown(Shutdown::Both);
+                    false
+                }
+            };
+            shared.release();
+            ok
+        } else {
+            false
+        };
+        if !is_sim {
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        if !ok || !keep {
+            break;
+        }
+    }
+    let _ = writer.shutdown(Shutdown::Both);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_uuid;
+
+    #[test]
+    fn uuid_parse() {
+        assert!(parse_uuid("f3f74402-59af-40b3-909c-80c50a4b063f").is_some());
+        assert!(parse_uuid("f3f74402-59af-40b3-909c-80c50a4b063").is_none());
+        assert!(parse_uuid("g3f74402-59af-40b3-909c-80c50a4b063f").is_none());
+        assert!(parse_uuid("").is_none());
+    }
+}
