@@ -1,0 +1,76 @@
+//! Shared set-up of the integration tests: a calls-sim on 127.0.0.1 port 0 and
+//! a client pointed at it with quick retries.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use calls_core::retry::RetryPolicy;
+use calls_core::{Call, Client, ClientBuilder};
+use calls_sim::{Faults, Sim, SimConfig};
+use chrono::{DateTime, Utc};
+
+/// A token that must never appear in any error text.
+pub const TOKEN: &str = "tok-7f3a9c-SECRET-d41d8cd98f";
+pub const AUTH_ID: &str = "MASIMTEST00000000001";
+
+pub fn sim(calls: usize, faults: Faults) -> Sim {
+    Sim::start(SimConfig {
+        auth_id: AUTH_ID.into(),
+        auth_token: TOKEN.into(),
+        calls,
+        seed: 42,
+        faults,
+        ..SimConfig::default()
+    })
+    .expect("calls-sim starts")
+}
+
+/// Retries that wait at most a few milliseconds, so fault tests stay fast.
+pub fn quick_retries(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
+        base: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+pub fn builder(sim: &Sim) -> ClientBuilder {
+    Client::builder(AUTH_ID, TOKEN)
+        .base_url(sim.base_url())
+        .retry_policy(quick_retries(4))
+        .timeout(Duration::from_secs(10))
+        .rate_limit(0, Duration::from_secs(5))
+}
+
+pub fn client(sim: &Sim) -> Client {
+    builder(sim).build().expect("client builds")
+}
+
+pub fn uuids_of_json(v: &[serde_json::Value]) -> Vec<String> {
+    v.iter()
+        .map(|c| c["call_uuid"].as_str().expect("call_uuid").to_string())
+        .collect()
+}
+
+pub fn uuids(calls: &[Call]) -> Vec<String> {
+    calls.iter().map(|c| c.call_uuid.clone()).collect()
+}
+
+/// Asserts no uuid twice and returns the set.
+pub fn unique(uuids: &[String]) -> HashSet<String> {
+    let set: HashSet<String> = uuids.iter().cloned().collect();
+    assert_eq!(set.len(), uuids.len(), "a call_uuid came twice");
+    set
+}
+
+pub fn api_time(t: DateTime<Utc>) -> String {
+    calls_core::time::format_api(t)
+}
+
+/// Asserts an error's every rendering is free of the token.
+pub fn assert_no_token(e: &calls_core::Error) {
+    let shown = format!("{e} {e:?} {e:#?}");
+    assert!(!shown.contains(TOKEN), "token leaked: {shown}");
+}
