@@ -395,7 +395,11 @@ mod tests {
     fn sorted_and_deterministic() {
         let a = Dataset::generate(3, 500, 1_800_000_000);
         let b = Dataset::generate(3, 500, 1_800_000_000);
-        assert!(a.calls.windows(2).all(|w| Call::desc_cmp(&w[0], &w[1]).is_le()));
+        assert!(
+            a.calls
+                .windows(2)
+                .all(|w| Call::desc_cmp(&w[0], &w[1]).is_le())
+        );
         let va: Vec<_> = a.calls.iter().map(|c| a.to_value(c)).collect();
         let vb: Vec<_> = b.calls.iter().map(|c| b.to_value(c)).collect();
         assert_eq!(va, vb);

@@ -246,7 +246,9 @@ pub(crate) fn write_reply(
                 block.extend_from_slice(OVERSIZE_UNIT);
             }
             let mut left = *n;
-            let first = OVERSIZE_PREFIX.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let first = OVERSIZE_PREFIX
+                .len()
+                .min(usize::try_from(left).unwrap_or(usize::MAX));
             w.write_all(&OVERSIZE_PREFIX[..first])?;
             left -= first as u64;
             while left > 0 {

@@ -23,18 +23,16 @@ pub(crate) fn percent_decode(s: &str) -> String {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' if i + 2 < b.len() => {
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
                 }
-            }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             c => {
                 out.push(c);
                 i += 1;
@@ -329,7 +327,9 @@ impl Query {
             && enum_ok(self.direction, c.direction)
             && enum_ok(self.source, c.source())
             && enum_ok(self.stir, c.stir)
-            && self.cause_code.is_none_or(|x| x == i64::from(c.cause_code()))
+            && self
+                .cause_code
+                .is_none_or(|x| x == i64::from(c.cause_code()))
             && self.bill_eq.is_none_or(|x| bill == x)
             && self.bill_gt.is_none_or(|x| bill > x)
             && self.bill_gte.is_none_or(|x| bill >= x)
@@ -374,7 +374,10 @@ mod tests {
         assert_eq!(percent_decode("%"), "%");
         assert_eq!(percent_decode("%zz"), "%zz");
         assert_eq!(percent_decode("x%4"), "x%4");
-        assert_eq!(percent_encode("2026-01-01 10:00:00"), "2026-01-01%2010:00:00");
+        assert_eq!(
+            percent_encode("2026-01-01 10:00:00"),
+            "2026-01-01%2010:00:00"
+        );
     }
 
     #[test]
@@ -382,10 +385,7 @@ mod tests {
         let a = parse_timestamp("2026-01-02 03:04").unwrap();
         assert_eq!(parse_timestamp("2026-01-02 03:04:00"), Some(a));
         assert_eq!(parse_timestamp("2026-01-02 03:04:00.5"), Some(a + 500_000));
-        assert_eq!(
-            parse_timestamp("2026-01-02 03:04:00.000001"),
-            Some(a + 1)
-        );
+        assert_eq!(parse_timestamp("2026-01-02 03:04:00.000001"), Some(a + 1));
         for bad in [
             "",
             "2026-01-02",

@@ -496,8 +496,7 @@ impl Shared {
     }
 
     fn single(&self, uuid: &str, late: &[Call]) -> Reply {
-        let oldest =
-            now_micros() - i64::from(self.policy.retention_days) * 86_400 * 1_000_000 + 1;
+        let oldest = now_micros() - i64::from(self.policy.retention_days) * 86_400 * 1_000_000 + 1;
         let found = parse_uuid(&uuid.to_ascii_lowercase()).and_then(|u| {
             self.dataset
                 .calls
@@ -517,7 +516,9 @@ impl Shared {
     fn sim_reply(&self, req: &Request) -> Reply {
         let (path, raw_query) = req.path_and_query();
         match path.trim_end_matches('/') {
-            "/_sim/stats" => Reply::json(200, serde_json::to_vec(&self.stats()).unwrap_or_default()),
+            "/_sim/stats" => {
+                Reply::json(200, serde_json::to_vec(&self.stats()).unwrap_or_default())
+            }
             "/_sim/expected" => {
                 let pairs = query::parse_query(raw_query);
                 match self.expected(&pairs) {

@@ -26,7 +26,11 @@ fn brute(sim: &Sim, lo: i64, hi: i64, pred: impl Fn(&Value) -> bool) -> Vec<Stri
 }
 
 fn digits(c: &Value, field: &str) -> String {
-    c[field].as_str().unwrap().trim_start_matches('+').to_string()
+    c[field]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('+')
+        .to_string()
 }
 
 #[test]
@@ -83,39 +87,96 @@ fn filters_match_brute_force() {
     let (lo, hi) = (start - 25 * DAY, start - DAY);
     let lo_s = fmt_ts(lo);
     let hi_s = fmt_ts(hi);
-    let window = [("end_time__gte", lo_s.as_str()), ("end_time__lte", hi_s.as_str())];
+    let window = [
+        ("end_time__gte", lo_s.as_str()),
+        ("end_time__lte", hi_s.as_str()),
+    ];
     let all = sim.calls_json();
     let some_from = digits(&all[0], "from_number");
     let some_to = digits(&all[3], "to_number");
 
     type Pred = Box<dyn Fn(&Value) -> bool>;
     let cases: Vec<(Vec<(&str, String)>, Pred)> = vec![
-        (vec![("from_number", "1".into())], Box::new(|c| digits(c, "from_number").starts_with('1'))),
-        (vec![("from_number", "1415".into())], Box::new(|c| digits(c, "from_number").starts_with("1415"))),
+        (
+            vec![("from_number", "1".into())],
+            Box::new(|c| digits(c, "from_number").starts_with('1')),
+        ),
+        (
+            vec![("from_number", "1415".into())],
+            Box::new(|c| digits(c, "from_number").starts_with("1415")),
+        ),
         (vec![("from_number", some_from.clone())], {
             let f = some_from.clone();
             Box::new(move |c| digits(c, "from_number").starts_with(&f))
         }),
-        (vec![("to_number", "91".into())], Box::new(|c| digits(c, "to_number").starts_with("91"))),
+        (
+            vec![("to_number", "91".into())],
+            Box::new(|c| digits(c, "to_number").starts_with("91")),
+        ),
         (vec![("to_number", some_to.clone())], {
             let f = some_to.clone();
             Box::new(move |c| digits(c, "to_number").starts_with(&f))
         }),
-        (vec![("call_direction", "inbound".into())], Box::new(|c| c["call_direction"] == "inbound")),
-        (vec![("call_direction", "outbound".into())], Box::new(|c| c["call_direction"] == "outbound")),
-        (vec![("hangup_source", "customer".into())], Box::new(|c| c["hangup_source"] == "customer")),
-        (vec![("hangup_source", "carrier".into())], Box::new(|c| c["hangup_source"] == "carrier")),
-        (vec![("hangup_source", "zentrunk".into())], Box::new(|c| c["hangup_source"] == "zentrunk")),
-        (vec![("stir_verification", "Verified".into())], Box::new(|c| c["stir_verification"] == "Verified")),
-        (vec![("stir_verification", "Not Verified".into())], Box::new(|c| c["stir_verification"] == "Not Verified")),
-        (vec![("stir_verification", "Not Applicable".into())], Box::new(|c| c["stir_verification"] == "Not Applicable")),
-        (vec![("hangup_cause_code", "3000".into())], Box::new(|c| c["hangup_cause_code"] == 3000)),
-        (vec![("hangup_cause_code", "4160".into())], Box::new(|c| c["hangup_cause_code"] == 4160)),
-        (vec![("bill_duration", "0".into())], Box::new(|c| c["bill_duration"] == 0)),
-        (vec![("bill_duration__gt", "60".into())], Box::new(|c| c["bill_duration"].as_u64().unwrap() > 60)),
-        (vec![("bill_duration__gte", "60".into())], Box::new(|c| c["bill_duration"].as_u64().unwrap() >= 60)),
-        (vec![("bill_duration__lt", "30".into())], Box::new(|c| c["bill_duration"].as_u64().unwrap() < 30)),
-        (vec![("bill_duration__lte", "30".into())], Box::new(|c| c["bill_duration"].as_u64().unwrap() <= 30)),
+        (
+            vec![("call_direction", "inbound".into())],
+            Box::new(|c| c["call_direction"] == "inbound"),
+        ),
+        (
+            vec![("call_direction", "outbound".into())],
+            Box::new(|c| c["call_direction"] == "outbound"),
+        ),
+        (
+            vec![("hangup_source", "customer".into())],
+            Box::new(|c| c["hangup_source"] == "customer"),
+        ),
+        (
+            vec![("hangup_source", "carrier".into())],
+            Box::new(|c| c["hangup_source"] == "carrier"),
+        ),
+        (
+            vec![("hangup_source", "zentrunk".into())],
+            Box::new(|c| c["hangup_source"] == "zentrunk"),
+        ),
+        (
+            vec![("stir_verification", "Verified".into())],
+            Box::new(|c| c["stir_verification"] == "Verified"),
+        ),
+        (
+            vec![("stir_verification", "Not Verified".into())],
+            Box::new(|c| c["stir_verification"] == "Not Verified"),
+        ),
+        (
+            vec![("stir_verification", "Not Applicable".into())],
+            Box::new(|c| c["stir_verification"] == "Not Applicable"),
+        ),
+        (
+            vec![("hangup_cause_code", "3000".into())],
+            Box::new(|c| c["hangup_cause_code"] == 3000),
+        ),
+        (
+            vec![("hangup_cause_code", "4160".into())],
+            Box::new(|c| c["hangup_cause_code"] == 4160),
+        ),
+        (
+            vec![("bill_duration", "0".into())],
+            Box::new(|c| c["bill_duration"] == 0),
+        ),
+        (
+            vec![("bill_duration__gt", "60".into())],
+            Box::new(|c| c["bill_duration"].as_u64().unwrap() > 60),
+        ),
+        (
+            vec![("bill_duration__gte", "60".into())],
+            Box::new(|c| c["bill_duration"].as_u64().unwrap() >= 60),
+        ),
+        (
+            vec![("bill_duration__lt", "30".into())],
+            Box::new(|c| c["bill_duration"].as_u64().unwrap() < 30),
+        ),
+        (
+            vec![("bill_duration__lte", "30".into())],
+            Box::new(|c| c["bill_duration"].as_u64().unwrap() <= 30),
+        ),
         (
             vec![
                 ("call_direction", "inbound".into()),
@@ -178,9 +239,15 @@ fn end_time_comparisons() {
         ("gte/lte", xe, xe + 3 * DAY),
     ] {
         let (l, h) = if name == "gt/lt" {
-            (("end_time__gt", fmt_ts(xe)), ("end_time__lt", fmt_ts(xe + 3 * DAY)))
+            (
+                ("end_time__gt", fmt_ts(xe)),
+                ("end_time__lt", fmt_ts(xe + 3 * DAY)),
+            )
         } else {
-            (("end_time__gte", fmt_ts(xe)), ("end_time__lte", fmt_ts(xe + 3 * DAY)))
+            (
+                ("end_time__gte", fmt_ts(xe)),
+                ("end_time__lte", fmt_ts(xe + 3 * DAY)),
+            )
         };
         let got = uuids(&fetch_all(&sim, &[(l.0, &l.1), (h.0, &h.1)]));
         assert_eq!(got, brute(&sim, lo_b, hi_b, |_| true), "{name}");
@@ -191,10 +258,16 @@ fn end_time_comparisons() {
     let r = api(&sim, &qs(&[("end_time__gte", minute)]));
     assert_eq!(r.status, 200);
     let frac = format!("{xs}.5");
-    let got = uuids(&fetch_all(&sim, &[("end_time__gte", &frac), ("end_time__lte", &hi)]));
+    let got = uuids(&fetch_all(
+        &sim,
+        &[("end_time__gte", &frac), ("end_time__lte", &hi)],
+    ));
     assert!(!got.contains(&xu), "x ended before {frac}");
     let frac = format!("{xs}.000000");
-    let got = uuids(&fetch_all(&sim, &[("end_time__gte", &frac), ("end_time__lte", &hi)]));
+    let got = uuids(&fetch_all(
+        &sim,
+        &[("end_time__gte", &frac), ("end_time__lte", &hi)],
+    ));
     assert!(got.contains(&xu));
 }
 
@@ -244,7 +317,10 @@ fn enums_are_case_sensitive_and_unknown_is_empty() {
         assert!(j["meta"]["next"].is_null() && j["meta"]["previous"].is_null());
     }
     // "Not Verified" with `+` for the space works.
-    let r = api(&sim, &format!("end_time__gte={}&stir_verification=Not+Verified", enc(&lo)));
+    let r = api(
+        &sim,
+        &format!("end_time__gte={}&stir_verification=Not+Verified", enc(&lo)),
+    );
     assert!(r.json()["meta"]["total_count"].as_u64().unwrap() > 0);
 }
 
@@ -280,7 +356,7 @@ fn validation_errors() {
         "offset",
     ] {
         bad400(&format!("{name}="), name);
-        bad400(&name.to_string(), name);
+        bad400(name, name);
     }
     for q in ["limit=0", "limit=21", "limit=abc", "limit=-1", "limit=1.5"] {
         bad400(q, "limit");
@@ -290,7 +366,11 @@ fn validation_errors() {
     }
     bad400("hangup_cause_code=abc", "hangup_cause_code");
     bad400("hangup_cause_code=3.0", "hangup_cause_code");
-    for q in ["bill_duration=-1", "bill_duration__gt=x", "bill_duration__lte=1.5"] {
+    for q in [
+        "bill_duration=-1",
+        "bill_duration__gt=x",
+        "bill_duration__lte=1.5",
+    ] {
         bad400(q, "bill_duration");
     }
     for v in [
@@ -329,19 +409,43 @@ fn window_policy() {
     for k in ["end_time__lte", "end_time__lt"] {
         let r = api(&sim, &qs(&[(k, &hi)]));
         assert_eq!(r.status, 400);
-        assert!(r.json()["error"].as_str().unwrap().contains("end_time__gte"));
+        assert!(
+            r.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("end_time__gte")
+        );
     }
 
     // Range over 30 days.
     let lo = fmt_ts(now_secs() - 40 * DAY);
     let hi = fmt_ts(now_secs() - 5 * DAY);
-    assert_eq!(api(&sim, &qs(&[("end_time__gte", &lo), ("end_time__lte", &hi)])).status, 400);
-    assert_eq!(api(&sim, &qs(&[("end_time__gt", &lo), ("end_time__lt", &hi)])).status, 400);
+    assert_eq!(
+        api(&sim, &qs(&[("end_time__gte", &lo), ("end_time__lte", &hi)])).status,
+        400
+    );
+    assert_eq!(
+        api(&sim, &qs(&[("end_time__gt", &lo), ("end_time__lt", &hi)])).status,
+        400
+    );
     // Lower bound only: the upper bound is now, so 31 days ago is too far.
-    assert_eq!(api(&sim, &qs(&[("end_time__gte", &fmt_ts(now_secs() - 31 * DAY))])).status, 400);
+    assert_eq!(
+        api(
+            &sim,
+            &qs(&[("end_time__gte", &fmt_ts(now_secs() - 31 * DAY))])
+        )
+        .status,
+        400
+    );
     // Exactly 30 days is fine.
     let a = now_secs() - 50 * DAY;
-    let r = api(&sim, &qs(&[("end_time__gte", &fmt_ts(a)), ("end_time__lte", &fmt_ts(a + 30 * DAY))]));
+    let r = api(
+        &sim,
+        &qs(&[
+            ("end_time__gte", &fmt_ts(a)),
+            ("end_time__lte", &fmt_ts(a + 30 * DAY)),
+        ]),
+    );
     assert_eq!(r.status, 200);
 
     // Lower bound only within range: everything from there up to now.
@@ -351,7 +455,10 @@ fn window_policy() {
 
     // Retention: nothing older than 90 days, though such records exist.
     let now = now_secs();
-    let old: Vec<&Value> = calls.iter().filter(|c| end_of(c) < now - 91 * DAY).collect();
+    let old: Vec<&Value> = calls
+        .iter()
+        .filter(|c| end_of(c) < now - 91 * DAY)
+        .collect();
     assert!(!old.is_empty(), "dataset spans 100 days");
     let got = fetch_all(
         &sim,
@@ -447,9 +554,13 @@ fn meta_links() {
         format!("/v1/Account/{id}/Zentrunk/Call/?limit=5&offset=5&{enc_filters}")
     );
     // Following `next` gives the same as asking for offset 5.
-    let via_link = get(&sim.base_url(), next, Some((sim.auth_id(), sim.auth_token())))
-        .unwrap()
-        .json();
+    let via_link = get(
+        &sim.base_url(),
+        next,
+        Some((sim.auth_id(), sim.auth_token())),
+    )
+    .unwrap()
+    .json();
     let mut pairs5 = pairs.clone();
     pairs5.push(("offset", "5"));
     let p5 = api(&sim, &qs(&pairs5)).json();
@@ -484,7 +595,10 @@ fn meta_links() {
     // Default limit is 20.
     let d = api(&sim, &qs(&filters)).json();
     assert_eq!(d["meta"]["limit"], 20);
-    assert_eq!(d["objects"].as_array().unwrap().len(), 20.min(total as usize));
+    assert_eq!(
+        d["objects"].as_array().unwrap().len(),
+        20.min(total as usize)
+    );
     // Fresh api_id per response.
     assert_ne!(p0["api_id"], p5["api_id"]);
 }

@@ -39,7 +39,10 @@ fn script_then_ok() {
     assert!(v["api_id"].is_string() && v["error"].is_string());
     let r2 = api(&sim, "");
     assert_eq!(r2.status, 503);
-    assert_eq!(r2.header("Retry-After"), Some("Wed, 21 Oct 2015 07:28:00 GMT"));
+    assert_eq!(
+        r2.header("Retry-After"),
+        Some("Wed, 21 Oct 2015 07:28:00 GMT")
+    );
     assert_eq!(statuses(&sim, 3), vec![200, 200, 200]);
 }
 
@@ -89,9 +92,15 @@ fn rates_are_reproducible() {
     assert!((8..=45).contains(&errors), "{errors} of 60");
     assert!(a.iter().all(|s| *s == 503 || *s == 200));
 
-    let all = statuses(&sim_faults(Faults::default().with_rate(1.0, Fault::status(500))), 5);
+    let all = statuses(
+        &sim_faults(Faults::default().with_rate(1.0, Fault::status(500))),
+        5,
+    );
     assert_eq!(all, vec![500; 5]);
-    let none = statuses(&sim_faults(Faults::default().with_rate(0.0, Fault::status(500))), 5);
+    let none = statuses(
+        &sim_faults(Faults::default().with_rate(0.0, Fault::status(500))),
+        5,
+    );
     assert_eq!(none, vec![200; 5]);
 }
 
@@ -100,7 +109,11 @@ fn raw_request(sim: &Sim, keep_alive: bool) -> String {
         "GET {} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {}\r\n{}\r\n",
         list_path(sim),
         b64(format!("{}:{}", sim.auth_id(), sim.auth_token()).as_bytes()),
-        if keep_alive { "" } else { "Connection: close\r\n" }
+        if keep_alive {
+            ""
+        } else {
+            "Connection: close\r\n"
+        }
     )
 }
 
@@ -111,7 +124,8 @@ fn drop_closes_without_a_byte() {
     for keep_alive in [true, false] {
         let mut s = TcpStream::connect(authority(&sim.base_url())).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        s.write_all(raw_request(&sim, keep_alive).as_bytes()).unwrap();
+        s.write_all(raw_request(&sim, keep_alive).as_bytes())
+            .unwrap();
         let mut buf = Vec::new();
         match s.read_to_end(&mut buf) {
             Ok(_) => assert!(buf.is_empty(), "got {} bytes", buf.len()),
@@ -126,7 +140,14 @@ fn drop_closes_without_a_byte() {
     }
     // The helper client sees an I/O error.
     sim.set_faults(Faults::default().with_script([Fault::Drop]));
-    assert!(get(&sim.base_url(), &list_path(&sim), Some((sim.auth_id(), sim.auth_token()))).is_err());
+    assert!(
+        get(
+            &sim.base_url(),
+            &list_path(&sim),
+            Some((sim.auth_id(), sim.auth_token()))
+        )
+        .is_err()
+    );
     assert_eq!(api(&sim, "").status, 200);
 }
 
@@ -184,7 +205,11 @@ fn slow_body() {
         reads += 1;
         buf.extend_from_slice(&chunk[..n]);
     }
-    assert!(t0.elapsed() >= total - Duration::from_millis(50), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= total - Duration::from_millis(50),
+        "{:?}",
+        t0.elapsed()
+    );
     assert!(reads > 3, "{reads} reads");
     let r = parse_response(&buf).unwrap();
     assert_eq!(r.status, 200);
@@ -235,7 +260,10 @@ fn delay_and_latency() {
     assert_eq!(api(&sim, "limit=0").status, 400);
     assert!(t0.elapsed() >= Duration::from_millis(400));
     // Control endpoints are not delayed by latency (nothing to assert but that they work).
-    assert_eq!(get(&sim.base_url(), "/_sim/stats", None).unwrap().status, 200);
+    assert_eq!(
+        get(&sim.base_url(), "/_sim/stats", None).unwrap().status,
+        200
+    );
 }
 
 #[test]
@@ -245,7 +273,10 @@ fn late_arrivals_appear_and_shift_offsets() {
     let visible_before = sim.calls_json().len();
     let before = fetch_all(&sim, &[("limit", "20")]); // request(s) 1..=k
     let pages_before = before.len().div_ceil(20);
-    assert!(pages_before <= 3, "needs the default window to fit in 3 pages");
+    assert!(
+        pages_before <= 3,
+        "needs the default window to fit in 3 pages"
+    );
     let expected_before = sim.expected(&[]).unwrap();
     // Until 3 requests have been received, the late records are invisible.
     let mut served = pages_before as u64;
@@ -295,7 +326,9 @@ fn late_records_hidden_from_single_endpoint_until_due() {
         let other = sim_faults(Faults::default().with_late(2, 0));
         let all = uuids(&other.calls_json());
         let mine = uuids(&sim.calls_json());
-        all.into_iter().filter(|u| !mine.contains(u)).collect::<Vec<_>>()
+        all.into_iter()
+            .filter(|u| !mine.contains(u))
+            .collect::<Vec<_>>()
     };
     assert_eq!(with_late.len(), 2);
     let r = get(

@@ -46,8 +46,16 @@ pub fn b64(input: &[u8]) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if chunk.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -109,11 +117,18 @@ pub fn parse_response(bytes: &[u8]) -> io::Result<Resp> {
         .and_then(|(_, v)| v.parse::<usize>().ok())
     {
         if body.len() < len {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body cut short"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "body cut short",
+            ));
         }
         body.truncate(len);
     }
-    Ok(Resp { status, headers, body })
+    Ok(Resp {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// GET with optional Basic auth and `Connection: close`.
@@ -144,7 +159,12 @@ pub fn api(sim: &Sim, query: &str) -> Resp {
     } else {
         format!("{}?{query}", list_path(sim))
     };
-    get(&sim.base_url(), &path, Some((sim.auth_id(), sim.auth_token()))).expect("request")
+    get(
+        &sim.base_url(),
+        &path,
+        Some((sim.auth_id(), sim.auth_token())),
+    )
+    .expect("request")
 }
 
 /// Build an encoded query string from pairs.
