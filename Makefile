@@ -27,6 +27,7 @@ demo: build
 	  $(RELEASE_DIR)/examples/list_calls --days 60 --direction outbound --limit 15
 
 bench: build
+	$(CARGO) build --release -p calls-sim
 	$(CARGO) run --release -p calls-core --example bench
 
 clean:

@@ -1,0 +1,194 @@
+//! `make bench`: the pager's speed, the decoder's cost and the export's memory,
+//! all against calls-sim over real HTTP on loopback. Prints a markdown table.
+//!
+//! Sections:
+//! 1. Wall time of one window of ~10,000 calls behind 20 ms of simulator
+//!    latency at concurrency 1, 4 and 8, against the lower bound
+//!    `pages × latency / concurrency`.
+//! 2. CPU per call of `decode_page` against a bare `serde_json::Value` parse
+//!    of the same page bytes.
+//! 3. Peak memory (VmHWM) of a full export at 1,000 and at 100,000 calls, each
+//!    in a child process of its own against a `calls-sim` process of its own.
+//!
+//! The client-side rate limiter is off here: it exists to protect a real
+//! account, and would make the benchmark measure the limiter.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use calls_core::model::decode_page;
+use calls_core::{CallQuery, Client, Cmp};
+use calls_sim::{Faults, Sim, SimConfig};
+use chrono::Utc;
+
+const LATENCY_MS: u64 = 20;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("mem-child") {
+        mem_child(&args[2]);
+        return;
+    }
+    println!("| measurement | value | reference | ratio | target |");
+    println!("|---|---|---|---|---|");
+    concurrency_section();
+    decode_section();
+    memory_section();
+}
+
+fn client(url: &str, auth_id: &str, token: &str, concurrency: usize) -> Client {
+    Client::builder(auth_id, token)
+        .base_url(url)
+        .concurrency(concurrency)
+        .rate_limit(0, Duration::from_secs(5))
+        .build()
+        .expect("client")
+}
+
+fn concurrency_section() {
+    // ~10,000 calls in the last 30 days: 100 days of 34,000 calls.
+    let sim = Sim::start(SimConfig {
+        calls: 34_000,
+        seed: 3,
+        faults: Faults::none().with_latency(Duration::from_millis(LATENCY_MS)),
+        ..SimConfig::default()
+    })
+    .expect("sim");
+    let q = CallQuery::new().end_time(Cmp::Gte, Utc::now() - chrono::Duration::days(30));
+    for concurrency in [1usize, 4, 8] {
+        let c = client(
+            &sim.base_url(),
+            sim.auth_id(),
+            sim.auth_token(),
+            concurrency,
+        );
+        let start = Instant::now();
+        let mut pager = c.calls(&q);
+        let n = pager.by_ref().map(|r| r.expect("export")).count();
+        let wall = start.elapsed();
+        let s = pager.stats();
+        let bound = Duration::from_millis(s.pages * LATENCY_MS) / concurrency as u32;
+        let target = if concurrency == 1 {
+            "≤ 1.2×"
+        } else if concurrency == 8 {
+            "≤ 1.5×"
+        } else {
+            ""
+        };
+        println!(
+            "| {n} calls, 1 window, {} pages, {LATENCY_MS} ms latency, concurrency {concurrency} | {:.2} s | {:.2} s (pages × latency / concurrency) | {:.3}× | {target} |",
+            s.pages,
+            wall.as_secs_f64(),
+            bound.as_secs_f64(),
+            wall.as_secs_f64() / bound.as_secs_f64()
+        );
+    }
+}
+
+fn decode_section() {
+    let sim = Sim::start(SimConfig {
+        calls: 2000,
+        ..SimConfig::default()
+    })
+    .expect("sim");
+    let objects: Vec<serde_json::Value> = sim.calls_json().into_iter().take(20).collect();
+    let page = serde_json::json!({
+        "api_id": "c6d5f1b6-0000-4000-8000-000000000000",
+        "meta": {"limit": 20, "offset": 0, "total_count": 2000, "next": "/v1/Account/MA/Zentrunk/Call/?limit=20&offset=20", "previous": null},
+        "objects": objects,
+    });
+    let bytes = serde_json::to_vec(&page).expect("json");
+    let rounds = 3000u32;
+    let time = |f: &dyn Fn()| {
+        for _ in 0..200 {
+            f();
+        }
+        let t = Instant::now();
+        for _ in 0..rounds {
+            f();
+        }
+        t.elapsed()
+    };
+    let typed = time(&|| {
+        std::hint::black_box(decode_page(std::hint::black_box(&bytes)).expect("decodes"));
+    });
+    let bare = time(&|| {
+        std::hint::black_box(
+            serde_json::from_slice::<serde_json::Value>(std::hint::black_box(&bytes))
+                .expect("parses"),
+        );
+    });
+    let per_call = |d: Duration| d.as_nanos() as f64 / f64::from(rounds) / 20.0;
+    println!(
+        "| decode_page, CPU per call ({} B page of 20) | {:.0} ns | {:.0} ns (bare serde_json::Value parse) | {:.2}× | ≤ 2× |",
+        bytes.len(),
+        per_call(typed),
+        per_call(bare),
+        typed.as_secs_f64() / bare.as_secs_f64()
+    );
+}
+
+fn memory_section() {
+    let sim_bin = std::env::var("CALLS_SIM").unwrap_or_else(|_| {
+        let exe = std::env::current_exe().expect("exe");
+        // target/release/examples/bench -> target/release/calls-sim
+        exe.parent()
+            .and_then(|p| p.parent())
+            .map(|p| p.join("calls-sim"))
+            .expect("dir")
+            .display()
+            .to_string()
+    });
+    let mut peaks = Vec::new();
+    for calls in [1_000usize, 100_000] {
+        let mut sim = Command::new(&sim_bin)
+            .args(["--port", "0", "--calls", &calls.to_string(), "--seed", "5"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{sim_bin}: {e} (build it: cargo build --release -p calls-sim)")
+            });
+        let mut line = String::new();
+        BufReader::new(sim.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("url");
+        let out = Command::new(std::env::current_exe().expect("exe"))
+            .args(["mem-child", line.trim()])
+            .output()
+            .expect("child");
+        let _ = sim.kill();
+        let _ = sim.wait();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace();
+        let n: u64 = parts.next().and_then(|s| s.parse().ok()).expect("count");
+        let kib: u64 = parts.next().and_then(|s| s.parse().ok()).expect("peak");
+        peaks.push(kib);
+        println!(
+            "| full export (90 days) of a {calls}-call dataset: {n} calls, peak RSS | {:.1} MiB | | | |",
+            kib as f64 / 1024.0
+        );
+    }
+    let diff = (peaks[1] as f64 - peaks[0] as f64) / 1024.0;
+    println!(
+        "| peak RSS at 100,000 calls minus at 1,000 | {diff:.1} MiB | 16 MiB | {:.2}× | ≤ 1× |",
+        diff / 16.0
+    );
+}
+
+/// A full export in this process; prints the call count and VmHWM in KiB.
+fn mem_child(url: &str) {
+    let c = client(url, "MASIMULATOR000000001", "simulator-token", 4);
+    let q = CallQuery::new().end_time(
+        Cmp::Gte,
+        Utc::now() - chrono::Duration::days(90) + chrono::Duration::minutes(10),
+    );
+    let n = c.calls(&q).map(|r| r.expect("export")).count();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    println!("{n} {hwm}");
+}
