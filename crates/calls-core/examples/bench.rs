@@ -65,7 +65,10 @@ fn concurrency_section() {
         );
         let start = Instant::now();
         let mut pager = c.calls(&q);
-        let n = pager.by_ref().map(|r| r.expect("export")).count();
+        let n = pager
+            .by_ref()
+            .try_fold(0usize, |n, r| r.map(|_| n + 1))
+            .expect("export");
         let wall = start.elapsed();
         let s = pager.stats();
         let bound = Duration::from_millis(s.pages * LATENCY_MS) / concurrency as u32;
@@ -183,7 +186,10 @@ fn mem_child(url: &str) {
         Cmp::Gte,
         Utc::now() - chrono::Duration::days(90) + chrono::Duration::minutes(10),
     );
-    let n = c.calls(&q).map(|r| r.expect("export")).count();
+    let n = c
+        .calls(&q)
+        .try_fold(0usize, |n, r| r.map(|_| n + 1))
+        .expect("export");
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm = status
         .lines()
