@@ -230,7 +230,7 @@ impl Dataset {
             owned,
             external,
             trunks,
-            calls: Vec::with_capacity(n),
+            calls: Vec::with_capacity(n.min(1 << 24)),
         };
         const SPREAD: u64 = 100 * 86_400;
         for _ in 0..n {

@@ -12,6 +12,8 @@
 //! println!("{}", sim.base_url());
 //! ```
 
+#![warn(missing_docs)]
+
 mod data;
 mod http;
 mod prng;

@@ -12,6 +12,17 @@ pub(crate) struct Policy {
     pub(crate) retention_days: u32,
 }
 
+/// `n` days in microseconds (saturating).
+pub(crate) fn days(n: u32) -> i64 {
+    i64::from(n).saturating_mul(DAY_MICROS)
+}
+
+/// The oldest end time (microseconds) of a record that still exists at `now`.
+pub(crate) fn oldest_kept(now: i64, policy: Policy) -> i64 {
+    now.saturating_sub(days(policy.retention_days))
+        .saturating_add(1)
+}
+
 /// Decode a percent-encoded query component (`+` means space).
 pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -272,10 +283,7 @@ impl Query {
             .flatten()
             .collect();
         let (lo, hi) = match (lowers.iter().max(), uppers.iter().min()) {
-            (None, None) => (
-                now - i64::from(policy.default_window_days) * DAY_MICROS,
-                now,
-            ),
+            (None, None) => (now.saturating_sub(days(policy.default_window_days)), now),
             (None, Some(_)) => {
                 return Err(
                     "end_time__gte or end_time__gt is required with an upper bound on end_time"
@@ -294,7 +302,7 @@ impl Query {
                     .flatten()
                     .min()
                     .unwrap_or(hi);
-                if raw_hi.saturating_sub(raw_lo) > i64::from(policy.max_range_days) * DAY_MICROS {
+                if raw_hi.saturating_sub(raw_lo) > days(policy.max_range_days) {
                     return Err(format!(
                         "the end_time range must not exceed {} days",
                         policy.max_range_days
@@ -303,8 +311,7 @@ impl Query {
                 (lo, hi)
             }
         };
-        let oldest = now - i64::from(policy.retention_days) * DAY_MICROS + 1;
-        Ok((lo.max(oldest), hi))
+        Ok((lo.max(oldest_kept(now, policy)), hi))
     }
 
     /// Whether a call matches every non-time filter.

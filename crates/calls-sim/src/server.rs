@@ -496,7 +496,7 @@ impl Shared {
     }
 
     fn single(&self, uuid: &str, late: &[Call]) -> Reply {
-        let oldest = now_micros() - i64::from(self.policy.retention_days) * 86_400 * 1_000_000 + 1;
+        let oldest = query::oldest_kept(now_micros(), self.policy);
         let found = parse_uuid(&uuid.to_ascii_lowercase()).and_then(|u| {
             self.dataset
                 .calls
@@ -546,6 +546,8 @@ pub(crate) fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             break;
         }
         let Ok(stream) = stream else {
+            // E.g. out of file descriptors: back off instead of spinning.
+            std::thread::sleep(Duration::from_millis(10));
             continue;
         };
         let Ok(clone) = stream.try_clone() else {
