@@ -15,7 +15,9 @@
 //! ```
 //!
 //! # Transport
-//! TLS is rustls with the webpki roots. Proxies are taken from the standard
+//! TLS is rustls with the webpki roots (Mozilla's, compiled in); with the
+//! `platform-verifier` feature, [`ClientBuilder::tls_roots`] can switch to the
+//! operating system's verifier ([`TlsRoots::Platform`]). Proxies are taken from the standard
 //! environment variables (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`,
 //! and their lower-case forms). Redirects are never followed: the credentials
 //! are sent to the configured host only, and a 3xx is reported as an error.
@@ -36,6 +38,20 @@ pub const DEFAULT_BASE_URL: &str = "https://api.plivo.com";
 /// The largest page size the API accepts.
 pub const MAX_LIMIT: u32 = 20;
 
+/// Which certificates `https://` connections are verified against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsRoots {
+    /// Mozilla's root certificates, compiled in (webpki-roots). The default:
+    /// the same on every machine, and not affected by roots added locally.
+    #[default]
+    WebPki,
+    /// The operating system's verifier and trust store (rustls-platform-verifier),
+    /// for networks whose TLS-inspecting proxy has its root installed there.
+    /// Needs the crate feature `platform-verifier`; without it
+    /// [`ClientBuilder::build`] refuses this choice.
+    Platform,
+}
+
 /// Configuration for a [`Client`]; start with [`Client::builder`].
 ///
 /// Its `Debug` output never shows the auth token.
@@ -53,6 +69,7 @@ pub struct ClientBuilder {
     rate_max: u32,
     rate_per: Duration,
     max_body_bytes: u64,
+    tls_roots: TlsRoots,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -69,6 +86,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("concurrency", &self.concurrency)
             .field("rate_limit", &(self.rate_max, self.rate_per))
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("tls_roots", &self.tls_roots)
             .finish()
     }
 }
@@ -137,6 +155,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Which certificates `https://` connections are verified against
+    /// (default [`TlsRoots::WebPki`]).
+    pub fn tls_roots(mut self, roots: TlsRoots) -> Self {
+        self.tls_roots = roots;
+        self
+    }
+
     /// Checks every setting and builds the client.
     pub fn build(self) -> Result<Client> {
         check_auth_id(&self.auth_id)?;
@@ -170,6 +195,21 @@ impl ClientBuilder {
             self.policy.retention_days,
         )
         .map_err(Error::InvalidArgument)?;
+        let root_certs = match self.tls_roots {
+            TlsRoots::WebPki => ureq::tls::RootCerts::WebPki,
+            // Without the feature ureq would panic on the first https request.
+            #[cfg(feature = "platform-verifier")]
+            TlsRoots::Platform => ureq::tls::RootCerts::PlatformVerifier,
+            #[cfg(not(feature = "platform-verifier"))]
+            TlsRoots::Platform => {
+                return Err(Error::InvalidArgument(
+                    "TlsRoots::Platform: built without the platform-verifier feature".into(),
+                ));
+            }
+        };
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(root_certs)
+            .build();
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -178,6 +218,7 @@ impl ClientBuilder {
             .timeout_global(Some(self.timeout))
             .user_agent(self.user_agent.as_str())
             .max_idle_connections_per_host(self.concurrency.max(4) * 2)
+            .tls_config(tls)
             .build();
         let auth_header = format!(
             "Basic {}",
@@ -261,6 +302,7 @@ impl Client {
             rate_max: 150,
             rate_per: Duration::from_secs(5),
             max_body_bytes: 8 * 1024 * 1024,
+            tls_roots: TlsRoots::WebPki,
         }
     }
 
@@ -277,6 +319,11 @@ impl Client {
             b = b.base_url(url);
         }
         Ok(b)
+    }
+
+    /// The account id this client reads.
+    pub fn auth_id(&self) -> &str {
+        &self.inner.auth_id
     }
 
     /// The window policy this client applies.

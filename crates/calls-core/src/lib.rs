@@ -22,6 +22,7 @@
 //! # Ok::<(), calls_core::Error>(())
 //! ```
 
+mod checkpoint;
 pub mod client;
 pub mod error;
 pub mod model;

@@ -42,6 +42,7 @@ use std::thread::JoinHandle;
 
 use chrono::{DateTime, Utc};
 
+use crate::checkpoint::Checkpoint;
 use crate::client::{Attempts, Client, MAX_LIMIT};
 use crate::error::{Error, Result};
 use crate::model::{Call, Page};
@@ -164,9 +165,18 @@ pub struct Pager {
     max_items: Option<u64>,
     started: bool,
     finished: bool,
+    /// Every window was walked to its end.
+    done: bool,
+    /// The pinned "now" of the plan, set when iteration starts.
+    now: Option<DateTime<Utc>>,
+    /// Where a resumed pager starts.
+    resume: Option<Checkpoint>,
+    /// The windows not yet started, and how many the plan has.
     windows: VecDeque<Window>,
+    plan_len: usize,
     walk: Option<Walk>,
-    buffer: VecDeque<Call>,
+    /// Calls ready to hand out, each with the window offset reached once it is handed out.
+    buffer: VecDeque<(u64, Call)>,
     stats: PagerStats,
     /// Calls that requests in flight may bring (the sum of their limits).
     scheduled: u64,
@@ -184,6 +194,10 @@ struct Walk {
     total: Option<u64>,
     /// Whether any page of this walk reported another `total_count`.
     changed: Option<u64>,
+    /// The offset this walk started from (not 0 only for a resumed window).
+    base: u64,
+    /// The offset up to which calls were handed out.
+    consumed: u64,
     /// The next offset to request.
     next_offset: u64,
     /// Requests in flight, oldest first: (offset, limit, handle).
@@ -212,12 +226,47 @@ impl Client {
             max_items: None,
             started: false,
             finished: false,
+            done: false,
+            now: None,
+            resume: None,
             windows: VecDeque::new(),
+            plan_len: 0,
             walk: None,
             buffer: VecDeque::new(),
             stats: PagerStats::default(),
             scheduled: 0,
         }
+    }
+
+    /// A pager that continues an interrupted export from a [`Pager::checkpoint`].
+    ///
+    /// `query` must be the query of the checkpoint, and this client's account
+    /// and window policy those of the pager that made it; a checkpoint from
+    /// another query, or a damaged one, is a validation error on `checkpoint`.
+    /// The export continues in the same windows (the same pinned upper bound)
+    /// from the offset reached. Calls handed out before the checkpoint was taken
+    /// may come again (when the checkpoint fell inside a page, or a window
+    /// changed since): the caller skips those by `call_uuid`. None is missed.
+    pub fn resume(&self, query: &CallQuery, checkpoint: &str) -> Result<Pager> {
+        let cp = Checkpoint::decode(checkpoint, self.auth_id())?;
+        if cp.query != query.to_query_string() {
+            return Err(Error::validation(
+                "checkpoint",
+                "made for another query: resume with the query the export started with",
+            ));
+        }
+        if cp.policy() != self.policy() {
+            return Err(Error::validation(
+                "checkpoint",
+                "made under another window policy: resume with a client of the same policy",
+            ));
+        }
+        if cp.now_us.is_some() && cp.now().is_none() {
+            return Err(Error::validation("checkpoint", "corrupt: bad pinned time"));
+        }
+        let mut pager = self.calls(query);
+        pager.resume = Some(cp);
+        Ok(pager)
     }
 
     /// Every call matching `query` (at most `max_items`), in one vector.
@@ -242,6 +291,47 @@ impl Pager {
         self.stats
     }
 
+    /// Where this export stands, as an opaque string for [`Client::resume`].
+    ///
+    /// It covers every call handed out so far (by `next` or `next_page`);
+    /// calls fetched but not yet handed out are fetched again on resume.
+    /// Cheap: take one after every call or every page.
+    pub fn checkpoint(&self) -> String {
+        let (window, offset, total) = match &self.walk {
+            // After an error the walk is kept, so that a resume retries from it.
+            Some(w) => (self.current_window(), w.consumed, w.total),
+            None if !self.started => match &self.resume {
+                Some(cp) => (cp.window, cp.offset, cp.total),
+                None => (0, 0, None),
+            },
+            None if self.done => (self.plan_len, 0, None),
+            // Between windows, or stopped by max_items or an error there.
+            None => (self.plan_len - self.windows.len(), 0, None),
+        };
+        let policy = self.client.policy();
+        let now = self
+            .now
+            .or_else(|| self.resume.as_ref().and_then(Checkpoint::now));
+        Checkpoint {
+            query: self.query.to_query_string(),
+            policy: [
+                policy.default_window_days,
+                policy.max_range_days,
+                policy.retention_days,
+            ],
+            now_us: now.map(|t| t.timestamp_micros()),
+            window,
+            offset,
+            total,
+        }
+        .encode(self.client.auth_id())
+    }
+
+    /// The plan index of the window being walked.
+    fn current_window(&self) -> usize {
+        (self.plan_len - self.windows.len()).saturating_sub(1)
+    }
+
     /// Page-wise access: each item is the new (not yet seen) calls of one page.
     pub fn pages(self) -> Pages {
         Pages { pager: self }
@@ -249,14 +339,27 @@ impl Pager {
 
     /// The next batch of new calls, or `None` when done.
     pub fn next_page(&mut self) -> Option<Result<Vec<Call>>> {
-        if !self.buffer.is_empty() {
-            return Some(Ok(self.buffer.drain(..).collect()));
+        if self.buffer.is_empty() {
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
         }
-        match self.fill() {
-            Ok(true) => Some(Ok(self.buffer.drain(..).collect())),
-            Ok(false) => None,
-            Err(e) => Some(Err(e)),
+        let mut out = Vec::with_capacity(self.buffer.len());
+        while let Some(call) = self.hand_out() {
+            out.push(call);
         }
+        Some(Ok(out))
+    }
+
+    /// Takes the next buffered call and records the offset reached.
+    fn hand_out(&mut self) -> Option<Call> {
+        let (reached, call) = self.buffer.pop_front()?;
+        if let Some(w) = self.walk.as_mut() {
+            w.consumed = w.consumed.max(reached);
+        }
+        Some(call)
     }
 
     fn remaining(&self) -> Option<u64> {
@@ -269,9 +372,16 @@ impl Pager {
             return Ok(false);
         }
         let r = self.fill_inner();
-        if !matches!(r, Ok(true)) {
-            self.finished = true;
-            self.walk = None;
+        match r {
+            Ok(true) => {}
+            // Done, stopped by max_items, or failed: the walk stays for the
+            // checkpoint; requests still in flight finish on their own.
+            Ok(false) | Err(_) => {
+                self.finished = true;
+                if let Some(w) = self.walk.as_mut() {
+                    w.in_flight.clear();
+                }
+            }
         }
         r
     }
@@ -279,8 +389,7 @@ impl Pager {
     fn fill_inner(&mut self) -> Result<bool> {
         if !self.started {
             self.started = true;
-            let policy = self.client.policy();
-            self.windows = plan_windows(&self.query, &policy, Utc::now())?.into();
+            self.start()?;
         }
         loop {
             if self.remaining() == Some(0) {
@@ -288,15 +397,23 @@ impl Pager {
             }
             if self.walk.is_none() {
                 let Some(w) = self.windows.pop_front() else {
+                    self.done = true;
                     return Ok(false);
                 };
                 self.stats.windows += 1;
+                // A resumed export starts its first window at the offset reached.
+                let (base, total) = match self.resume.take() {
+                    Some(cp) => (cp.offset, cp.total),
+                    None => (0, None),
+                };
                 self.walk = Some(Walk {
                     query_string: w.query.to_query_string(),
                     seen: HashSet::new(),
-                    total: None,
+                    total,
                     changed: None,
-                    next_offset: 0,
+                    base,
+                    consumed: base,
+                    next_offset: base,
                     in_flight: VecDeque::new(),
                     exhausted: false,
                     rewalks: 0,
@@ -306,6 +423,44 @@ impl Pager {
                 return Ok(true);
             }
         }
+    }
+
+    /// Plans the windows, pinning "now" (a resumed export keeps its own).
+    fn start(&mut self) -> Result<()> {
+        let policy = self.client.policy();
+        let real_now = Utc::now();
+        let now = self
+            .resume
+            .as_ref()
+            .and_then(Checkpoint::now)
+            .unwrap_or(real_now);
+        let plan = plan_windows(&self.query, &policy, now)?;
+        // A resumed export may have waited: its oldest bound must still be retrievable.
+        let earliest = policy.earliest(real_now);
+        if let Some((lower, _)) = plan.last().and_then(|w| w.query.end_time_bounds().lower()) {
+            if lower < earliest {
+                return Err(Error::validation(
+                    "end_time__gte",
+                    format!(
+                        "{} is older than the service keeps records ({} days): the earliest allowed time is {}",
+                        format_api(lower),
+                        policy.retention_days,
+                        format_api(earliest)
+                    ),
+                ));
+            }
+        }
+        self.now = Some(now);
+        self.plan_len = plan.len();
+        let skip = self.resume.as_ref().map_or(0, |cp| cp.window);
+        if skip > plan.len() {
+            return Err(Error::validation(
+                "checkpoint",
+                "corrupt: window out of range",
+            ));
+        }
+        self.windows = plan.into_iter().skip(skip).collect();
+        Ok(())
     }
 
     /// Sends what may be sent, takes the oldest answer, and buffers its new
@@ -341,7 +496,7 @@ impl Pager {
                 break;
             }
         }
-        let Some((_offset, limit, handle)) = walk.in_flight.pop_front() else {
+        let Some((offset, limit, handle)) = walk.in_flight.pop_front() else {
             // Nothing in flight and nothing more to send: the walk is over.
             return self.finish_walk();
         };
@@ -371,18 +526,26 @@ impl Pager {
             walk.exhausted = true;
         }
         let mut fresh = 0u64;
-        for call in page.objects {
+        let mut page_end = offset + page.objects.len() as u64;
+        for (i, call) in page.objects.into_iter().enumerate() {
             if walk.seen.contains(&call.call_uuid) {
                 self.stats.duplicates_skipped += 1;
                 continue;
             }
             if self.max_items.is_some_and(|m| self.stats.items >= m) {
+                // The rest of the page is left for a resume.
+                page_end = offset + i as u64;
                 break;
             }
             walk.seen.insert(call.call_uuid.clone());
             self.stats.items += 1;
             fresh += 1;
-            self.buffer.push_back(call);
+            self.buffer.push_back((offset + i as u64 + 1, call));
+        }
+        // Handing out the page's last new call covers the duplicates after it too.
+        match self.buffer.back_mut() {
+            Some(last) => last.0 = page_end,
+            None => walk.consumed = walk.consumed.max(page_end),
         }
         if walk.total.is_none() && fresh == 0 && !walk.exhausted {
             // Without a total_count, a page of nothing new means the server is repeating itself.
@@ -397,10 +560,15 @@ impl Pager {
             return Ok(false);
         };
         let capped = self.max_items.is_some_and(|m| self.stats.items >= m);
+        if capped {
+            // Stopped by max_items: the walk stays, so a checkpoint knows where.
+            return Ok(false);
+        }
         let seen = walk.seen.len() as u64;
         let target = walk.changed.or(walk.total);
-        let short = target.is_some_and(|t| seen < t);
-        if !capped && (walk.changed.is_some() || short) {
+        // A resumed walk starts at `base`: it owes the calls from there on.
+        let short = target.is_some_and(|t| seen + walk.base < t);
+        if walk.changed.is_some() || short {
             if walk.rewalks >= MAX_REWALKS {
                 return Err(Error::BadResponse(format!(
                     "window `{}` kept changing: {seen} distinct calls of a total_count of {} after {} walks",
@@ -413,6 +581,8 @@ impl Pager {
             self.stats.rewalks += 1;
             walk.total = None;
             walk.changed = None;
+            walk.base = 0;
+            walk.consumed = 0;
             walk.next_offset = 0;
             walk.exhausted = false;
             return Ok(false);
@@ -426,14 +596,14 @@ impl Iterator for Pager {
     type Item = Result<Call>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(c) = self.buffer.pop_front() {
-            return Some(Ok(c));
+        if self.buffer.is_empty() {
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
         }
-        match self.fill() {
-            Ok(true) => self.buffer.pop_front().map(Ok),
-            Ok(false) => None,
-            Err(e) => Some(Err(e)),
-        }
+        self.hand_out().map(Ok)
     }
 }
 

@@ -1,0 +1,241 @@
+//! Checkpoints and resume against calls-sim: an interrupted export continues
+//! where it stood, with nothing missed.
+
+mod common;
+
+use std::collections::HashSet;
+
+use calls_core::{CallQuery, Client, Cmp, Error, WindowPolicy};
+use calls_sim::{Fault, Faults};
+use chrono::Utc;
+use common::*;
+
+fn query_60_days() -> CallQuery {
+    let now = Utc::now();
+    CallQuery::new()
+        .call_direction("outbound")
+        .end_time(Cmp::Gte, now - chrono::Duration::days(60))
+        .end_time(Cmp::Lt, now)
+}
+
+fn everything(client: &Client, q: &CallQuery) -> HashSet<String> {
+    unique(&uuids(&client.fetch_all(q, None).unwrap()))
+}
+
+/// Takes `k` calls, checkpoints, drops the pager, resumes and takes the rest.
+fn interrupted(client: &Client, q: &CallQuery, k: usize) -> (Vec<String>, Vec<String>) {
+    let mut pager = client.calls(q);
+    let first: Vec<String> = pager
+        .by_ref()
+        .take(k)
+        .map(|c| c.unwrap().call_uuid)
+        .collect();
+    let cp = pager.checkpoint();
+    drop(pager);
+    let rest: Vec<String> = client
+        .resume(q, &cp)
+        .unwrap()
+        .map(|c| c.unwrap().call_uuid)
+        .collect();
+    (first, rest)
+}
+
+#[test]
+fn resuming_anywhere_gives_the_rest_exactly() {
+    let sim = sim(4000, Faults::none());
+    let client = builder(&sim).concurrency(4).build().unwrap();
+    let q = query_60_days();
+    let all = everything(&client, &q);
+    assert!(all.len() > 500);
+    // Inside the first page, at page seams, mid-window, and near the end.
+    for k in [
+        0,
+        1,
+        19,
+        20,
+        21,
+        57,
+        all.len() / 2,
+        all.len() - 1,
+        all.len(),
+    ] {
+        let (first, rest) = interrupted(&client, &q, k);
+        assert_eq!(first.len(), k);
+        let mut both = first.clone();
+        both.extend(rest);
+        assert_eq!(unique(&both), all, "interrupted after {k}");
+    }
+}
+
+#[test]
+fn page_wise_checkpoints_resume_too() {
+    let sim = sim(3000, Faults::none());
+    let client = builder(&sim).concurrency(3).build().unwrap();
+    let q = query_60_days();
+    let all = everything(&client, &q);
+    let mut pager = client.calls(&q);
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.extend(uuids(&pager.next_page().unwrap().unwrap()));
+    }
+    let cp = pager.checkpoint();
+    let mut resumed = client.resume(&q, &cp).unwrap();
+    while let Some(page) = resumed.next_page() {
+        got.extend(uuids(&page.unwrap()));
+    }
+    assert_eq!(unique(&got), all);
+}
+
+#[test]
+fn a_max_items_stop_resumes_where_it_stopped() {
+    let sim = sim(3000, Faults::none());
+    let client = client(&sim);
+    let q = query_60_days();
+    let all = everything(&client, &q);
+    let mut pager = client.calls(&q).max_items(45);
+    let mut got: Vec<String> = pager.by_ref().map(|c| c.unwrap().call_uuid).collect();
+    assert_eq!(got.len(), 45);
+    let cp = pager.checkpoint();
+    got.extend(
+        client
+            .resume(&q, &cp)
+            .unwrap()
+            .map(|c| c.unwrap().call_uuid),
+    );
+    assert_eq!(unique(&got), all);
+}
+
+#[test]
+fn an_export_that_failed_resumes_from_its_failure() {
+    let sim = sim(3000, Faults::none());
+    let client = builder(&sim)
+        .retry_policy(quick_retries(0))
+        .build()
+        .unwrap();
+    let q = query_60_days();
+    let all = everything(&client, &q);
+    let mut pager = client.calls(&q);
+    let mut got: Vec<String> = pager
+        .by_ref()
+        .take(70)
+        .map(|c| c.unwrap().call_uuid)
+        .collect();
+    sim.set_faults(Faults::none().with_every(1, Fault::status(503)));
+    let mut failed = false;
+    for c in pager.by_ref() {
+        match c {
+            Ok(c) => got.push(c.call_uuid),
+            Err(e) => {
+                assert!(matches!(e, Error::Server(_)), "{e:?}");
+                failed = true;
+            }
+        }
+    }
+    assert!(failed);
+    let cp = pager.checkpoint();
+    sim.set_faults(Faults::none());
+    got.extend(
+        client
+            .resume(&q, &cp)
+            .unwrap()
+            .map(|c| c.unwrap().call_uuid),
+    );
+    assert_eq!(unique(&got), all);
+}
+
+#[test]
+fn a_finished_export_resumes_to_nothing() {
+    let sim = sim(500, Faults::none());
+    let client = client(&sim);
+    let q = query_60_days();
+    let mut pager = client.calls(&q);
+    assert!(pager.by_ref().count() > 0);
+    let cp = pager.checkpoint();
+    let before = sim.stats().requests;
+    assert_eq!(client.resume(&q, &cp).unwrap().count(), 0);
+    assert_eq!(sim.stats().requests, before, "nothing left to ask");
+}
+
+#[test]
+fn late_arrivals_between_stop_and_resume_miss_nothing() {
+    let sim = sim(3000, Faults::none());
+    let client = client(&sim);
+    let now = Utc::now();
+    let q = CallQuery::new()
+        .end_time(Cmp::Gte, now - chrono::Duration::days(5))
+        .end_time(Cmp::Lt, now);
+    let before = everything(&client, &q);
+    let mut pager = client.calls(&q);
+    let mut got: Vec<String> = pager
+        .by_ref()
+        .take(50)
+        .map(|c| c.unwrap().call_uuid)
+        .collect();
+    let cp = pager.checkpoint();
+    // Records that ended before the export started arrive now, shifting offsets.
+    sim.set_faults(Faults::none().with_late(5, 0));
+    let mut resumed = client.resume(&q, &cp).unwrap();
+    got.extend(resumed.by_ref().map(|c| c.unwrap().call_uuid));
+    let distinct: HashSet<String> = got.iter().cloned().collect();
+    assert!(
+        before.is_subset(&distinct),
+        "a call that existed at the start is missing"
+    );
+    assert_eq!(distinct, everything(&client, &q), "the late ones came too");
+    assert!(
+        resumed.stats().rewalks >= 1,
+        "the changed window was walked again"
+    );
+}
+
+#[test]
+fn a_checkpoint_from_elsewhere_is_refused() {
+    let sim = sim(300, Faults::none());
+    let client = client(&sim);
+    let q = query_60_days();
+    let mut pager = client.calls(&q);
+    pager.by_ref().take(25).for_each(drop);
+    let cp = pager.checkpoint();
+    let check = |r: Result<calls_core::Pager, Error>, what: &str| match r {
+        Err(Error::Validation { field, message }) => {
+            assert_eq!(field, "checkpoint", "{what}: {message}")
+        }
+        other => panic!("{what}: {other:?}"),
+    };
+    check(
+        client.resume(&q.clone().hangup_source("carrier"), &cp),
+        "another query",
+    );
+    let other_policy = builder(&sim)
+        .window_policy(WindowPolicy::new(30, 90, 90).unwrap())
+        .build()
+        .unwrap();
+    check(other_policy.resume(&q, &cp), "another policy");
+    let other_account = Client::builder("MAOTHER0000000000001", TOKEN)
+        .base_url(sim.base_url())
+        .build()
+        .unwrap();
+    check(other_account.resume(&q, &cp), "another account");
+    let mut tampered = cp.clone().into_bytes();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == b'a' { b'b' } else { b'a' };
+    check(
+        client.resume(&q, &String::from_utf8(tampered).unwrap()),
+        "tampered",
+    );
+    check(client.resume(&q, "calls-ckpt1.garbage"), "garbage");
+    check(client.resume(&q, ""), "empty");
+    assert!(client.resume(&q, &cp).is_ok());
+}
+
+#[test]
+fn checkpoints_hold_no_credentials() {
+    let sim = sim(100, Faults::none());
+    let client = client(&sim);
+    let mut pager = client.calls(&query_60_days());
+    pager.next();
+    let cp = pager.checkpoint();
+    assert!(!cp.contains(TOKEN));
+    let hex_token: String = TOKEN.bytes().map(|b| format!("{b:02x}")).collect();
+    assert!(!cp.contains(&hex_token));
+}
