@@ -1,0 +1,117 @@
+//! Fault soak: full multi-window exports against calls-sim with mixed faults.
+//! Every run must end with exactly the expected set, or with an error; never a
+//! short or duplicated result reported as success.
+//!
+//! Runs are bounded (SOAK_RUNS, default 12); `make fuzz` runs more. The figures
+//! are printed (`cargo test --test soak -- --nocapture`).
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use calls_core::{CallQuery, Cmp};
+use calls_sim::{Fault, Faults, Sim, SimConfig};
+use chrono::Utc;
+use common::*;
+
+fn mixed_faults(late_after: u64) -> Faults {
+    Faults::none()
+        .with_rate(0.02, Fault::status(500))
+        .with_rate(0.02, Fault::status(503))
+        .with_rate(0.01, Fault::status(502))
+        .with_rate(0.02, Fault::rate_limited("1"))
+        .with_rate(0.01, Fault::Drop)
+        .with_rate(0.01, Fault::Malformed)
+        .with_late(6, late_after)
+}
+
+#[test]
+fn mixed_fault_soak() {
+    let runs: u64 = std::env::var("SOAK_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut faults_served: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut requests, mut calls) = (0u64, 0u64);
+    for run in 0..runs {
+        let sim = Sim::start(SimConfig {
+            auth_id: AUTH_ID.into(),
+            auth_token: TOKEN.into(),
+            calls: 2500,
+            seed: 1000 + run,
+            faults: mixed_faults(1 + run % 17),
+            ..SimConfig::default()
+        })
+        .unwrap();
+        // Every third run allows no retries, so that the error outcome is exercised too.
+        let mut policy = quick_retries(if run % 3 == 2 { 0 } else { 4 });
+        policy.max_retry_after = Duration::from_millis(20);
+        let client = builder(&sim)
+            .retry_policy(policy)
+            .concurrency(4)
+            .build()
+            .unwrap();
+        let now = Utc::now();
+        let lower = now - chrono::Duration::days(65);
+        let q = CallQuery::new()
+            .end_time(Cmp::Gte, lower)
+            .end_time(Cmp::Lt, now);
+        let result: Result<Vec<String>, _> =
+            client.calls(&q).map(|c| c.map(|c| c.call_uuid)).collect();
+        // The simulator's own answer, asked in chunks after the run (late records included).
+        sim.set_faults(Faults::none().with_late(6, 0));
+        let mut expected = HashSet::new();
+        let mut lo = lower;
+        while lo < now {
+            let hi = (lo + chrono::Duration::days(20)).min(now);
+            let (a, b) = (api_time(lo), api_time(hi));
+            expected.extend(uuids_of_json(
+                &sim.expected(&[("end_time__gte", &a), ("end_time__lt", &b)])
+                    .unwrap(),
+            ));
+            lo = hi;
+        }
+        let stats = sim.stats();
+        requests += stats.requests;
+        for (k, v) in stats.faults_by_kind {
+            *faults_served.entry(k).or_default() += v;
+        }
+        match result {
+            Ok(got) => {
+                let set: HashSet<String> = got.iter().cloned().collect();
+                assert_eq!(
+                    set.len(),
+                    got.len(),
+                    "run {run}: a duplicated result reported as success"
+                );
+                assert_eq!(
+                    set, expected,
+                    "run {run}: a short or wrong result reported as success"
+                );
+                calls += got.len() as u64;
+                *outcomes.entry("complete").or_default() += 1;
+            }
+            Err(e) => {
+                assert_no_token(&e);
+                assert!(
+                    e.is_retryable() || matches!(e, calls_core::Error::BadResponse(_)),
+                    "run {run}: {e}"
+                );
+                *outcomes.entry("error").or_default() += 1;
+            }
+        }
+    }
+    eprintln!(
+        "soak: {runs} runs, outcomes {outcomes:?}, {calls} calls exported, {requests} requests, faults served {faults_served:?}"
+    );
+    assert!(
+        outcomes.get("complete").copied().unwrap_or(0) > 0,
+        "no run completed"
+    );
+    assert!(
+        faults_served.values().sum::<u64>() > 0,
+        "no fault was served"
+    );
+}
