@@ -434,15 +434,23 @@ impl Client {
         }
     }
 
-    /// Removes the token from any text of an error, whatever produced it.
+    /// Removes the token, and the base64 `auth_id:token` of the Basic
+    /// credentials (a server may echo the header), from any text of an
+    /// error, whatever produced it.
     fn redact(&self, e: Error) -> Error {
         let token = self.inner.token.as_str();
-        let scrub = |s: String| {
-            if s.contains(token) {
-                s.replace(token, "<redacted>")
-            } else {
-                s
+        let basic = self
+            .inner
+            .auth_header
+            .strip_prefix("Basic ")
+            .unwrap_or_default();
+        let scrub = |mut s: String| {
+            for secret in [basic, token] {
+                if !secret.is_empty() && s.contains(secret) {
+                    s = s.replace(secret, "<redacted>");
+                }
             }
+            s
         };
         match e {
             Error::Unauthorized(mut a) => {

@@ -34,7 +34,7 @@ pub mod response;
 pub mod retry;
 pub mod time;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, TlsRoots};
 pub use error::{ApiError, Error, Result};
 pub use model::{
     Call, CallDirection, HangupSource, Link, Meta, Money, Page, StirVerification, TransportProtocol,

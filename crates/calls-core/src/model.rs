@@ -23,7 +23,7 @@
 //! API names, then the `extra` fields unchanged. A known field that is `None`
 //! is left out, except `answer_time`, which is written as `null` (the service
 //! reports unanswered calls that way). Timestamps are written in UTC as
-//! [`crate::time::format_api`] does, so `+05:30` input comes back as the same
+//! [`crate::time::format_record`] does, so `+05:30` input comes back as the same
 //! instant in UTC. Money is always written as a JSON string.
 
 use std::borrow::Cow;
@@ -38,7 +38,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::time::{format_api, parse_timestamp};
+use crate::time::{format_record, parse_timestamp};
 
 // ---------------------------------------------------------------------------
 // Entry points
@@ -550,7 +550,7 @@ struct ApiTime<'a>(&'a DateTime<Utc>);
 
 impl Serialize for ApiTime<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_api(*self.0))
+        s.serialize_str(&format_record(*self.0))
     }
 }
 

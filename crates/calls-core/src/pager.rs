@@ -428,7 +428,7 @@ impl Pager {
     /// Plans the windows, pinning "now" (a resumed export keeps its own).
     fn start(&mut self) -> Result<()> {
         let policy = self.client.policy();
-        let real_now = Utc::now();
+        let real_now = crate::query::to_micros(Utc::now());
         let now = self
             .resume
             .as_ref()

@@ -341,6 +341,12 @@ fn bill_duration_name(c: Cmp) -> &'static str {
     }
 }
 
+/// `t` without its sub-microsecond part.
+pub(crate) fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    let extra = t.timestamp_subsec_nanos() % 1_000;
+    t - chrono::Duration::nanoseconds(i64::from(extra))
+}
+
 fn end_time_name(c: Cmp) -> &'static str {
     match c {
         Cmp::Eq => "end_time",
@@ -490,7 +496,17 @@ fn parse_count(field: &str, value: &str) -> Result<u64> {
 }
 
 fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>> {
-    parse_timestamp(value).map_err(|m| Error::validation(field, m))
+    let t = parse_timestamp(value).map_err(|m| Error::validation(field, m))?;
+    if t.timestamp_subsec_nanos() % 1_000 != 0 {
+        return Err(Error::validation(
+            field,
+            format!(
+                "`{}` is finer than a microsecond; the API takes at most 6 fraction digits",
+                shown(value)
+            ),
+        ));
+    }
+    Ok(t)
 }
 
 /// A value of a range filter, for the empty-range checks.
@@ -676,9 +692,10 @@ impl CallQuery {
         self
     }
 
-    /// Adds one form of the end-time filter.
+    /// Adds one form of the end-time filter, truncated to the microsecond
+    /// (the API's precision), so what is validated is what is sent.
     pub fn end_time(mut self, cmp: Cmp, t: DateTime<Utc>) -> Self {
-        self.end_time.set(cmp, Some(t));
+        self.end_time.set(cmp, Some(to_micros(t)));
         self
     }
 
@@ -793,6 +810,23 @@ impl CallQuery {
         }
         check_range(bill_duration_name, "duration", &self.bill_duration)?;
         check_range(end_time_name, "time", &self.end_time)?;
+        let b = &self.end_time;
+        for (cmp, t) in [
+            (Cmp::Eq, b.eq),
+            (Cmp::Gt, b.gt),
+            (Cmp::Gte, b.gte),
+            (Cmp::Lt, b.lt),
+            (Cmp::Lte, b.lte),
+        ] {
+            if let Some(t) = t
+                && t.timestamp_subsec_nanos() % 1_000 != 0
+            {
+                return Err(Error::validation(
+                    end_time_name(cmp),
+                    "finer than a microsecond; the API takes at most 6 fraction digits",
+                ));
+            }
+        }
         Ok(())
     }
 

@@ -61,6 +61,9 @@ pub fn parse_timestamp(input: &str) -> Result<DateTime<Utc>, String> {
 
 /// Writes a timestamp as the API expects it: `YYYY-MM-DD HH:MM:SS` in UTC,
 /// with `.uuuuuu` appended only when the instant has a sub-second part.
+/// The API's precision is the microsecond: a finer part is dropped (queries
+/// truncate their typed bounds to the microsecond, and refuse a filter string
+/// with more than six fraction digits, so what is validated is what is sent).
 ///
 /// ```
 /// use calls_core::time::{format_api, parse_timestamp};
@@ -68,10 +71,27 @@ pub fn parse_timestamp(input: &str) -> Result<DateTime<Utc>, String> {
 /// assert_eq!(format_api(parse_timestamp("2026-09-18 08:52:01.25").unwrap()), "2026-09-18 08:52:01.250000");
 /// ```
 pub fn format_api(t: DateTime<Utc>) -> String {
-    if t.timestamp_subsec_nanos() == 0 {
+    if t.timestamp_subsec_nanos() < 1_000 {
         t.format("%Y-%m-%d %H:%M:%S").to_string()
     } else {
         t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    }
+}
+
+/// Writes a timestamp of a record: as [`format_api`], but with nine fraction
+/// digits when the instant has a sub-microsecond part, so a decoded record
+/// encodes back to the same instant.
+///
+/// ```
+/// use calls_core::time::{format_record, parse_timestamp};
+/// let t = parse_timestamp("2026-09-18 08:52:01.123456789").unwrap();
+/// assert_eq!(format_record(t), "2026-09-18 08:52:01.123456789");
+/// ```
+pub fn format_record(t: DateTime<Utc>) -> String {
+    if t.timestamp_subsec_nanos() % 1_000 == 0 {
+        format_api(t)
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S%.9f").to_string()
     }
 }
 
