@@ -1,0 +1,756 @@
+/*
+ * C-level tests of libcalls.
+ *
+ *   test_calls SCENARIO
+ *
+ * Each scenario needs a particular calls-sim (started by tests/run_c_tests.sh
+ * through scripts/with-sim.sh, which exports PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN
+ * and PLIVO_API_URL); `offline` needs none. The last line printed is
+ * "RESULT <passed> <failed>"; the exit status is 0 only when nothing failed.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "calls.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            passed++;                                                                              \
+        } else {                                                                                   \
+            failed++;                                                                              \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, #cond, \
+                    calls_last_error_message());                                                   \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_RC(expr, want)                                                                       \
+    do {                                                                                           \
+        calls_result rc_ = (expr);                                                                 \
+        if (rc_ == (calls_result)(want)) {                                                         \
+            passed++;                                                                              \
+        } else {                                                                                   \
+            failed++;                                                                              \
+            fprintf(stderr, "%s:%d: %s\n  = %u (%s), want %s; last error: %s\n", __FILE__,         \
+                    __LINE__, #expr, (unsigned)rc_, calls_result_str(rc_), #want,                  \
+                    calls_last_error_message());                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* A non-NULL pointer value that is never dereferenced: out-parameters must be
+ * overwritten with NULL on failure. */
+#define SENTINEL ((void *)&passed)
+
+static const char *const BAD_UTF8 = "\xff\xfe bad";
+static const char *const SECRET = "s3cr3t-t0ken-never-shown";
+
+/* ------------------------------------------------------------------ helpers */
+
+static const char *env_or_die(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0') {
+        fprintf(stderr, "%s is not set: run this scenario through scripts/with-sim.sh\n", name);
+        exit(2);
+    }
+    return v;
+}
+
+/* A client of the simulator in the environment, with the given settings. */
+static calls_client *sim_client(const char *token, uint32_t max_retries, uint32_t timeout_ms)
+{
+    calls_client_builder *b = NULL;
+    calls_client *c = NULL;
+    CHECK_RC(calls_client_builder_new(env_or_die("PLIVO_AUTH_ID"), token ? token : env_or_die("PLIVO_AUTH_TOKEN"), &b),
+             CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_max_retries(b, max_retries), CALLS_RESULT_OK);
+    if (timeout_ms)
+        CHECK_RC(calls_client_builder_set_timeout_ms(b, timeout_ms), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    if (c == NULL) {
+        fprintf(stderr, "cannot build a client: %s\n", calls_last_error_message());
+        exit(2);
+    }
+    return c;
+}
+
+/* "YYYY-MM-DD HH:MM:SS" for now minus `days` (UTC). */
+static void days_ago(int days, char *buf, size_t cap)
+{
+    time_t t = time(NULL) - (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static calls_query *query_days(int days, const char *direction)
+{
+    calls_query *q = NULL;
+    char when[32];
+    days_ago(days, when, sizeof when);
+    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "end_time__gte", when), CALLS_RESULT_OK);
+    if (direction)
+        CHECK_RC(calls_query_set(q, "call_direction", direction), CALLS_RESULT_OK);
+    return q;
+}
+
+static size_t count_of(const char *haystack, const char *needle)
+{
+    size_t n = 0;
+    const char *p = haystack;
+    while (p && (p = strstr(p, needle)) != NULL) {
+        n++;
+        p += strlen(needle);
+    }
+    return n;
+}
+
+/* A growable string for concatenating JSON. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} buf_t;
+
+static void buf_add(buf_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->s, cap);
+        if (p == NULL) {
+            perror("realloc");
+            exit(2);
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+/* A loopback port nothing listens on: bind port 0, read it, close. */
+static unsigned closed_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("closed_port");
+        exit(2);
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Checks that a failure's message does not show the token. */
+static void check_no_secret(void)
+{
+    CHECK(strstr(calls_last_error_message(), SECRET) == NULL);
+}
+
+/* ------------------------------------------------------------------ offline */
+
+static void test_static_functions(void)
+{
+    static const calls_result codes[] = {
+        CALLS_RESULT_OK,           CALLS_RESULT_DONE,         CALLS_RESULT_NULL_PARAMETER, CALLS_RESULT_INVALID_ARGUMENT,
+        CALLS_RESULT_VALIDATION,   CALLS_RESULT_TRANSPORT,    CALLS_RESULT_TIMEOUT,        CALLS_RESULT_UNAUTHORIZED,
+        CALLS_RESULT_NOT_FOUND,    CALLS_RESULT_RATE_LIMITED, CALLS_RESULT_SERVER,         CALLS_RESULT_HTTP,
+        CALLS_RESULT_BAD_RESPONSE, CALLS_RESULT_PANIC,
+    };
+    size_t i;
+    char version[32];
+    /* The numbering is part of the ABI. */
+    CHECK(CALLS_RESULT_OK == 0 && CALLS_RESULT_DONE == 1 && CALLS_RESULT_NULL_PARAMETER == 100 &&
+          CALLS_RESULT_INVALID_ARGUMENT == 101 && CALLS_RESULT_VALIDATION == 102 && CALLS_RESULT_TRANSPORT == 200 &&
+          CALLS_RESULT_TIMEOUT == 201 && CALLS_RESULT_UNAUTHORIZED == 300 && CALLS_RESULT_NOT_FOUND == 301 &&
+          CALLS_RESULT_RATE_LIMITED == 302 && CALLS_RESULT_SERVER == 303 && CALLS_RESULT_HTTP == 304 &&
+          CALLS_RESULT_BAD_RESPONSE == 400 && CALLS_RESULT_PANIC == 900);
+    CHECK(sizeof(calls_result) == 4);
+    for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        const char *s = calls_result_str(codes[i]);
+        CHECK(s != NULL && strncmp(s, "CALLS_RESULT_", 13) == 0);
+    }
+    CHECK(strstr(calls_result_str(CALLS_RESULT_TIMEOUT), "TIMEOUT") != NULL);
+    CHECK(calls_result_str(12345) != NULL && strcmp(calls_result_str(12345), "unknown calls_result") == 0);
+    CHECK(strcmp(calls_version(), CALLS_VERSION) == 0);
+    snprintf(version, sizeof version, "%d.%d.%d", CALLS_VERSION_MAJOR, CALLS_VERSION_MINOR, CALLS_VERSION_PATCH);
+    CHECK(strcmp(calls_version(), version) == 0);
+    CHECK(calls_last_error_message() != NULL && strcmp(calls_last_error_message(), "") == 0);
+    CHECK(calls_last_http_status() == 0);
+}
+
+static void test_free_null(void)
+{
+    calls_string_free(NULL);
+    calls_query_free(NULL);
+    calls_pager_free(NULL);
+    calls_client_free(NULL);
+    calls_client_builder_free(NULL);
+    CHECK(1);
+}
+
+static void test_builder(void)
+{
+    calls_client_builder *b = SENTINEL;
+    calls_client *c = SENTINEL;
+    char url[64];
+
+    /* NULL parameters, and out-parameters cleared on failure. */
+    CHECK_RC(calls_client_builder_new(NULL, "t", &b), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(b == NULL);
+    CHECK(strstr(calls_last_error_message(), "auth_id") != NULL);
+    CHECK(calls_last_http_status() == 0);
+    b = SENTINEL;
+    CHECK_RC(calls_client_builder_new("MA1", NULL, &b), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(b == NULL);
+    CHECK_RC(calls_client_builder_new("MA1", "t", NULL), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_from_env(NULL), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_base_url(NULL, "https://x"), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_timeout_ms(NULL, 1), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_max_retries(NULL, 1), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_concurrency(NULL, 1), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_window_policy(NULL, 7, 30, 90), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_build(NULL, &c), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(c == NULL);
+
+    /* Bad UTF-8. */
+    b = SENTINEL;
+    CHECK_RC(calls_client_builder_new(BAD_UTF8, "t", &b), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(b == NULL);
+    CHECK_RC(calls_client_builder_new("MA1", BAD_UTF8, &b), CALLS_RESULT_INVALID_ARGUMENT);
+
+    /* A success clears the last error. */
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK(b != NULL && strcmp(calls_last_error_message(), "") == 0);
+    CHECK_RC(calls_client_builder_set_base_url(b, NULL), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_base_url(b, BAD_UTF8), CALLS_RESULT_INVALID_ARGUMENT);
+    /* build(b, NULL) still consumes b (valgrind/ASan would see a leak otherwise). */
+    CHECK_RC(calls_client_builder_build(b, NULL), CALLS_RESULT_NULL_PARAMETER);
+
+    /* Settings refused by build: http:// to a non-loopback host. */
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, "http://api.example.com"), CALLS_RESULT_OK);
+    c = SENTINEL;
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(c == NULL);
+    CHECK(strstr(calls_last_error_message(), "loopback") != NULL);
+    check_no_secret();
+    /* concurrency 0 */
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_concurrency(b, 0), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(calls_last_error_message(), "concurrency") != NULL);
+    check_no_secret();
+    /* timeout 0 */
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_timeout_ms(b, 0), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    /* a bad window policy */
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_window_policy(b, 0, 30, 90), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    /* a bad auth id, an empty token, a token with CR/LF */
+    CHECK_RC(calls_client_builder_new("MA1/../x", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_client_builder_new("MA1", "", &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_client_builder_new("MA1", "s3cr3t-t0ken-never-shown\r\nX: 1", &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    check_no_secret();
+
+    /* Every setter, then a good build; and a builder freed without building. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", closed_port());
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, url), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_timeout_ms(b, 5000), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_max_retries(b, 0), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_concurrency(b, 8), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_window_policy(b, 30, 90, 90), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    CHECK(c != NULL);
+    calls_client_free(c);
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    calls_client_builder_free(b);
+
+    /* From the environment. */
+    setenv("PLIVO_AUTH_ID", "MAENV", 1);
+    setenv("PLIVO_AUTH_TOKEN", SECRET, 1);
+    setenv("PLIVO_API_URL", url, 1);
+    CHECK_RC(calls_client_builder_from_env(&b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    calls_client_free(c);
+    unsetenv("PLIVO_AUTH_TOKEN");
+    b = SENTINEL;
+    CHECK_RC(calls_client_builder_from_env(&b), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(b == NULL);
+    CHECK(strstr(calls_last_error_message(), "PLIVO_AUTH_TOKEN") != NULL);
+    unsetenv("PLIVO_AUTH_ID");
+    unsetenv("PLIVO_API_URL");
+}
+
+static void expect_query_string(calls_query *q, const char *want)
+{
+    char *s = SENTINEL;
+    size_t len = 12345;
+    CHECK_RC(calls_query_to_string(q, &s, &len), CALLS_RESULT_OK);
+    CHECK(s != NULL && strcmp(s, want) == 0 && len == strlen(want));
+    if (s && strcmp(s, want) != 0)
+        fprintf(stderr, "  query string: got `%s`, want `%s`\n", s, want);
+    calls_string_free(s);
+}
+
+static void test_query(void)
+{
+    calls_query *q = SENTINEL;
+    char *s = SENTINEL;
+    size_t len = 7;
+
+    CHECK_RC(calls_query_new(NULL), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
+    CHECK(q != NULL);
+    expect_query_string(q, "");
+
+    CHECK_RC(calls_query_set(NULL, "call_direction", "inbound"), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_query_set(q, NULL, "inbound"), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_query_set(q, "call_direction", NULL), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_query_to_string(NULL, &s, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(s == NULL && len == 0);
+    CHECK_RC(calls_query_to_string(q, NULL, &len), CALLS_RESULT_NULL_PARAMETER);
+
+    /* INVALID_ARGUMENT: unknown names, paging arguments, bad UTF-8. */
+    CHECK_RC(calls_query_set(q, "call_directoin", "inbound"), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(calls_last_error_message(), "call_direction") != NULL); /* did you mean */
+    CHECK_RC(calls_query_set(q, "limit", "20"), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(calls_last_error_message(), "paging") != NULL);
+    CHECK_RC(calls_query_set(q, "offset", "0"), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_query_set(q, BAD_UTF8, "x"), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_query_set(q, "from_number", BAD_UTF8), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(calls_last_http_status() == 0);
+
+    /* VALIDATION: bad values. */
+    CHECK_RC(calls_query_set(q, "call_direction", "sideways"), CALLS_RESULT_VALIDATION);
+    CHECK(strstr(calls_last_error_message(), "call_direction") != NULL);
+    CHECK_RC(calls_query_set(q, "call_direction", "Inbound"), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_query_set(q, "hangup_source", "nobody"), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_query_set(q, "stir_verification", "verified"), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_query_set(q, "bill_duration__gt", "-1"), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_query_set(q, "end_time__gte", "2026-13-01 00:00"), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_query_set(q, "from_number", "12ab"), CALLS_RESULT_VALIDATION);
+    /* ...and the query is unchanged by failures. */
+    expect_query_string(q, "");
+
+    /* Exact query strings. */
+    CHECK_RC(calls_query_set(q, "from_number", "+14155"), CALLS_RESULT_OK);
+    CHECK(strcmp(calls_last_error_message(), "") == 0);
+    CHECK_RC(calls_query_set(q, "call_direction", "outbound"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "end_time__gte", "2026-11-01 00:00"), CALLS_RESULT_OK);
+    expect_query_string(q, "from_number=14155&call_direction=outbound&end_time__gte=2026-11-01%2000%3A00%3A00");
+    calls_query_free(q);
+
+    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "stir_verification", "Not Verified"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "hangup_source", "customer"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "hangup_cause_code", "4000"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "bill_duration__lte", "600"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "bill_duration__gt", "60"), CALLS_RESULT_OK);
+    expect_query_string(
+        q, "bill_duration__gt=60&bill_duration__lte=600&hangup_cause_code=4000&hangup_source=customer&stir_verification=Not%20Verified");
+    /* Setting again replaces; len_out may be NULL. */
+    CHECK_RC(calls_query_set(q, "bill_duration__gt", "90"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_to_string(q, &s, NULL), CALLS_RESULT_OK);
+    CHECK(s != NULL && strncmp(s, "bill_duration__gt=90&", 21) == 0);
+    calls_string_free(s);
+    calls_query_free(q);
+
+    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "to_number", "44"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "end_time__lt", "2026-11-20 12:30:15"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "end_time__gt", "2026-11-10 00:00:00"), CALLS_RESULT_OK);
+    expect_query_string(q, "to_number=44&end_time__gt=2026-11-10%2000%3A00%3A00&end_time__lt=2026-11-20%2012%3A30%3A15");
+    calls_query_free(q);
+}
+
+/* Requests that fail before or without an HTTP answer. */
+static void test_offline_requests(void)
+{
+    calls_client_builder *b = NULL;
+    calls_client *c = NULL;
+    calls_query *q = NULL, *lt_only = NULL, *empty_range = NULL, *too_old = NULL;
+    calls_pager *p = SENTINEL;
+    char *json = SENTINEL, url[64], when[32];
+    size_t len = 99;
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", closed_port());
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, url), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_max_retries(b, 0), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
+
+    /* NULL parameters of every request function. */
+    CHECK_RC(calls_client_list_page(NULL, q, 20, 0, &json, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(json == NULL && len == 0);
+    CHECK_RC(calls_client_list_page(c, NULL, 20, 0, &json, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_list_page(c, q, 20, 0, NULL, &len), CALLS_RESULT_NULL_PARAMETER);
+    json = SENTINEL;
+    CHECK_RC(calls_client_fetch_all(NULL, q, 0, &json, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(json == NULL);
+    CHECK_RC(calls_client_fetch_all(c, NULL, 0, &json, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_fetch_all(c, q, 0, NULL, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_new(NULL, q, 0, &p), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(p == NULL);
+    CHECK_RC(calls_pager_new(c, NULL, 0, &p), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_new(c, q, 0, NULL), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_next(NULL, &json, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_next_page(NULL, &json, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_stats(NULL, &json, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_new(c, q, 0, &p), CALLS_RESULT_OK);
+    CHECK_RC(calls_pager_next(p, NULL, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_next_page(p, NULL, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_stats(p, NULL, &len), CALLS_RESULT_NULL_PARAMETER);
+
+    /* INVALID_ARGUMENT: a page size outside 1..=20. */
+    CHECK_RC(calls_client_list_page(c, q, 0, 0, &json, &len), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_client_list_page(c, q, 21, 0, &json, &len), CALLS_RESULT_INVALID_ARGUMENT);
+
+    /* VALIDATION at list_page: an upper end_time bound without a lower one.
+     * The port is closed, so VALIDATION (not TRANSPORT) proves nothing was sent. */
+    CHECK_RC(calls_query_new(&lt_only), CALLS_RESULT_OK);
+    days_ago(1, when, sizeof when);
+    CHECK_RC(calls_query_set(lt_only, "end_time__lt", when), CALLS_RESULT_OK);
+    json = SENTINEL;
+    CHECK_RC(calls_client_list_page(c, lt_only, 20, 0, &json, &len), CALLS_RESULT_VALIDATION);
+    CHECK(json == NULL && calls_last_http_status() == 0);
+    CHECK(strstr(calls_last_error_message(), "end_time__lt") != NULL);
+    /* Older than the retention. */
+    CHECK_RC(calls_query_new(&too_old), CALLS_RESULT_OK);
+    days_ago(200, when, sizeof when);
+    CHECK_RC(calls_query_set(too_old, "end_time__gte", when), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_list_page(c, too_old, 20, 0, &json, &len), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_client_fetch_all(c, too_old, 0, &json, &len), CALLS_RESULT_VALIDATION);
+    /* An empty range: refused by calls_pager_new itself. */
+    CHECK_RC(calls_query_new(&empty_range), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(empty_range, "end_time__gte", "2026-11-20 00:00"), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(empty_range, "end_time__lt", "2026-11-10 00:00"), CALLS_RESULT_OK);
+    {
+        calls_pager *p2 = SENTINEL;
+        CHECK_RC(calls_pager_new(c, empty_range, 0, &p2), CALLS_RESULT_VALIDATION);
+        CHECK(p2 == NULL);
+    }
+
+    /* TRANSPORT: nothing listens on the port. */
+    CHECK_RC(calls_client_list_page(c, q, 20, 0, &json, &len), CALLS_RESULT_TRANSPORT);
+    CHECK(json == NULL && calls_last_http_status() == 0);
+    check_no_secret();
+    CHECK_RC(calls_client_fetch_all(c, q, 5, &json, &len), CALLS_RESULT_TRANSPORT);
+    CHECK_RC(calls_pager_next(p, &json, &len), CALLS_RESULT_TRANSPORT);
+    /* Errors are sticky. */
+    CHECK_RC(calls_pager_next(p, &json, &len), CALLS_RESULT_TRANSPORT);
+    CHECK_RC(calls_pager_next_page(p, &json, &len), CALLS_RESULT_TRANSPORT);
+    CHECK(json == NULL);
+    /* Stats still work. */
+    CHECK_RC(calls_pager_stats(p, &json, &len), CALLS_RESULT_OK);
+    CHECK(json != NULL && strstr(json, "\"items\":0") != NULL && len == strlen(json));
+    calls_string_free(json);
+
+    calls_pager_free(p);
+    calls_query_free(q);
+    calls_query_free(lt_only);
+    calls_query_free(too_old);
+    calls_query_free(empty_range);
+    calls_client_free(c);
+}
+
+/* ------------------------------------------------------------------ data */
+
+struct thread_job {
+    const calls_client *client;
+    const calls_query *query;       /* for list_page (within one window) */
+    const calls_query *fetch_query; /* for fetch_all */
+    int ok;
+    size_t items;
+};
+
+static void *thread_main(void *arg)
+{
+    struct thread_job *job = arg;
+    int i;
+    char *json = NULL;
+    size_t len = 0;
+    job->ok = 1;
+    for (i = 0; i < 3; i++) {
+        if (calls_client_list_page(job->client, job->query, 10, (uint64_t)i * 10, &json, &len) != CALLS_RESULT_OK ||
+            strstr(json, "\"objects\"") == NULL || calls_last_http_status() != 200 ||
+            strcmp(calls_last_error_message(), "") != 0) {
+            fprintf(stderr, "thread: list_page failed: %u %s\n", calls_last_http_status(), calls_last_error_message());
+            job->ok = 0;
+        }
+        calls_string_free(json);
+        json = NULL;
+    }
+    if (calls_client_fetch_all(job->client, job->fetch_query, 30, &json, &len) != CALLS_RESULT_OK) {
+        fprintf(stderr, "thread: fetch_all failed: %s\n", calls_last_error_message());
+        job->ok = 0;
+    }
+    else
+        job->items = count_of(json, "\"call_uuid\"");
+    calls_string_free(json);
+    return NULL;
+}
+
+static void test_data(void)
+{
+    calls_client *c = sim_client(NULL, 2, 0);
+    calls_query *all = NULL, *window = query_days(59, "outbound"), *recent = query_days(10, NULL);
+    calls_pager *p = NULL;
+    char *json = NULL, *fetched = NULL, *stats = NULL;
+    size_t len = 0, n;
+    buf_t joined = {NULL, 0, 0}, paged = {NULL, 0, 0};
+    calls_result rc;
+
+    CHECK_RC(calls_query_new(&all), CALLS_RESULT_OK);
+
+    /* list_page: the whole API page, every field. */
+    CHECK_RC(calls_client_list_page(c, all, 5, 0, &json, &len), CALLS_RESULT_OK);
+    CHECK(json != NULL && len == strlen(json));
+    CHECK(strstr(json, "\"objects\"") != NULL && strstr(json, "\"meta\"") != NULL && strstr(json, "\"api_id\"") != NULL);
+    CHECK(strstr(json, "\"total_count\"") != NULL && count_of(json, "\"call_uuid\"") == 5);
+    CHECK(strstr(json, "\"cnam_lookup\"") != NULL); /* a field calls-core does not model is kept */
+    CHECK(calls_last_http_status() == 200 && strcmp(calls_last_error_message(), "") == 0);
+    calls_string_free(json);
+    CHECK_RC(calls_client_list_page(c, recent, 20, 3, &json, NULL), CALLS_RESULT_OK);
+    CHECK(json != NULL && strstr(json, "\"offset\":3") != NULL);
+    calls_string_free(json);
+    json = NULL;
+
+    /* fetch_all with max_items. */
+    CHECK_RC(calls_client_fetch_all(c, window, 7, &json, &len), CALLS_RESULT_OK);
+    CHECK(json != NULL && json[0] == '[' && count_of(json, "\"call_uuid\"") == 7);
+    calls_string_free(json);
+    json = NULL;
+
+    /* The pager yields exactly what fetch_all returns (59 days: two 30-day windows). */
+    CHECK_RC(calls_client_fetch_all(c, window, 0, &fetched, &len), CALLS_RESULT_OK);
+    CHECK(fetched != NULL && len == strlen(fetched));
+    n = fetched ? count_of(fetched, "\"call_uuid\"") : 0;
+    CHECK(n > 40);
+    CHECK_RC(calls_pager_new(c, window, 0, &p), CALLS_RESULT_OK);
+    buf_add(&joined, "[", 1);
+    while ((rc = calls_pager_next(p, &json, &len)) == CALLS_RESULT_OK) {
+        if (joined.len > 1)
+            buf_add(&joined, ",", 1);
+        buf_add(&joined, json, len);
+        if (json[0] != '{' || len != strlen(json))
+            CHECK(!"a call is one JSON object");
+        calls_string_free(json);
+        json = NULL;
+    }
+    CHECK_RC(rc, CALLS_RESULT_DONE);
+    CHECK(json == NULL);
+    buf_add(&joined, "]", 1);
+    CHECK(fetched != NULL && joined.s != NULL && strcmp(fetched, joined.s) == 0);
+    /* DONE again and again. */
+    json = SENTINEL;
+    CHECK_RC(calls_pager_next(p, &json, &len), CALLS_RESULT_DONE);
+    CHECK(json == NULL && len == 0);
+    CHECK_RC(calls_pager_next(p, &json, &len), CALLS_RESULT_DONE);
+    CHECK_RC(calls_pager_next_page(p, &json, &len), CALLS_RESULT_DONE);
+    CHECK(json == NULL);
+    CHECK_RC(calls_pager_stats(p, &stats, &len), CALLS_RESULT_OK);
+    if (getenv("TEST_VERBOSE"))
+        fprintf(stderr, "stats: %s\n", stats ? stats : "(null)");
+    CHECK(stats != NULL && strstr(stats, "\"windows\":2") != NULL && strstr(stats, "\"requests\":") != NULL &&
+          strstr(stats, "\"retries\":0") != NULL && strstr(stats, "\"pages\":") != NULL &&
+          strstr(stats, "\"duplicates_skipped\":0") != NULL && strstr(stats, "\"rewalks\":0") != NULL);
+    {
+        char want[64];
+        snprintf(want, sizeof want, "\"items\":%zu", n);
+        CHECK(stats != NULL && strstr(stats, want) != NULL);
+    }
+    calls_string_free(stats);
+    stats = NULL;
+    calls_pager_free(p);
+    p = NULL;
+
+    /* next_page gives the same calls page by page. */
+    CHECK_RC(calls_pager_new(c, window, 0, &p), CALLS_RESULT_OK);
+    buf_add(&paged, "[", 1);
+    while ((rc = calls_pager_next_page(p, &json, &len)) == CALLS_RESULT_OK) {
+        CHECK(len > 2 && json[0] == '[' && json[len - 1] == ']');
+        if (paged.len > 1)
+            buf_add(&paged, ",", 1);
+        buf_add(&paged, json + 1, len - 2);
+        calls_string_free(json);
+        json = NULL;
+    }
+    CHECK_RC(rc, CALLS_RESULT_DONE);
+    buf_add(&paged, "]", 1);
+    CHECK(fetched != NULL && paged.s != NULL && strcmp(fetched, paged.s) == 0);
+    calls_pager_free(p);
+    p = NULL;
+
+    /* Mixing next and next_page, with max_items: 1 + 19 buffered + 10 + DONE. */
+    CHECK_RC(calls_pager_new(c, window, 30, &p), CALLS_RESULT_OK);
+    CHECK_RC(calls_pager_next(p, &json, &len), CALLS_RESULT_OK);
+    CHECK(json != NULL && fetched != NULL && strncmp(fetched + 1, json, len) == 0);
+    calls_string_free(json);
+    CHECK_RC(calls_pager_next_page(p, &json, &len), CALLS_RESULT_OK);
+    CHECK(json != NULL && count_of(json, "\"call_uuid\"") == 19);
+    calls_string_free(json);
+    CHECK_RC(calls_pager_next_page(p, &json, &len), CALLS_RESULT_OK);
+    CHECK(json != NULL && count_of(json, "\"call_uuid\"") == 10);
+    calls_string_free(json);
+    CHECK_RC(calls_pager_next_page(p, &json, &len), CALLS_RESULT_DONE);
+    CHECK_RC(calls_pager_next(p, &json, &len), CALLS_RESULT_DONE);
+    calls_pager_free(p);
+    p = NULL;
+
+    /* Two threads sharing one client. */
+    {
+        pthread_t t[2];
+        struct thread_job jobs[2];
+        int i;
+        for (i = 0; i < 2; i++) {
+            jobs[i].client = c;
+            jobs[i].query = recent;
+            jobs[i].fetch_query = i ? window : recent;
+            jobs[i].ok = 0;
+            jobs[i].items = 0;
+            CHECK(pthread_create(&t[i], NULL, thread_main, &jobs[i]) == 0);
+        }
+        for (i = 0; i < 2; i++) {
+            CHECK(pthread_join(t[i], NULL) == 0);
+            CHECK(jobs[i].ok == 1);
+            CHECK(jobs[i].items > 0 && jobs[i].items <= 30);
+        }
+    }
+
+    /* A pager keeps working after its client was freed. */
+    {
+        calls_client *c2 = sim_client(NULL, 2, 0);
+        size_t got = 0;
+        CHECK_RC(calls_pager_new(c2, window, 25, &p), CALLS_RESULT_OK);
+        calls_client_free(c2);
+        while ((rc = calls_pager_next(p, &json, NULL)) == CALLS_RESULT_OK) {
+            got++;
+            calls_string_free(json);
+        }
+        CHECK_RC(rc, CALLS_RESULT_DONE);
+        CHECK(got == 25);
+        calls_pager_free(p);
+        p = NULL;
+    }
+
+    /* UNAUTHORIZED: a wrong token; the message never shows it. */
+    {
+        calls_client *bad = sim_client(SECRET, 0, 0);
+        json = SENTINEL;
+        CHECK_RC(calls_client_list_page(bad, all, 20, 0, &json, &len), CALLS_RESULT_UNAUTHORIZED);
+        CHECK(json == NULL && calls_last_http_status() == 401);
+        check_no_secret();
+        CHECK_RC(calls_client_fetch_all(bad, all, 0, &json, &len), CALLS_RESULT_UNAUTHORIZED);
+        CHECK_RC(calls_pager_new(bad, window, 0, &p), CALLS_RESULT_OK);
+        CHECK_RC(calls_pager_next(p, &json, &len), CALLS_RESULT_UNAUTHORIZED);
+        CHECK(calls_last_http_status() == 401);
+        check_no_secret();
+        calls_pager_free(p);
+        p = NULL;
+        calls_client_free(bad);
+    }
+    /* A success afterwards clears the last error and sets the status to 200. */
+    CHECK_RC(calls_client_list_page(c, all, 1, 0, &json, &len), CALLS_RESULT_OK);
+    CHECK(strcmp(calls_last_error_message(), "") == 0 && calls_last_http_status() == 200);
+    calls_string_free(json);
+
+    calls_string_free(fetched);
+    free(joined.s);
+    free(paged.s);
+    calls_query_free(all);
+    calls_query_free(window);
+    calls_query_free(recent);
+    calls_client_free(c);
+}
+
+/* ------------------------------------------------------------------ faults */
+
+/* Every request function fails with `want` (and HTTP status `status`). */
+static void expect_failure(uint32_t max_retries, uint32_t timeout_ms, calls_result want, uint16_t status)
+{
+    calls_client *c = sim_client(NULL, max_retries, timeout_ms);
+    calls_query *q = query_days(5, NULL);
+    calls_pager *p = NULL;
+    char *json = SENTINEL;
+    size_t len = 5;
+
+    CHECK_RC(calls_client_list_page(c, q, 20, 0, &json, &len), want);
+    CHECK(json == NULL && len == 0);
+    CHECK(calls_last_http_status() == status);
+    CHECK(strlen(calls_last_error_message()) > 0);
+    check_no_secret();
+    CHECK_RC(calls_client_fetch_all(c, q, 0, &json, &len), want);
+    CHECK(calls_last_http_status() == status);
+    CHECK_RC(calls_pager_new(c, q, 0, &p), CALLS_RESULT_OK);
+    CHECK_RC(calls_pager_next_page(p, &json, &len), want);
+    CHECK(json == NULL && calls_last_http_status() == status);
+    CHECK_RC(calls_pager_next(p, &json, &len), want); /* sticky */
+    calls_pager_free(p);
+    calls_query_free(q);
+    calls_client_free(c);
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+    const char *s = argc > 1 ? argv[1] : "";
+    if (strcmp(s, "offline") == 0) {
+        test_static_functions();
+        test_free_null();
+        test_builder();
+        test_query();
+        test_offline_requests();
+    } else if (strcmp(s, "data") == 0) {
+        test_data();
+    } else if (strcmp(s, "not_found") == 0) { /* --error-every 1 --error-status 404 */
+        expect_failure(0, 0, CALLS_RESULT_NOT_FOUND, 404);
+    } else if (strcmp(s, "server") == 0) { /* --error-every 1 --error-status 503 */
+        expect_failure(1, 0, CALLS_RESULT_SERVER, 503);
+    } else if (strcmp(s, "rate_limited") == 0) { /* --rate-limit-every 1 --retry-after 0 */
+        expect_failure(1, 0, CALLS_RESULT_RATE_LIMITED, 429);
+    } else if (strcmp(s, "http") == 0) { /* --error-every 1 --error-status 400 */
+        expect_failure(0, 0, CALLS_RESULT_HTTP, 400);
+    } else if (strcmp(s, "timeout") == 0) { /* --latency-ms 2000 */
+        expect_failure(0, 200, CALLS_RESULT_TIMEOUT, 0);
+    } else if (strcmp(s, "bad_response") == 0) { /* --malformed-every 1 */
+        expect_failure(0, 0, CALLS_RESULT_BAD_RESPONSE, 0);
+    } else {
+        fprintf(stderr,
+                "usage: test_calls offline|data|not_found|server|rate_limited|http|timeout|bad_response\n");
+        return 2;
+    }
+    printf("RESULT %d %d\n", passed, failed);
+    return failed ? 1 : 0;
+}
