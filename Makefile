@@ -1,13 +1,24 @@
 # calls: build, test, demo and benchmark from one place.
-#   make demo    build everything, start calls-sim, run the example against it
-#   make test    every test: Rust (unit, integration against calls-sim), lints
+#   make demo    build everything, start calls-sim, run the C examples against it
+#   make test    every test: lints, Rust (unit, property, integration against
+#                calls-sim), the header drift check, the C tests (plain,
+#                ASan+UBSan, valgrind), the examples and the install
+#   make fuzz    the property tests and the fault soak, much longer
 #   make bench   benchmarks against calls-sim (prints a markdown table)
+#   make header  regenerate include/calls.h;  make install PREFIX=... DESTDIR=...
 CARGO ?= cargo
 RELEASE_DIR := target/release
 
-.PHONY: all build test lint rust-test demo bench clean
+# The simulator listens on 127.0.0.1: never send that through a proxy.
+comma := ,
+export NO_PROXY := 127.0.0.1,localhost$(if $(NO_PROXY),$(comma)$(NO_PROXY))
+export no_proxy := $(NO_PROXY)
+
+.PHONY: all build test lint rust-test demo demo-rust fuzz bench clean
 
 all: build
+
+include mk/ffi.mk
 
 build:
 	$(CARGO) build --release --workspace --all-targets
@@ -19,12 +30,20 @@ lint:
 rust-test:
 	$(CARGO) test --workspace
 
-test: lint rust-test
+test: lint rust-test c-test
 
-demo: build
-	@echo "== calls demo: the Rust example against a local calls-sim"
+demo: demo-c
+
+# The Rust example against calls-sim.
+demo-rust: build
 	scripts/with-sim.sh --calls 5000 --seed 7 -- \
 	  $(RELEASE_DIR)/examples/list_calls --days 60 --direction outbound --limit 15
+
+PROPTEST_CASES ?= 20000
+SOAK_RUNS ?= 100
+fuzz:
+	PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) test --release -p calls-core --test props
+	SOAK_RUNS=$(SOAK_RUNS) $(CARGO) test --release -p calls-core --test soak -- --nocapture
 
 bench: build
 	$(CARGO) build --release -p calls-sim
@@ -32,3 +51,4 @@ bench: build
 
 clean:
 	$(CARGO) clean
+	rm -rf build

@@ -24,6 +24,8 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 case "$url" in http://*) ;; *) echo "with-sim: calls-sim printed no URL" >&2; exit 2 ;; esac
+# The simulator is on loopback: never through a proxy from the environment.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 export PLIVO_AUTH_ID=MASIMULATOR000000001 PLIVO_AUTH_TOKEN=simulator-token PLIVO_API_URL="$url"
 set +e
 "$@"

@@ -41,8 +41,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
-    let since = chrono::Utc::now() - chrono::Duration::days(days);
-    let query = query.end_time(Cmp::Gte, since);
+    // Both bounds from one instant: exactly `days` long, so 60 days is two
+    // 30-day windows (a lower bound alone would end at the pager's own,
+    // slightly later "now": a sliver of a third window).
+    let now = chrono::Utc::now();
+    let query = query
+        .end_time(Cmp::Gte, now - chrono::Duration::days(days))
+        .end_time(Cmp::Lt, now);
     let client = Client::builder_from_env()?.build()?;
     let mut pager = client.calls(&query);
     println!(
