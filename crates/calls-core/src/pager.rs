@@ -437,18 +437,18 @@ impl Pager {
         let plan = plan_windows(&self.query, &policy, now)?;
         // A resumed export may have waited: its oldest bound must still be retrievable.
         let earliest = policy.earliest(real_now);
-        if let Some((lower, _)) = plan.last().and_then(|w| w.query.end_time_bounds().lower()) {
-            if lower < earliest {
-                return Err(Error::validation(
-                    "end_time__gte",
-                    format!(
-                        "{} is older than the service keeps records ({} days): the earliest allowed time is {}",
-                        format_api(lower),
-                        policy.retention_days,
-                        format_api(earliest)
-                    ),
-                ));
-            }
+        if let Some((lower, _)) = plan.last().and_then(|w| w.query.end_time_bounds().lower())
+            && lower < earliest
+        {
+            return Err(Error::validation(
+                "end_time__gte",
+                format!(
+                    "{} is older than the service keeps records ({} days): the earliest allowed time is {}",
+                    format_api(lower),
+                    policy.retention_days,
+                    format_api(earliest)
+                ),
+            ));
         }
         self.now = Some(now);
         self.plan_len = plan.len();

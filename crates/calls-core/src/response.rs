@@ -31,12 +31,12 @@ pub(crate) fn read(
         .map(|s| s.chars().take(200).collect::<String>());
     let mut body = resp.into_body();
     if (200..300).contains(&status) {
-        if let Some(len) = body.content_length() {
-            if len > max_body {
-                return Err(Error::BadResponse(format!(
-                    "response body of {len} bytes is over the {max_body}-byte cap; not read"
-                )));
-            }
+        if let Some(len) = body.content_length()
+            && len > max_body
+        {
+            return Err(Error::BadResponse(format!(
+                "response body of {len} bytes is over the {max_body}-byte cap; not read"
+            )));
         }
         return read_capped(&mut body, max_body);
     }

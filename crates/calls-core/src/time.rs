@@ -88,7 +88,7 @@ pub fn format_api(t: DateTime<Utc>) -> String {
 /// assert_eq!(format_record(t), "2026-09-18 08:52:01.123456789");
 /// ```
 pub fn format_record(t: DateTime<Utc>) -> String {
-    if t.timestamp_subsec_nanos() % 1_000 == 0 {
+    if t.timestamp_subsec_nanos().is_multiple_of(1_000) {
         format_api(t)
     } else {
         t.format("%Y-%m-%d %H:%M:%S%.9f").to_string()

@@ -344,7 +344,11 @@ fn the_rate_limit_holds_across_workers() {
     let per = Duration::from_millis(300);
     let client = server.client(4).rate_limit(4, per).build().unwrap();
     let start = Instant::now();
-    let n = client.calls(&one_window()).map(|c| c.unwrap()).count();
+    let n = client
+        .calls(&one_window())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+        .len();
     let elapsed = start.elapsed();
     assert_eq!(n, 240);
     let mut at: Vec<Instant> = server.seen().iter().map(|r| r.at).collect();
@@ -396,7 +400,11 @@ fn a_429_pauses_every_worker() {
         ok(page("p", r.offset(), r.limit(), Some(200), "more"))
     });
     let client = server.client(4).build().unwrap();
-    let n = client.calls(&one_window()).map(|c| c.unwrap()).count();
+    let n = client
+        .calls(&one_window())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+        .len();
     assert_eq!(n, 200);
     let t429 = answered_429.lock().unwrap().expect("the 429 was served");
     let seen = server.seen();

@@ -325,7 +325,7 @@ impl Shared {
                 .or_else(|| {
                     st.every
                         .iter()
-                        .find(|(k, _)| *k > 0 && n % *k == 0)
+                        .find(|(k, _)| *k > 0 && n.is_multiple_of(*k))
                         .map(|(_, f)| f.clone())
                 })
                 .or(drawn);
