@@ -8,7 +8,8 @@
 //! 2. CPU per call of `decode_page` against a bare `serde_json::Value` parse
 //!    of the same page bytes.
 //! 3. Peak memory (VmHWM) of a full export at 1,000 and at 100,000 calls, each
-//!    in a child process of its own against a `calls-sim` process of its own.
+//!    in a child process of its own against a `calls-sim` process of its own;
+//!    and how long that `calls-sim` binary takes to start (to its URL line).
 //!
 //! The client-side rate limiter is off here: it exists to protect a real
 //! account, and would make the benchmark measure the limiter.
@@ -145,6 +146,7 @@ fn memory_section() {
     });
     let mut peaks = Vec::new();
     for calls in [1_000usize, 100_000] {
+        let started = Instant::now();
         let mut sim = Command::new(&sim_bin)
             .args(["--port", "0", "--calls", &calls.to_string(), "--seed", "5"])
             .stdout(Stdio::piped())
@@ -156,6 +158,12 @@ fn memory_section() {
         BufReader::new(sim.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("url");
+        let startup = started.elapsed();
+        println!(
+            "| calls-sim binary start with {calls} calls (spawn to base URL printed) | {:.0} ms | 1000 ms | {:.2}× | well under 1× |",
+            startup.as_secs_f64() * 1000.0,
+            startup.as_secs_f64()
+        );
         let out = Command::new(std::env::current_exe().expect("exe"))
             .args(["mem-child", line.trim()])
             .output()
