@@ -256,10 +256,14 @@ fn a_server_repeating_one_page_is_not_followed_forever() {
 fn pages_beyond_total_count_are_never_requested() {
     let server = Scripted::start(|_, r| ok(page("b", r.offset(), r.limit(), Some(45), "more")));
     let client = server.client(4).build().unwrap();
-    let got: Vec<String> = client
-        .calls(&one_window())
-        .map(|c| c.unwrap().call_uuid)
-        .collect();
+    let mut pager = client.calls(&one_window());
+    let got: Vec<String> = pager.by_ref().map(|c| c.unwrap().call_uuid).collect();
+    let stats = pager.stats();
+    assert_eq!(
+        (stats.requests, stats.pages, stats.windows),
+        (3, 3, 1),
+        "{stats:?}"
+    );
     let mut offsets: Vec<u64> = server.seen().iter().map(Seen::offset).collect();
     offsets.sort_unstable();
     assert_eq!(offsets, [0, 20, 40]);

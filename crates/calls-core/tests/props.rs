@@ -442,8 +442,8 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
 // ---------------------------------------------------------------------------
 
 /// The query with its end_time bounds truncated to microseconds, which is
-/// what the encoding keeps (`format_api` writes six fraction digits) although
-/// `set` accepts up to nine: see `sub_microsecond_end_times_survive_encoding`.
+/// what the encoding keeps (`format_api` writes six fraction digits; `set`
+/// refuses more: see `sub_microsecond_end_times_survive_encoding`).
 fn to_micros(q: &CallQuery) -> CallQuery {
     let mut b = q.end_time_bounds().clone();
     for cmp in Cmp::ALL {
