@@ -347,7 +347,7 @@ static const struct filter_flag {
     "  --direction inbound|outbound\n"                                                       \
     "  --bill-duration[-gt|-gte|-lt|-lte] SECS\n"                                            \
     "  --end-time[-gt|-gte|-lt|-lte] TIME\n"                                                 \
-    "  --days N                                 end time within the last N days\n"            \
+    "  --days N                                 end time in [now - N days, now)\n"            \
     "  --hangup-cause-code CODE\n"                                                           \
     "  --hangup-source customer|carrier|zentrunk\n"                                          \
     "  --stir-verification 'Verified'|'Not Verified'|'Not Applicable'\n"                     \
@@ -378,9 +378,11 @@ static inline const char *flag_value(int argc, char **argv, int *i, const char *
 /*
  * If argv[*i] is a filter flag, applies it to q and returns 1 (with *rc the
  * result of calls_query_set); returns 0 when it is not one, -1 when its value
- * is missing or bad (a message is printed).
+ * is missing or bad (a message is printed). `--days N` counts back from `now`
+ * (export_csv --resume passes the time the interrupted export started, so
+ * that the query, and with it the checkpoint, stays the same).
  */
-static inline int apply_filter_flag(calls_query *q, int argc, char **argv, int *i, calls_result *rc)
+static inline int apply_filter_flag_at(calls_query *q, int argc, char **argv, int *i, calls_result *rc, time_t now)
 {
     size_t k;
     int missing = 0;
@@ -410,12 +412,24 @@ static inline int apply_filter_flag(calls_query *q, int argc, char **argv, int *
             fprintf(stderr, "error: --days: `%s` is not a number of days\n", v);
             return -1;
         }
-        t = time(NULL) - (time_t)(days * 86400UL);
+        /* Both bounds from one instant: [now - N days, now), exactly N days,
+         * so 60 days is two 30-day windows (a lower bound alone would end at
+         * the pager's own, slightly later "now": a sliver of a third). */
+        t = now - (time_t)(days * 86400UL);
         if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm) == 0) {
             fprintf(stderr, "error: --days: cannot compute the start time\n");
             return -1;
         }
         *rc = calls_query_set(q, "end_time__gte", when);
+        if (*rc != CALLS_RESULT_OK) {
+            report("--days", *rc);
+            return -1;
+        }
+        if (gmtime_r(&now, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+            fprintf(stderr, "error: --days: cannot compute the end time\n");
+            return -1;
+        }
+        *rc = calls_query_set(q, "end_time__lt", when);
         if (*rc != CALLS_RESULT_OK) {
             report("--days", *rc);
             return -1;
@@ -427,6 +441,12 @@ static inline int apply_filter_flag(calls_query *q, int argc, char **argv, int *
         return -1;
     }
     return 0;
+}
+
+/* apply_filter_flag_at() with `--days` counting back from the current time. */
+static inline int apply_filter_flag(calls_query *q, int argc, char **argv, int *i, calls_result *rc)
+{
+    return apply_filter_flag_at(q, argc, argv, i, rc, time(NULL));
 }
 
 /* Parses an unsigned count for --max and similar flags. Returns 0 or -1. */

@@ -1,13 +1,35 @@
 /*
- * export_csv: every call matching the filters as CSV on stdout (RFC 4180:
- * a header row, CRLF line ends, fields with , " CR or LF quoted, quotes
- * doubled), streamed one call at a time through calls_pager_next.
+ * export_csv: every call matching the filters as CSV (RFC 4180: a header row,
+ * CRLF line ends, fields with , " CR or LF quoted, quotes doubled), streamed
+ * one call at a time through calls_pager_next; resumable after a crash.
  *
- *   export_csv --days 60 > calls.csv
+ *   export_csv --days 60 --checkpoint calls.ckpt > calls.csv
+ *   # ... killed part-way; then, with the same filters:
+ *   export_csv --days 60 --resume calls.csv --checkpoint calls.ckpt
  *
- * The number of rows written goes to stderr.
+ * With --checkpoint CKPT, after every call written (and flushed) the pager's
+ * checkpoint (calls_pager_checkpoint) is saved to CKPT: written to CKPT.tmp,
+ * then renamed over CKPT, so CKPT is always whole and never ahead of the CSV.
+ * CKPT is three lines of text:
+ *
+ *   export_csv checkpoint 1
+ *   started <Unix time the export started; --days counts back from it>
+ *   <the opaque checkpoint of calls_pager_checkpoint>
+ *
+ * --resume FILE appends to FILE itself (stdout is not used): it cuts off a
+ * partial last record (the process died mid-write), reads the call_uuid of
+ * every row, continues from CKPT (calls_pager_resume) when it exists or starts
+ * over when it does not, and writes only the calls whose call_uuid is not in
+ * FILE yet. A resumed export yields exactly the calls the interrupted one
+ * would have: the checkpoint keeps the pinned upper bound of the time range,
+ * and --days counts back from the saved start time, not from now.
+ *
+ * The number of rows written (and, with --resume, of calls skipped as
+ * already in FILE) goes to stderr.
  */
 #include "common.h"
+
+#include <unistd.h>
 
 static const char *const COLUMNS[] = {
     "call_uuid",         "end_time",           "initiation_time",    "answer_time",
@@ -18,6 +40,19 @@ static const char *const COLUMNS[] = {
     "secure_trunking",   "secure_trunking_rate", "stir_verification", "attestation_indicator",
 };
 #define NCOLUMNS (sizeof COLUMNS / sizeof COLUMNS[0])
+
+/* The first line of a checkpoint file. */
+#define CKPT_MAGIC "export_csv checkpoint 1"
+/* Checkpoint files larger than this are refused (real ones are < 1 KiB). */
+#define CKPT_MAX_BYTES (1024 * 1024)
+/* The longest call_uuid accepted in a file being resumed. */
+#define UUID_MAX 127
+
+struct options {
+    unsigned long long max_items; /* 0 = no cap */
+    const char *checkpoint;       /* --checkpoint CKPT, or NULL */
+    const char *resume;           /* --resume FILE, or NULL */
+};
 
 static void csv_field(FILE *f, const char *s)
 {
@@ -36,51 +71,443 @@ static void csv_field(FILE *f, const char *s)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: export_csv [filters] [--max N] > calls.csv\n  --max N   stop after N calls\n" FILTER_FLAGS_HELP);
+    fprintf(f,
+            "usage: export_csv [filters] [--max N] [--checkpoint CKPT] > calls.csv\n"
+            "       export_csv [filters] [--max N] --resume FILE [--checkpoint CKPT]\n"
+            "  --max N            stop after N calls (with --resume: once FILE holds N rows)\n"
+            "  --checkpoint CKPT  after every row, save where the export stands to CKPT\n"
+            "                     (written to CKPT.tmp, then renamed over CKPT)\n"
+            "  --resume FILE      finish the interrupted export in FILE: cut off its partial\n"
+            "                     last line, then append to FILE (not stdout) every call whose\n"
+            "                     call_uuid is not in FILE yet; continues from CKPT when it\n"
+            "                     exists, else starts over. Give the same filters as the first\n"
+            "                     run: --days then counts back from the time saved in CKPT.\n"
+            FILTER_FLAGS_HELP);
 }
 
-int main(int argc, char **argv)
-{
-    int ret = 1, i;
-    size_t k;
-    calls_result rc;
-    calls_client_builder *builder = NULL;
-    calls_client *client = NULL;
-    calls_query *query = NULL;
-    calls_pager *pager = NULL;
-    char *json = NULL;
-    char value[4096];
-    unsigned long long max_items = 0, rows = 0;
+/* ---------------------------------------------------------------- uuid set */
 
-    if ((rc = calls_query_new(&query)) != CALLS_RESULT_OK) {
+/* A set of strings (open addressing, linear probing). */
+typedef struct {
+    char **slots;
+    size_t cap, len;
+} uuid_set;
+
+static size_t str_hash(const char *s)
+{
+    size_t h = (size_t)14695981039346656037ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= (size_t)1099511628211ULL;
+    }
+    return h;
+}
+
+static int set_has(const uuid_set *set, const char *s)
+{
+    size_t i;
+    if (set->cap == 0)
+        return 0;
+    for (i = str_hash(s) & (set->cap - 1); set->slots[i] != NULL; i = (i + 1) & (set->cap - 1)) {
+        if (strcmp(set->slots[i], s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Puts an owned string in its slot (the set has room and does not hold it). */
+static void set_place(uuid_set *set, char *s)
+{
+    size_t i = str_hash(s) & (set->cap - 1);
+    while (set->slots[i] != NULL)
+        i = (i + 1) & (set->cap - 1);
+    set->slots[i] = s;
+    set->len++;
+}
+
+/* Adds a copy of s. Returns 0, or -1 when out of memory. */
+static int set_add(uuid_set *set, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy;
+    if (set_has(set, s))
+        return 0;
+    if ((set->len + 1) * 2 > set->cap) {
+        uuid_set bigger;
+        size_t i;
+        bigger.cap = set->cap ? set->cap * 2 : 1024;
+        bigger.len = 0;
+        bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
+        if (bigger.slots == NULL)
+            return -1;
+        for (i = 0; i < set->cap; i++) {
+            if (set->slots[i] != NULL)
+                set_place(&bigger, set->slots[i]);
+        }
+        free(set->slots);
+        *set = bigger;
+    }
+    if ((copy = malloc(n)) == NULL)
+        return -1;
+    memcpy(copy, s, n);
+    set_place(set, copy);
+    return 0;
+}
+
+static void set_free(uuid_set *set)
+{
+    size_t i;
+    for (i = 0; i < set->cap; i++)
+        free(set->slots[i]);
+    free(set->slots);
+    set->slots = NULL;
+    set->cap = set->len = 0;
+}
+
+/* ---------------------------------------------------------------- arguments */
+
+/* Makes *q from the arguments, `--days` counting back from `now`. Returns 0,
+ * 1 after --help, -1 on a bad argument (a message is printed). */
+static int parse_args(int argc, char **argv, time_t now, calls_query **q, struct options *o)
+{
+    int i;
+    calls_result rc;
+    memset(o, 0, sizeof *o);
+    if ((rc = calls_query_new(q)) != CALLS_RESULT_OK) {
         report("calls_query_new", rc);
-        goto cleanup;
+        return -1;
     }
     for (i = 1; i < argc; i++) {
         int missing = 0, r;
         const char *v;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
-            ret = 0;
-            goto cleanup;
+            return 1;
         }
         if ((v = flag_value(argc, argv, &i, "--max", &missing)) != NULL) {
-            if (parse_count("--max", v, &max_items))
-                goto cleanup;
+            if (parse_count("--max", v, &o->max_items))
+                return -1;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--checkpoint", &missing)) != NULL) {
+            o->checkpoint = v;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--resume", &missing)) != NULL) {
+            o->resume = v;
             continue;
         }
         if (missing) {
             fprintf(stderr, "error: %s needs a value\n", argv[i]);
-            goto cleanup;
+            return -1;
         }
-        r = apply_filter_flag(query, argc, argv, &i, &rc);
+        r = apply_filter_flag_at(*q, argc, argv, &i, &rc, now);
         if (r < 0)
-            goto cleanup;
+            return -1;
         if (r == 0) {
             fprintf(stderr, "error: unknown argument `%s`\n", argv[i]);
             usage(stderr);
+            return -1;
+        }
+    }
+    if (o->checkpoint && o->resume && strcmp(o->checkpoint, o->resume) == 0) {
+        fprintf(stderr, "error: --checkpoint and --resume name the same file\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- checkpoint file */
+
+/*
+ * Reads a checkpoint file: *started and *checkpoint (malloc'd, to free).
+ * Returns 1 when read, 0 when the file does not exist, -1 on an error (a
+ * message is printed): a file that exists but is not whole is not ignored.
+ */
+static int load_checkpoint(const char *path, long long *started, char **checkpoint)
+{
+    FILE *f = NULL;
+    char *text = NULL, *line2, *line3, *end;
+    size_t n;
+    int ret = -1;
+
+    *checkpoint = NULL;
+    if ((f = fopen(path, "rb")) == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if ((text = malloc(CKPT_MAX_BYTES + 1)) == NULL) {
+        fprintf(stderr, "error: out of memory\n");
+        goto cleanup;
+    }
+    n = fread(text, 1, CKPT_MAX_BYTES + 1, f);
+    if (ferror(f) || n > CKPT_MAX_BYTES) {
+        fprintf(stderr, "error: cannot read %s (or it is too large)\n", path);
+        goto cleanup;
+    }
+    text[n] = '\0';
+    /* Three lines: the magic line, "started <seconds>", the checkpoint. */
+    line2 = text + sizeof CKPT_MAGIC;
+    if (strncmp(text, CKPT_MAGIC "\n", sizeof CKPT_MAGIC) != 0 || strncmp(line2, "started ", 8) != 0) {
+        fprintf(stderr, "error: %s is not a checkpoint file of export_csv\n", path);
+        goto cleanup;
+    }
+    errno = 0;
+    *started = strtoll(line2 + 8, &end, 10);
+    if (errno || end == line2 + 8 || *end != '\n') {
+        fprintf(stderr, "error: %s: bad `started` line\n", path);
+        goto cleanup;
+    }
+    line3 = end + 1;
+    if ((end = strchr(line3, '\n')) == NULL || end[1] != '\0' || end == line3) {
+        fprintf(stderr, "error: %s: the checkpoint line is missing or not whole\n", path);
+        goto cleanup;
+    }
+    *end = '\0';
+    n = (size_t)(end - line3) + 1;
+    if ((*checkpoint = malloc(n)) == NULL) {
+        fprintf(stderr, "error: out of memory\n");
+        goto cleanup;
+    }
+    memcpy(*checkpoint, line3, n);
+    ret = 1;
+
+cleanup:
+    free(text);
+    if (f)
+        fclose(f);
+    return ret;
+}
+
+/* Saves the pager's checkpoint to `path` atomically (path.tmp, then rename).
+ * Returns 0, or -1 (a message is printed). */
+static int save_checkpoint(const char *path, long long started, const calls_pager *pager)
+{
+    calls_result rc;
+    char *checkpoint = NULL, *tmp = NULL;
+    FILE *f = NULL;
+    int ret = -1;
+    size_t n = strlen(path) + sizeof ".tmp";
+
+    if ((rc = calls_pager_checkpoint(pager, &checkpoint, NULL)) != CALLS_RESULT_OK) {
+        report("calls_pager_checkpoint", rc);
+        goto cleanup;
+    }
+    if ((tmp = malloc(n)) == NULL) {
+        fprintf(stderr, "error: out of memory\n");
+        goto cleanup;
+    }
+    snprintf(tmp, n, "%s.tmp", path);
+    if ((f = fopen(tmp, "wb")) == NULL) {
+        fprintf(stderr, "error: cannot write %s: %s\n", tmp, strerror(errno));
+        goto cleanup;
+    }
+    fprintf(f, "%s\nstarted %lld\n%s\n", CKPT_MAGIC, started, checkpoint);
+    if (ferror(f) | fclose(f)) {
+        f = NULL;
+        fprintf(stderr, "error: cannot write %s\n", tmp);
+        goto cleanup;
+    }
+    f = NULL;
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "error: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    if (f)
+        fclose(f);
+    if (ret != 0 && tmp != NULL)
+        remove(tmp);
+    free(tmp);
+    calls_string_free(checkpoint);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- the CSV */
+
+/* The header row, CRLF included. */
+static void header_row(char *buf, size_t cap)
+{
+    size_t k, n = 0;
+    buf[0] = '\0';
+    for (k = 0; k < NCOLUMNS; k++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", k ? "," : "", COLUMNS[k]);
+    snprintf(buf + n, cap - n, "\r\n");
+}
+
+/*
+ * Reads the CSV `path` written by an earlier run: adds the call_uuid of each
+ * whole row to `seen`, counts the rows, and cuts the file after its last
+ * whole record (a record ends with LF outside quotes), so that nothing
+ * partial stays. *has_header is 0 when the file was missing, empty or held a
+ * partial header (then it is emptied). Returns 0, or -1 (a message is
+ * printed), also when the file is not a CSV of export_csv.
+ */
+static int scan_csv(const char *path, uuid_set *seen, unsigned long long *rows, int *has_header)
+{
+    char header[1024], first[UUID_MAX + 1];
+    FILE *f = NULL;
+    size_t hlen, n, field = 0, flen = 0;
+    long long pos, good_end = 0;
+    int c, in_quotes = 0, quote_closed = 0, cr = 0, ret = -1;
+
+    *rows = 0;
+    *has_header = 0;
+    header_row(header, sizeof header);
+    hlen = strlen(header);
+    if ((f = fopen(path, "rb")) == NULL) {
+        if (errno == ENOENT)
+            return 0; /* created when appending */
+        fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    /* The header: whole, partial (dropped), or another file (refused). */
+    for (n = 0; n < hlen && (c = getc(f)) != EOF; n++) {
+        if (c != (unsigned char)header[n]) {
+            fprintf(stderr, "error: %s is not a CSV of export_csv (its header differs)\n", path);
             goto cleanup;
         }
+    }
+    if (n == hlen) {
+        *has_header = 1;
+        good_end = (long long)hlen;
+        /* The records: only the first field of each is kept. */
+        for (pos = good_end; (c = getc(f)) != EOF; pos++) {
+            if (in_quotes) {
+                if (c == '"') {
+                    in_quotes = 0;
+                    quote_closed = 1;
+                    continue;
+                }
+            } else if (c == '"' && quote_closed) { /* "" inside quotes */
+                in_quotes = 1;
+                quote_closed = 0;
+            } else {
+                quote_closed = 0;
+                if (cr && c != '\n' && field == 0 && flen < UUID_MAX)
+                    first[flen++] = '\r'; /* a lone CR is data */
+                cr = 0;
+                if (c == '"') {
+                    in_quotes = 1;
+                    continue;
+                }
+                if (c == ',') {
+                    field++;
+                    continue;
+                }
+                if (c == '\r') {
+                    cr = 1;
+                    continue;
+                }
+                if (c == '\n') { /* a whole record */
+                    first[flen] = '\0';
+                    if (flen > 0 && set_add(seen, first) != 0) {
+                        fprintf(stderr, "error: out of memory\n");
+                        goto cleanup;
+                    }
+                    (*rows)++;
+                    good_end = pos + 1;
+                    field = flen = 0;
+                    continue;
+                }
+            }
+            if (field == 0) {
+                if (flen >= UUID_MAX) {
+                    fprintf(stderr, "error: %s: a call_uuid longer than %d bytes\n", path, UUID_MAX);
+                    goto cleanup;
+                }
+                first[flen++] = (char)c;
+            }
+        }
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "error: cannot read %s\n", path);
+        goto cleanup;
+    }
+    fclose(f);
+    f = NULL;
+    if (truncate(path, (off_t)good_end) != 0) {
+        fprintf(stderr, "error: cannot cut the partial last line of %s: %s\n", path, strerror(errno));
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    if (f)
+        fclose(f);
+    return ret;
+}
+
+/* Writes one call as a CSV row. Returns 0, or -1 when a field cannot be read. */
+static int write_row(FILE *out, const char *json)
+{
+    char value[4096];
+    size_t k;
+    for (k = 0; k < NCOLUMNS; k++) {
+        if (fj_get(json, COLUMNS[k], value, sizeof value) < 0) {
+            fprintf(stderr, "error: field %s of a call could not be read: %.200s\n", COLUMNS[k], json);
+            return -1;
+        }
+        if (k)
+            fputc(',', out);
+        csv_field(out, value);
+    }
+    fputs("\r\n", out);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    int ret = 1, r, has_header = 1;
+    calls_result rc;
+    calls_client_builder *builder = NULL;
+    calls_client *client = NULL;
+    calls_query *query = NULL;
+    calls_pager *pager = NULL;
+    char *json = NULL, *checkpoint = NULL;
+    char uuid[UUID_MAX + 1];
+    FILE *out = stdout;
+    struct options opt;
+    uuid_set seen = {NULL, 0, 0};
+    long long started = (long long)time(NULL);
+    unsigned long long rows = 0, existing = 0, duplicates = 0;
+
+    if ((r = parse_args(argc, argv, (time_t)started, &query, &opt)) != 0) {
+        ret = r > 0 ? 0 : 1;
+        goto cleanup;
+    }
+    if (opt.resume != NULL) {
+        if (opt.checkpoint != NULL && (r = load_checkpoint(opt.checkpoint, &started, &checkpoint)) != 0) {
+            if (r < 0)
+                goto cleanup;
+            /* The filters again, --days counting back from the saved start. */
+            calls_query_free(query);
+            query = NULL;
+            if (parse_args(argc, argv, (time_t)started, &query, &opt) != 0)
+                goto cleanup;
+        }
+        if (scan_csv(opt.resume, &seen, &existing, &has_header) != 0)
+            goto cleanup;
+        /* A checkpoint is saved only once the header is written: without it,
+         * FILE is not the file the checkpoint belongs to. */
+        if (checkpoint != NULL && !has_header) {
+            fprintf(stderr,
+                    "error: %s has no rows of the export that %s belongs to; remove %s to start over\n",
+                    opt.resume, opt.checkpoint, opt.checkpoint);
+            goto cleanup;
+        }
+        if ((out = fopen(opt.resume, "ab")) == NULL) {
+            fprintf(stderr, "error: cannot append to %s: %s\n", opt.resume, strerror(errno));
+            goto cleanup;
+        }
+    } else {
+        has_header = 0;
     }
 
     if ((rc = calls_client_builder_from_env(&builder)) != CALLS_RESULT_OK) {
@@ -93,45 +520,73 @@ int main(int argc, char **argv)
         report("calls_client_builder_build", rc);
         goto cleanup;
     }
-    if ((rc = calls_pager_new(client, query, max_items, &pager)) != CALLS_RESULT_OK) {
+    if (checkpoint != NULL) {
+        if ((rc = calls_pager_resume(client, query, checkpoint, &pager)) != CALLS_RESULT_OK) {
+            report("calls_pager_resume", rc);
+            goto cleanup;
+        }
+    } else if ((rc = calls_pager_new(client, query, opt.resume ? 0 : opt.max_items, &pager)) != CALLS_RESULT_OK) {
         report("calls_pager_new", rc);
         goto cleanup;
     }
 
-    for (k = 0; k < NCOLUMNS; k++) {
-        if (k)
-            fputc(',', stdout);
-        csv_field(stdout, COLUMNS[k]);
+    if (!has_header) {
+        char header[1024];
+        header_row(header, sizeof header);
+        fputs(header, out);
     }
-    fputs("\r\n", stdout);
-    while ((rc = calls_pager_next(pager, &json, NULL)) == CALLS_RESULT_OK) {
-        for (k = 0; k < NCOLUMNS; k++) {
-            if (fj_get(json, COLUMNS[k], value, sizeof value) < 0) {
-                fprintf(stderr, "error: field %s of a call could not be read: %.200s\n", COLUMNS[k], json);
+    if (opt.checkpoint != NULL && (fflush(out) != 0 || save_checkpoint(opt.checkpoint, started, pager) != 0))
+        goto cleanup;
+    rc = CALLS_RESULT_OK;
+    while ((opt.max_items == 0 || existing + rows < opt.max_items) &&
+           (rc = calls_pager_next(pager, &json, NULL)) == CALLS_RESULT_OK) {
+        if (fj_get(json, "call_uuid", uuid, sizeof uuid) < 0) {
+            fprintf(stderr, "error: the call_uuid of a call could not be read: %.200s\n", json);
+            goto cleanup;
+        }
+        if (opt.resume != NULL && uuid[0] != '\0' && set_has(&seen, uuid)) {
+            duplicates++;
+        } else {
+            if (write_row(out, json) != 0)
+                goto cleanup;
+            rows++;
+            if (opt.resume != NULL && uuid[0] != '\0' && set_add(&seen, uuid) != 0) {
+                fprintf(stderr, "error: out of memory\n");
                 goto cleanup;
             }
-            if (k)
-                fputc(',', stdout);
-            csv_field(stdout, value);
         }
-        fputs("\r\n", stdout);
-        rows++;
         calls_string_free(json);
         json = NULL;
+        /* The row is in the file before the checkpoint that covers it. */
+        if (opt.checkpoint != NULL && (fflush(out) != 0 || save_checkpoint(opt.checkpoint, started, pager) != 0))
+            goto cleanup;
     }
-    if (rc != CALLS_RESULT_DONE) {
+    if (rc != CALLS_RESULT_OK && rc != CALLS_RESULT_DONE) {
         report("calls_pager_next", rc);
         goto cleanup;
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    if (fflush(out) != 0 || ferror(out)) {
         fprintf(stderr, "error: writing the CSV failed\n");
         goto cleanup;
     }
-    fprintf(stderr, "export_csv: %llu rows\n", rows);
+    /* After DONE the checkpoint says so: resuming again appends nothing. */
+    if (opt.checkpoint != NULL && save_checkpoint(opt.checkpoint, started, pager) != 0)
+        goto cleanup;
+    if (opt.resume != NULL)
+        fprintf(stderr, "export_csv: %llu rows appended to %s, %llu duplicates skipped (already in it), %llu rows in all\n",
+                rows, opt.resume, duplicates, existing + rows);
+    else
+        fprintf(stderr, "export_csv: %llu rows\n", rows);
     ret = 0;
 
 cleanup:
+    if (out != stdout && out != NULL && fclose(out) != 0 && ret == 0) {
+        fprintf(stderr, "error: writing %s failed\n", opt.resume);
+        ret = 1;
+    }
     calls_string_free(json);
+    free(checkpoint);
+    set_free(&seen);
     calls_pager_free(pager);
     calls_query_free(query);
     calls_client_free(client);

@@ -1,6 +1,7 @@
 /*
  * list_calls: prints a table of the calls matching the filters and a summary
- * (count, billed minutes, total amount summed exactly, requests made).
+ * (count, billed minutes, total amount summed exactly, requests made, time
+ * windows walked).
  *
  *   PLIVO_AUTH_ID=... PLIVO_AUTH_TOKEN=... list_calls --days 60 --direction outbound
  *
@@ -26,7 +27,8 @@ int main(int argc, char **argv)
     calls_query *query = NULL;
     calls_pager *pager = NULL;
     char *json = NULL, *stats = NULL;
-    unsigned long long max_items = 0, rows = ULLONG_MAX, count = 0, billed_secs = 0, requests = 0;
+    unsigned long long max_items = 0, rows = ULLONG_MAX, count = 0, billed_secs = 0, requests = 0,
+                       retries = 0, windows = 0;
     dec_sum amount = {0, 0, 0};
     char total[64];
 
@@ -114,15 +116,18 @@ int main(int argc, char **argv)
         report("calls_pager_stats", rc);
         goto cleanup;
     }
-    if (fj_get_u64(stats, "requests", &requests) < 0) {
+    if (fj_get_u64(stats, "requests", &requests) < 0 || fj_get_u64(stats, "retries", &retries) < 0 ||
+        fj_get_u64(stats, "windows", &windows) < 0) {
         fprintf(stderr, "error: unreadable pager stats: %s\n", stats);
         goto cleanup;
     }
     if (count > rows)
         printf("... %llu more (see --rows)\n", count - rows);
     dec_format(&amount, total, sizeof total);
-    printf("\n%llu calls, %llu billed minutes%s, total amount %s, %llu requests\n", count, billed_secs / 60,
-           billed_secs % 60 ? " (and some seconds)" : "", total, requests);
+    printf("\n%llu calls, %llu billed minutes%s, total amount %s, %llu requests (%llu retries) in %llu time "
+           "window%s\n",
+           count, billed_secs / 60, billed_secs % 60 ? " (and some seconds)" : "", total, requests, retries, windows,
+           windows == 1 ? "" : "s");
     ret = 0;
 
 cleanup:

@@ -59,7 +59,8 @@ typedef struct calls_client_builder calls_client_builder;
  *
  * Made by `calls_pager_new`, released with `calls_pager_free`. It holds its
  * own reference to the client's connection pool, so it keeps working after
- * `calls_client_free`. Use from one thread at a time.
+ * `calls_client_free`. `calls_pager_checkpoint` and `calls_pager_resume`
+ * continue an interrupted export. Use from one thread at a time.
  */
 typedef struct calls_pager calls_pager;
 
@@ -195,7 +196,7 @@ uint16_t calls_last_http_status(void);
 
 /**
  * Frees a string returned by this library through a `char **` out-parameter
- * (JSON buffers, query strings). Only this function may free them: not
+ * (JSON buffers, query strings, checkpoints). Only this function may free them: not
  * `free()`. `calls_string_free(NULL)` does nothing.
  *
  * # Safety
@@ -419,6 +420,61 @@ calls_result calls_pager_next_page(calls_pager *p, char **json_out, size_t *len_
  * `p` is NULL or a live pager; `json_out` and `len_out` are NULL or writable.
  */
 calls_result calls_pager_stats(const calls_pager *p, char **json_out, size_t *len_out);
+
+/**
+ * Where the export stands, as an opaque checkpoint for `calls_pager_resume`:
+ * a NUL-terminated ASCII string (`calls-ckpt1.` followed by hexadecimal text,
+ * a few hundred bytes for a typical query) that holds the query, the window
+ * policy, the pinned upper bound of the time range and the offset reached.
+ *
+ * It covers every call returned so far by `calls_pager_next` and
+ * `calls_pager_next_page`; calls fetched but not yet returned are fetched
+ * again by a resumed pager. It may be taken at any point: before the first
+ * call (the resumed pager starts from the beginning), after every call
+ * (cheap: no request is sent), after DONE (the resumed pager is DONE at
+ * once), or after an error (the resumed pager retries from where it failed).
+ * It holds no secret, but is bound to the account: only a client of the same
+ * auth id resumes it. Store it as is; any change makes it invalid.
+ *
+ * On success `*out` is a NUL-terminated string owned by the caller (free it
+ * with `calls_string_free`) and `*len_out`, if `len_out` is not NULL, its
+ * length; on failure `*out` is NULL. Errors: NULL_PARAMETER. Use from the
+ * pager's thread (a pager is used from one thread at a time).
+ *
+ * # Safety
+ * `p` is NULL or a live pager; `out` and `len_out` are NULL or writable.
+ */
+calls_result calls_pager_checkpoint(const calls_pager *p, char **out, size_t *len_out);
+
+/**
+ * Makes a pager that continues an interrupted export from a checkpoint of
+ * `calls_pager_checkpoint`: it walks the same time windows (the same pinned
+ * upper bound, even if the export started long ago) and starts right after
+ * the last call that had been returned when the checkpoint was taken.
+ *
+ * `q` must give the same query string (`calls_query_to_string`) as the
+ * query of the interrupted pager, and `c` the same auth id and window policy
+ * as its client; a relative time filter must therefore be recomputed from the
+ * time the export started, not from now. The resumed pager has no
+ * `max_items` cap. A call returned before the checkpoint may come again
+ * when the service's data changed in the meantime (never one returned by
+ * the resumed pager itself): skip those by `call_uuid`. None is missed. The
+ * query and checkpoint are copied; nothing is sent before the first
+ * `calls_pager_next` or `calls_pager_next_page`.
+ *
+ * On success `*out` is a new pager owned by the caller (release it with
+ * `calls_pager_free`); on failure it is NULL. Errors: NULL_PARAMETER,
+ * INVALID_ARGUMENT (`checkpoint` is not UTF-8), VALIDATION (`q` is invalid;
+ * the checkpoint is damaged or edited, or was made for another query, account
+ * or window policy). An export whose oldest time has meanwhile passed the
+ * retention fails at the first `calls_pager_next` (VALIDATION, nothing sent).
+ * `c` may be shared by many threads at once.
+ *
+ * # Safety
+ * `c` and `q` are NULL or live handles; `checkpoint` is NULL or
+ * NUL-terminated; `out` is NULL or writable.
+ */
+calls_result calls_pager_resume(const calls_client *c, const calls_query *q, const char *checkpoint, calls_pager **out);
 
 /**
  * Releases a pager (page requests it still has in flight finish on their own).

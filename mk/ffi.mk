@@ -6,9 +6,11 @@
 #   header       regenerate include/calls.h (cbindgen, from crates/calls-ffi)
 #   header-check fail when include/calls.h is stale
 #   c-examples   build/ffi/{list_calls,export_csv,summary}
-#   c-test       every C test: plain, ASan+UBSan and valgrind runs against
-#                calls-sim, header compiles, install/pkg-config/link-line checks;
-#                the last line is "N passed, N failed"
+#   c-test       every C test: test_calls and test_resume, each plain, under
+#                ASan+UBSan and under valgrind against calls-sim; the examples;
+#                export_csv killed with -9 mid-export and resumed; header
+#                compiles; install/pkg-config/link-line checks; the last line
+#                is "N passed, N failed"
 #   install      PREFIX=/usr/local DESTDIR= : lib/libcalls.{a,so},
 #                include/calls.h, lib/pkgconfig/calls.pc
 #   demo-c       the C examples against a local calls-sim
@@ -61,6 +63,11 @@ c-test-bins: ffi-build
 	$(CC) $(FFI_CFLAGS) -pthread $(FFI_ROOT)/tests/test_calls.c $(FFI_LINK) -o $(FFI_BUILD)/test_calls
 	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) -pthread $(FFI_ROOT)/tests/test_calls.c $(FFI_LINK) \
 	  -o $(FFI_BUILD)/test_calls_asan
+	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/tests/test_resume.c $(FFI_LINK) -o $(FFI_BUILD)/test_resume
+	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_resume.c $(FFI_LINK) \
+	  -o $(FFI_BUILD)/test_resume_asan
+	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/examples-c/export_csv.c $(FFI_LINK) \
+	  -o $(FFI_BUILD)/export_csv_asan
 
 c-test: header-check c-examples c-test-bins ffi-sim
 	cd $(FFI_ROOT) && CC="$(CC)" CXX="$(CXX)" CARGO="$(CARGO)" MAKE="$(MAKE)" \

@@ -3,12 +3,14 @@
 #
 #   tests/run_c_tests.sh BUILD_DIR
 #
-# BUILD_DIR holds test_calls (plain), test_calls_asan (ASan+UBSan) and the
-# examples (mk/ffi.mk builds them). Each scenario of test_calls runs against
-# its own calls-sim (scripts/with-sim.sh) three ways: plain, under ASan+UBSan,
-# and under valgrind. N counts checks: every CHECK inside test_calls, plus
-# one per other step (header compiles, examples, install); a run that crashes
-# or that a sanitizer or valgrind flags counts as one more failure.
+# BUILD_DIR holds test_calls and test_resume (plain), test_calls_asan and
+# test_resume_asan (ASan+UBSan), the examples and export_csv_asan (mk/ffi.mk
+# builds them). Each scenario of test_calls and test_resume runs against its
+# own calls-sim (scripts/with-sim.sh) three ways: plain, under ASan+UBSan, and
+# under valgrind. N counts checks: every CHECK inside those programs, plus one
+# per other step (header compiles, examples, export_csv kill -9 and --resume,
+# install); a run that crashes or that a sanitizer or valgrind flags counts as
+# one more failure.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -59,16 +61,18 @@ step() {
 step "header: C99" "$CC" -std=c99 -Wall -Wextra -Wpedantic -Werror -Iinclude -c tests/header_only.c -o /dev/null
 step "header: C++17" "$CXX" -x c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -Iinclude -c tests/header_only.c -o /dev/null
 
-# scenario name : calls-sim flags (empty name part = no simulator)
+# "program scenario:calls-sim flags" (no flags = no simulator)
 scenarios=(
-  "offline:"
-  "data:--calls 400 --seed 11"
-  "not_found:--calls 50 --error-every 1 --error-status 404"
-  "server:--calls 50 --error-every 1 --error-status 503"
-  "rate_limited:--calls 50 --rate-limit-every 1 --retry-after 0"
-  "http:--calls 50 --error-every 1 --error-status 400"
-  "timeout:--calls 50 --latency-ms 2000"
-  "bad_response:--calls 50 --malformed-every 1"
+  "test_calls offline:"
+  "test_calls data:--calls 400 --seed 11"
+  "test_calls not_found:--calls 50 --error-every 1 --error-status 404"
+  "test_calls server:--calls 50 --error-every 1 --error-status 503"
+  "test_calls rate_limited:--calls 50 --rate-limit-every 1 --retry-after 0"
+  "test_calls http:--calls 50 --error-every 1 --error-status 400"
+  "test_calls timeout:--calls 50 --latency-ms 2000"
+  "test_calls bad_response:--calls 50 --malformed-every 1"
+  "test_resume offline:"
+  "test_resume data:--calls 400 --seed 11"
 )
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=23"
@@ -76,18 +80,20 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 valgrind=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite)
 for mode in plain asan valgrind; do
   for s in "${scenarios[@]}"; do
-    name="${s%%:*}"
+    spec="${s%%:*}"
+    prog="${spec% *}"
+    name="${spec#* }"
     flags="${s#*:}"
     case "$mode" in
-      plain) cmd=("$bin/test_calls" "$name") ;;
-      asan) cmd=("$bin/test_calls_asan" "$name") ;;
-      valgrind) cmd=("${valgrind[@]}" "$bin/test_calls" "$name") ;;
+      plain) cmd=("$bin/$prog" "$name") ;;
+      asan) cmd=("$bin/${prog}_asan" "$name") ;;
+      valgrind) cmd=("${valgrind[@]}" "$bin/$prog" "$name") ;;
     esac
     if [ -z "$flags" ]; then
-      run "$mode $name" "${cmd[@]}"
+      run "$mode $prog $name" "${cmd[@]}"
     else
       # shellcheck disable=SC2086
-      run "$mode $name" "$sim" --seed 1 $flags -- "${cmd[@]}"
+      run "$mode $prog $name" "$sim" --seed 1 $flags -- "${cmd[@]}"
     fi
   done
 done
@@ -97,6 +103,8 @@ examples() {
   local out
   out="$(mktemp)"
   "$bin/list_calls" --days 20 --direction outbound --bill-duration-gt 0 --rows 3 \
+    && "$bin/list_calls" --days 60 --rows 0 | tail -n 1 | grep -q ' in 2 time windows$' \
+    && "$bin/list_calls" --days 30 --rows 0 | tail -n 1 | grep -q ' in 1 time window$' \
     && "$bin/export_csv" --days 20 --max 50 >"$out" \
     && head -n 1 "$out" | grep -q '^call_uuid,end_time,' \
     && [ "$(wc -l <"$out")" -eq 51 ] \
@@ -115,6 +123,139 @@ failure_example() {
   [ "$st" -ne 0 ] && grep -q 'CALLS_RESULT_INVALID_ARGUMENT.*PLIVO_AUTH_ID' <<<"$out"
 }
 step "examples: a failure exits non-zero with the result and message" failure_example
+
+# export_csv --checkpoint / --resume. uuids FILE: the call_uuid column of a
+# CSV written by export_csv, sorted (with repeats kept).
+uuids() { tail -n +2 "$1" | cut -d, -f1 | sort; }
+# The "N duplicates skipped" count of an export_csv --resume run's stderr.
+dups_of() { sed -n 's/.* \([0-9][0-9]*\) duplicates skipped.*/\1/p' "$1"; }
+# appended_of: the "N rows appended" count.
+appended_of() { sed -n 's/^export_csv: \([0-9][0-9]*\) rows appended.*/\1/p' "$1"; }
+export -f uuids dups_of appended_of
+
+# Kill -9 part-way, then --resume: the file ends up with exactly the calls of a
+# full export, once each. Runs against a slow simulator (--latency-ms).
+kill_and_resume() {
+  local d st
+  d="$(mktemp -d)"
+  kill_and_resume_in "$d"
+  st=$?
+  rm -rf "$d"
+  return $st
+}
+kill_and_resume_in() {
+  local d="$1" csv ck pid st lines=0 started since partial dups appended
+  csv="$d/calls.csv" ck="$d/calls.ckpt"
+  "$bin/export_csv" --days 60 --checkpoint "$ck" >"$csv" 2>"$d/first.err" &
+  pid=$!
+  # Poll the file (not a fixed sleep) until it has 200 lines; at most 60 s.
+  for _ in $(seq 1 3000); do
+    lines=$(wc -l <"$csv")
+    [ "$lines" -ge 200 ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid"
+  st=$?
+  if [ "$st" -ne 137 ]; then
+    echo "export_csv was not killed part-way (exit $st after $lines lines)"
+    cat "$d/first.err"
+    return 1
+  fi
+  echo "killed at $(wc -l <"$csv") lines"
+  # The expected calls: a full export with the same lower bound, which the
+  # checkpoint file keeps as the export's start time ("started <unix time>").
+  started="$(sed -n 's/^started \([0-9]*\)$/\1/p' "$ck")"
+  [ -n "$started" ] || { echo "no started line in the checkpoint file"; cat "$ck"; return 1; }
+  since="$(date -u -d "@$((started - 60 * 86400))" '+%Y-%m-%d %H:%M:%S')"
+  "$bin/export_csv" --end-time-gte "$since" >"$d/full.csv" || return 1
+  # As if killed mid-write: half a row whose call is not in the file yet. Its
+  # uuid must not count as present, and the partial line must go.
+  partial="$(uuids "$d/full.csv" | comm -23 - <(uuids "$csv") | head -n 1)"
+  [ -n "$partial" ] || { echo "the killed export already had every call"; return 1; }
+  grep "^$partial," "$d/full.csv" | head -c 60 >>"$csv"
+  "$bin/export_csv_asan" --days 60 --resume "$csv" --checkpoint "$ck" 2>"$d/resume.err" || {
+    cat "$d/resume.err"
+    return 1
+  }
+  cat "$d/resume.err"
+  dups="$(dups_of "$d/resume.err")"
+  appended="$(appended_of "$d/resume.err")"
+  # Resumed from the checkpoint (starting over would skip 200 or more).
+  [[ "$dups" =~ ^[0-9]+$ ]] && [ "$dups" -le 20 ] || { echo "duplicates: \`$dups\`"; return 1; }
+  [[ "$appended" =~ ^[0-9]+$ ]] && [ "$appended" -gt 0 ] || { echo "appended: \`$appended\`"; return 1; }
+  [ "$(uuids "$csv" | uniq -d | wc -l)" -eq 0 ] || { echo "a call is in the file twice"; return 1; }
+  diff <(uuids "$d/full.csv") <(uuids "$csv") >"$d/diff" || {
+    echo "the resumed file differs from a full export:"
+    head -n 20 "$d/diff"
+    return 1
+  }
+  [ "$(head -n 1 "$csv")" = "$(head -n 1 "$d/full.csv")" ] \
+    && [ "$(grep -c '^call_uuid,' "$csv")" -eq 1 ] \
+    && [ "$(tail -c 2 "$csv" | od -An -c | tr -d ' ')" = '\r\n' ] \
+    || { echo "the resumed file is not a well-formed CSV"; return 1; }
+  # Resuming a finished export appends nothing (under valgrind).
+  "${valgrind[@]}" "$bin/export_csv" --days 60 --resume "$csv" --checkpoint "$ck" 2>"$d/again.err" || {
+    cat "$d/again.err"
+    return 1
+  }
+  grep -q '^export_csv: 0 rows appended .* 0 duplicates skipped' "$d/again.err" || { cat "$d/again.err"; return 1; }
+}
+export -f kill_and_resume kill_and_resume_in
+export valgrind_cmd="${valgrind[*]}"
+step "export_csv: kill -9 part-way, then --resume: a full export's calls, once each" \
+  "$sim" --calls 2000 --seed 9 --latency-ms 100 -- bash -c 'valgrind=($valgrind_cmd); kill_and_resume'
+
+# --resume without a checkpoint starts over, skipping the calls in the file;
+# --max counts the file's rows; a partial header is replaced.
+resume_without_checkpoint() {
+  local d st
+  d="$(mktemp -d)"
+  resume_without_checkpoint_in "$d"
+  st=$?
+  rm -rf "$d"
+  return $st
+}
+resume_without_checkpoint_in() {
+  local d="$1" csv since
+  csv="$d/calls.csv"
+  since="$(date -u -d "@$(($(date +%s) - 60 * 86400))" '+%Y-%m-%d %H:%M:%S')"
+  "$bin/export_csv" --end-time-gte "$since" >"$d/full.csv" || return 1
+  # 100 rows, then half of the next one.
+  head -n 101 "$d/full.csv" >"$csv"
+  sed -n '102p' "$d/full.csv" | head -c 30 >>"$csv"
+  "$bin/export_csv_asan" --end-time-gte "$since" --max 150 --resume "$csv" 2>"$d/err" || { cat "$d/err"; return 1; }
+  cat "$d/err"
+  [ "$(appended_of "$d/err")" = 50 ] && [ "$(dups_of "$d/err")" = 100 ] || return 1
+  cmp <(head -n 151 "$d/full.csv") "$csv" || { echo "not the first 150 rows"; return 1; }
+  "$bin/export_csv_asan" --end-time-gte "$since" --resume "$csv" 2>"$d/err" || { cat "$d/err"; return 1; }
+  cat "$d/err"
+  [ "$(dups_of "$d/err")" = 150 ] || return 1
+  cmp "$d/full.csv" "$csv" || { echo "not the full export"; return 1; }
+  # A partial header only, and a missing file: a whole new export.
+  head -c 20 "$d/full.csv" >"$csv"
+  "$bin/export_csv" --end-time-gte "$since" --resume "$csv" 2>"$d/err" && cmp "$d/full.csv" "$csv" || return 1
+  rm -f "$csv"
+  "$bin/export_csv" --end-time-gte "$since" --resume "$csv" 2>"$d/err" && cmp "$d/full.csv" "$csv" || return 1
+  # Not a CSV of export_csv: refused, left alone.
+  echo "a,b,c" >"$csv"
+  ! "$bin/export_csv" --end-time-gte "$since" --resume "$csv" 2>"$d/err" && [ "$(cat "$csv")" = "a,b,c" ] \
+    && grep -q 'header differs' "$d/err" || return 1
+  # A checkpoint without the file it belongs to is an error.
+  "$bin/export_csv" --end-time-gte "$since" --max 10 --checkpoint "$d/ck0" >/dev/null 2>&1 || return 1
+  rm -f "$csv"
+  ! "$bin/export_csv" --end-time-gte "$since" --resume "$csv" --checkpoint "$d/ck0" 2>"$d/err" \
+    && grep -q 'remove .* to start over' "$d/err" || { cat "$d/err"; return 1; }
+  # A damaged checkpoint file is an error, not a silent restart.
+  printf 'export_csv checkpoint 1\nstarted 1\ncalls-ckpt1.00.0000000000000000\n' >"$d/ck"
+  cp "$d/full.csv" "$csv"
+  ! "$bin/export_csv" --end-time-gte "$since" --resume "$csv" --checkpoint "$d/ck" 2>"$d/err" \
+    && grep -q 'CALLS_RESULT_VALIDATION' "$d/err" || { cat "$d/err"; return 1; }
+}
+export -f resume_without_checkpoint resume_without_checkpoint_in
+step "export_csv: --resume without a checkpoint, --max, partial rows and headers" \
+  "$sim" --calls 800 --seed 4 -- bash -c resume_without_checkpoint
 
 # make install, pkg-config and the documented native link line.
 step "install: DESTDIR install, pkg-config --static, native-static-libs" tests/check_install.sh

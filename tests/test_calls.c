@@ -393,6 +393,80 @@ static void test_query(void)
     calls_query_free(q);
 }
 
+/* A NUL-terminated string of `n` copies of `c` after `prefix` (to free). */
+static char *long_string(const char *prefix, char c, size_t n)
+{
+    size_t k = strlen(prefix);
+    char *s = malloc(k + n + 1);
+    if (s == NULL) {
+        perror("malloc");
+        exit(2);
+    }
+    memcpy(s, prefix, k);
+    memset(s + k, c, n);
+    s[k + n] = '\0';
+    return s;
+}
+
+#define ONE_MIB ((size_t)1024 * 1024)
+
+/* 1 MiB strings everywhere a string goes in: refused cleanly (or, for a base
+ * URL, failing at the request), with short messages that never echo them. */
+static void test_long_strings(void)
+{
+    calls_query *q = NULL;
+    calls_client_builder *b = NULL;
+    calls_client *c = SENTINEL;
+    char *digits = long_string("", '7', ONE_MIB), *letters = long_string("", 'a', ONE_MIB);
+    char *host_url = long_string("https://", 'a', ONE_MIB), *path_url, *json = SENTINEL, prefix[64];
+    size_t len = 3;
+
+    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
+    CHECK_RC(calls_query_set(q, "from_number", digits), CALLS_RESULT_VALIDATION);
+    CHECK(strlen(calls_last_error_message()) < 1024);
+    CHECK_RC(calls_query_set(q, "call_direction", letters), CALLS_RESULT_VALIDATION);
+    CHECK(strlen(calls_last_error_message()) < 1024);
+    CHECK_RC(calls_query_set(q, "hangup_cause_code", digits), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_query_set(q, "end_time__gte", letters), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_query_set(q, "bill_duration__gt", digits), CALLS_RESULT_VALIDATION);
+    CHECK_RC(calls_query_set(q, letters, "inbound"), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(strlen(calls_last_error_message()) < 1024);
+    expect_query_string(q, "");
+
+    /* Auth id and token: refused by build, never echoed. */
+    CHECK_RC(calls_client_builder_new(letters, "t", &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(c == NULL && strlen(calls_last_error_message()) < 1024);
+    CHECK_RC(calls_client_builder_new("MA1", letters, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(c == NULL && strstr(calls_last_error_message(), "aaaaaaaa") == NULL);
+
+    /* A 1 MiB base URL: a 1 MiB host, then a 1 MiB path on a closed loopback
+     * port; the request fails as a transport error (nothing is resolved). */
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, host_url), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_max_retries(b, 0), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    calls_client_free(c);
+    snprintf(prefix, sizeof prefix, "http://127.0.0.1:%u/", closed_port());
+    path_url = long_string(prefix, 'a', ONE_MIB);
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, path_url), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_max_retries(b, 0), CALLS_RESULT_OK);
+    c = NULL;
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_list_page(c, q, 20, 0, &json, &len), CALLS_RESULT_TRANSPORT);
+    CHECK(json == NULL && len == 0 && strlen(calls_last_error_message()) < 1024);
+    check_no_secret();
+    calls_client_free(c);
+
+    free(digits);
+    free(letters);
+    free(host_url);
+    free(path_url);
+    calls_query_free(q);
+}
+
 /* Requests that fail before or without an HTTP answer. */
 static void test_offline_requests(void)
 {
@@ -731,6 +805,7 @@ int main(int argc, char **argv)
         test_free_null();
         test_builder();
         test_query();
+        test_long_strings();
         test_offline_requests();
     } else if (strcmp(s, "data") == 0) {
         test_data();

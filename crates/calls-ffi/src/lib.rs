@@ -142,7 +142,7 @@ pub extern "C" fn calls_last_http_status() -> u16 {
 }
 
 /// Frees a string returned by this library through a `char **` out-parameter
-/// (JSON buffers, query strings). Only this function may free them: not
+/// (JSON buffers, query strings, checkpoints). Only this function may free them: not
 /// `free()`. `calls_string_free(NULL)` does nothing.
 ///
 /// # Safety

@@ -6,7 +6,7 @@ use calls_core::Pager;
 
 use crate::boundary::{Failure, ffi_call, ffi_void, mark_http_ok};
 use crate::client::calls_client;
-use crate::ptr::{OutHandle, OutString, free_box, to_json, try_mut, try_ref};
+use crate::ptr::{OutHandle, OutString, free_box, to_json, try_mut, try_ref, try_str};
 use crate::query::calls_query;
 use crate::*;
 
@@ -15,7 +15,8 @@ use crate::*;
 ///
 /// Made by `calls_pager_new`, released with `calls_pager_free`. It holds its
 /// own reference to the client's connection pool, so it keeps working after
-/// `calls_client_free`. Use from one thread at a time.
+/// `calls_client_free`. `calls_pager_checkpoint` and `calls_pager_resume`
+/// continue an interrupted export. Use from one thread at a time.
 pub struct calls_pager {
     pager: Pager,
     state: State,
@@ -197,6 +198,91 @@ pub unsafe extern "C" fn calls_pager_stats(
     })
 }
 
+/// Where the export stands, as an opaque checkpoint for `calls_pager_resume`:
+/// a NUL-terminated ASCII string (`calls-ckpt1.` followed by hexadecimal text,
+/// a few hundred bytes for a typical query) that holds the query, the window
+/// policy, the pinned upper bound of the time range and the offset reached.
+///
+/// It covers every call returned so far by `calls_pager_next` and
+/// `calls_pager_next_page`; calls fetched but not yet returned are fetched
+/// again by a resumed pager. It may be taken at any point: before the first
+/// call (the resumed pager starts from the beginning), after every call
+/// (cheap: no request is sent), after DONE (the resumed pager is DONE at
+/// once), or after an error (the resumed pager retries from where it failed).
+/// It holds no secret, but is bound to the account: only a client of the same
+/// auth id resumes it. Store it as is; any change makes it invalid.
+///
+/// On success `*out` is a NUL-terminated string owned by the caller (free it
+/// with `calls_string_free`) and `*len_out`, if `len_out` is not NULL, its
+/// length; on failure `*out` is NULL. Errors: NULL_PARAMETER. Use from the
+/// pager's thread (a pager is used from one thread at a time).
+///
+/// # Safety
+/// `p` is NULL or a live pager; `out` and `len_out` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_pager_checkpoint(
+    p: *const calls_pager,
+    out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY (both): forwarded from this function's contract.
+        let out = unsafe { OutString::new(out, len_out, "out") }?;
+        let p = unsafe { try_ref(p, "p") }?;
+        out.set(p.pager.checkpoint())?;
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
+/// Makes a pager that continues an interrupted export from a checkpoint of
+/// `calls_pager_checkpoint`: it walks the same time windows (the same pinned
+/// upper bound, even if the export started long ago) and starts right after
+/// the last call that had been returned when the checkpoint was taken.
+///
+/// `q` must give the same query string (`calls_query_to_string`) as the
+/// query of the interrupted pager, and `c` the same auth id and window policy
+/// as its client; a relative time filter must therefore be recomputed from the
+/// time the export started, not from now. The resumed pager has no
+/// `max_items` cap. A call returned before the checkpoint may come again
+/// when the service's data changed in the meantime (never one returned by
+/// the resumed pager itself): skip those by `call_uuid`. None is missed. The
+/// query and checkpoint are copied; nothing is sent before the first
+/// `calls_pager_next` or `calls_pager_next_page`.
+///
+/// On success `*out` is a new pager owned by the caller (release it with
+/// `calls_pager_free`); on failure it is NULL. Errors: NULL_PARAMETER,
+/// INVALID_ARGUMENT (`checkpoint` is not UTF-8), VALIDATION (`q` is invalid;
+/// the checkpoint is damaged or edited, or was made for another query, account
+/// or window policy). An export whose oldest time has meanwhile passed the
+/// retention fails at the first `calls_pager_next` (VALIDATION, nothing sent).
+/// `c` may be shared by many threads at once.
+///
+/// # Safety
+/// `c` and `q` are NULL or live handles; `checkpoint` is NULL or
+/// NUL-terminated; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_pager_resume(
+    c: *const calls_client,
+    q: *const calls_query,
+    checkpoint: *const c_char,
+    out: *mut *mut calls_pager,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY (all four): forwarded from this function's contract.
+        let out = unsafe { OutHandle::new(out, "out") }?;
+        let c = unsafe { try_ref(c, "c") }?;
+        let q = unsafe { try_ref(q, "q") }?;
+        let checkpoint = unsafe { try_str(checkpoint, "checkpoint") }?;
+        q.query.validate()?;
+        let pager = c.client.resume(&q.query, checkpoint)?;
+        out.set(calls_pager {
+            pager,
+            state: State::Running,
+        });
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
 /// Releases a pager (page requests it still has in flight finish on their own).
 /// NULL does nothing.
 ///
@@ -206,4 +292,98 @@ pub unsafe extern "C" fn calls_pager_stats(
 pub unsafe extern "C" fn calls_pager_free(p: *mut calls_pager) {
     // SAFETY: forwarded from this function's contract.
     ffi_void(|| drop(unsafe { free_box(p) }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{calls_client_builder_build, calls_client_builder_new, calls_client_free};
+    use crate::query::{calls_query_free, calls_query_new, calls_query_set};
+    use std::ffi::{CStr, CString};
+    use std::ptr;
+
+    /// A client of a loopback port: nothing below sends a request.
+    fn client() -> *mut calls_client {
+        let mut b = ptr::null_mut();
+        let mut c = ptr::null_mut();
+        // SAFETY: literals and locals.
+        unsafe {
+            assert_eq!(
+                calls_client_builder_new(c"MA1".as_ptr(), c"t".as_ptr(), &mut b),
+                CALLS_RESULT_OK
+            );
+            assert_eq!(calls_client_builder_build(b, &mut c), CALLS_RESULT_OK);
+        }
+        c
+    }
+
+    fn query(direction: &std::ffi::CStr) -> *mut calls_query {
+        let mut q = ptr::null_mut();
+        // SAFETY: literals and locals.
+        unsafe {
+            assert_eq!(calls_query_new(&mut q), CALLS_RESULT_OK);
+            assert_eq!(
+                calls_query_set(q, c"call_direction".as_ptr(), direction.as_ptr()),
+                CALLS_RESULT_OK
+            );
+        }
+        q
+    }
+
+    #[test]
+    fn checkpoint_and_resume_before_any_request() {
+        let c = client();
+        let (q, other) = (query(c"inbound"), query(c"outbound"));
+        let mut p = ptr::null_mut();
+        let mut s = ptr::null_mut();
+        let mut n = 0usize;
+        // SAFETY: every pointer is a live handle or a local.
+        unsafe {
+            assert_eq!(calls_pager_new(c, q, 0, &mut p), CALLS_RESULT_OK);
+            assert_eq!(calls_pager_checkpoint(p, &mut s, &mut n), CALLS_RESULT_OK);
+            let cp = CStr::from_ptr(s).to_str().unwrap().to_owned();
+            assert_eq!(cp.len(), n);
+            assert!(cp.starts_with("calls-ckpt1."));
+            crate::calls_string_free(s);
+            let cp = CString::new(cp).unwrap();
+            let mut r = ptr::null_mut();
+            assert_eq!(
+                calls_pager_resume(c, q, cp.as_ptr(), &mut r),
+                CALLS_RESULT_OK
+            );
+            assert!(!r.is_null());
+            calls_pager_free(r);
+            r = p; // a non-NULL value that must be overwritten
+            assert_eq!(
+                calls_pager_resume(c, other, cp.as_ptr(), &mut r),
+                CALLS_RESULT_VALIDATION
+            );
+            assert!(r.is_null());
+            let mut bytes = cp.into_bytes();
+            let last = bytes.len() - 1;
+            bytes[last] = if bytes[last] == b'0' { b'1' } else { b'0' };
+            let tampered = CString::new(bytes).unwrap();
+            assert_eq!(
+                calls_pager_resume(c, q, tampered.as_ptr(), &mut r),
+                CALLS_RESULT_VALIDATION
+            );
+            assert_eq!(
+                calls_pager_resume(c, q, c"\xff".as_ptr(), &mut r),
+                CALLS_RESULT_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                calls_pager_resume(c, q, ptr::null(), &mut r),
+                CALLS_RESULT_NULL_PARAMETER
+            );
+            assert_eq!(
+                calls_pager_checkpoint(ptr::null(), &mut s, &mut n),
+                CALLS_RESULT_NULL_PARAMETER
+            );
+            assert!(s.is_null() && n == 0);
+            calls_pager_free(p);
+            calls_query_free(q);
+            calls_query_free(other);
+            calls_client_free(c);
+        }
+    }
 }

@@ -77,6 +77,8 @@ fn header_has_the_contract() {
         "#ifndef CALLS_H",
         "size_t *len_out",
         "calls_result calls_client_builder_build(calls_client_builder *b, calls_client **out);",
+        "calls_result calls_pager_checkpoint(const calls_pager *p, char **out, size_t *len_out);",
+        "calls_result calls_pager_resume(const calls_client *c,",
     ] {
         assert!(h.contains(needle), "header lacks `{needle}`");
     }
@@ -93,5 +95,5 @@ fn header_has_the_contract() {
             );
         }
     }
-    assert_eq!(fns, 26, "exported function count");
+    assert_eq!(fns, 28, "exported function count");
 }
