@@ -11,7 +11,8 @@
 #                export_csv killed with -9 mid-export and resumed; header
 #                compiles; install/pkg-config/link-line checks; the last line
 #                is "N passed, N failed"
-#   install      PREFIX=/usr/local DESTDIR= : lib/libcalls.{a,so},
+#   install      PREFIX=/usr/local DESTDIR= : lib/libcalls.a,
+#                lib/libcalls.so.X.Y.Z with its SONAME and .so symlinks,
 #                include/calls.h, lib/pkgconfig/calls.pc
 #   demo-c       the C examples against a local calls-sim
 
@@ -26,6 +27,9 @@ FFI_LIB_DIR := $(FFI_ROOT)/target/release
 FFI_BUILD := $(FFI_ROOT)/build/ffi
 FFI_STATICLIB := $(FFI_LIB_DIR)/libcalls.a
 FFI_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(FFI_ROOT)/Cargo.toml | head -n 1)
+# The ELF SONAME crates/calls-ffi/build.rs gives libcalls.so: libcalls.so.0.<minor>
+# before 1.0, libcalls.so.<major> after.
+FFI_SONAME = libcalls.so.$(shell echo $(FFI_VERSION) | awk -F. '{ print ($$1 == 0) ? "0." $$2 : $$1 }')
 
 # The native libraries the Rust staticlib needs on Linux, as rustc reports them
 # (cargo rustc -p calls-ffi --release --crate-type staticlib -- --print
@@ -76,7 +80,9 @@ c-test: header-check c-examples c-test-bins ffi-sim
 install: ffi-build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 644 $(FFI_LIB_DIR)/libcalls.a $(DESTDIR)$(PREFIX)/lib/libcalls.a
-	install -m 755 $(FFI_LIB_DIR)/libcalls.so $(DESTDIR)$(PREFIX)/lib/libcalls.so
+	install -m 755 $(FFI_LIB_DIR)/libcalls.so $(DESTDIR)$(PREFIX)/lib/libcalls.so.$(FFI_VERSION)
+	ln -sf libcalls.so.$(FFI_VERSION) $(DESTDIR)$(PREFIX)/lib/$(FFI_SONAME)
+	ln -sf $(FFI_SONAME) $(DESTDIR)$(PREFIX)/lib/libcalls.so
 	install -m 644 $(FFI_ROOT)/include/calls.h $(DESTDIR)$(PREFIX)/include/calls.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(FFI_VERSION)|' \
 	  -e 's|@NATIVE_LIBS@|$(CALLS_NATIVE_LIBS)|' $(FFI_ROOT)/crates/calls-ffi/calls.pc.in \

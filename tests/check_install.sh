@@ -20,6 +20,7 @@ libset() { tr ' ' '\n' | grep -E '^-l' | sort -u | tr '\n' ' '; }
 
 "$MAKE" --no-print-directory -s -f mk/ffi.mk install DESTDIR="$dest" PREFIX="$prefix" >/dev/null
 for f in lib/libcalls.a lib/libcalls.so include/calls.h lib/pkgconfig/calls.pc; do
+  # (lib/libcalls.so is a symlink to the versioned file: -f follows it.)
   [ -f "$dest$prefix/$f" ] || fail "missing $prefix/$f"
 done
 cmp -s include/calls.h "$dest$prefix/include/calls.h" || fail "installed calls.h differs"
@@ -54,4 +55,12 @@ if readelf -d "$tmp/static" | grep -q 'libcalls\.so'; then fail "the static prog
 # shellcheck disable=SC2086
 "$CC" -std=c99 -Wall -Wextra -Wpedantic -Werror tests/link_check.c $cflags $dyn_libs -o "$tmp/dynamic"
 LD_LIBRARY_PATH="$dest$prefix/lib" "$tmp/dynamic" >/dev/null || fail "the dynamically linked program failed"
+# The shared library is versioned: libcalls.so -> SONAME -> libcalls.so.X.Y.Z,
+# and a program records the SONAME, not the unversioned name.
+soname="$(readelf -d "$dest$prefix/lib/libcalls.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
+case "$version" in 0.*) want_soname="libcalls.so.0.$(echo "$version" | cut -d. -f2)" ;; *) want_soname="libcalls.so.${version%%.*}" ;; esac
+[ "$soname" = "$want_soname" ] || fail "SONAME '$soname', want '$want_soname'"
+[ "$(readlink "$dest$prefix/lib/libcalls.so")" = "$soname" ] || fail "libcalls.so does not point to $soname"
+[ "$(readlink "$dest$prefix/lib/$soname")" = "libcalls.so.$version" ] || fail "$soname does not point to libcalls.so.$version"
+readelf -d "$tmp/dynamic" | grep -q "(NEEDED).*\[$soname\]" || fail "the program does not record $soname"
 echo "check_install: ok ($static_libs)"
