@@ -32,7 +32,7 @@ fn mixed_fault_soak() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(12);
-    let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
     let mut faults_served: BTreeMap<String, u64> = BTreeMap::new();
     let (mut requests, mut calls) = (0u64, 0u64);
     for run in 0..runs {
@@ -46,7 +46,8 @@ fn mixed_fault_soak() {
         })
         .unwrap();
         // Every third run allows no retries, so that the error outcome is exercised too.
-        let mut policy = quick_retries(if run % 3 == 2 { 0 } else { 4 });
+        let retries_on = run % 3 != 2;
+        let mut policy = quick_retries(if retries_on { 4 } else { 0 });
         policy.max_retry_after = Duration::from_millis(20);
         let client = builder(&sim)
             .retry_policy(policy)
@@ -91,7 +92,7 @@ fn mixed_fault_soak() {
                     "run {run}: a short or wrong result reported as success"
                 );
                 calls += got.len() as u64;
-                *outcomes.entry("complete").or_default() += 1;
+                *outcomes.entry("complete".to_string()).or_default() += 1;
             }
             Err(e) => {
                 assert_no_token(&e);
@@ -99,7 +100,18 @@ fn mixed_fault_soak() {
                     e.is_retryable() || matches!(e, calls_core::Error::BadResponse(_)),
                     "run {run}: {e}"
                 );
-                *outcomes.entry("error").or_default() += 1;
+                let kind = match (&e, retries_on) {
+                    (_, false) => "error, retries off".to_string(),
+                    (calls_core::Error::BadResponse(m), true) => {
+                        format!("error, retries on: bad response: {m}")
+                    }
+                    (e, true) => format!(
+                        "error, retries on: {}",
+                        e.status()
+                            .map_or_else(|| "no status".to_string(), |s| format!("status {s}"),)
+                    ),
+                };
+                *outcomes.entry(kind).or_default() += 1;
             }
         }
     }
