@@ -488,7 +488,13 @@ impl Pager {
             let offset = walk.next_offset;
             let client = self.client.clone();
             let qs = walk.query_string.clone();
-            let handle = std::thread::spawn(move || client.fetch_page(&qs, limit, offset));
+            // `thread::spawn` would panic when the OS refuses a thread: an error instead.
+            let handle = std::thread::Builder::new()
+                .name("calls-page".into())
+                .spawn(move || client.fetch_page(&qs, limit, offset))
+                .map_err(|e| {
+                    Error::Transport(format!("cannot start a page request thread: {e}"))
+                })?;
             walk.in_flight.push_back((offset, limit, handle));
             walk.next_offset += u64::from(limit);
             self.scheduled += u64::from(limit);
