@@ -110,6 +110,59 @@ mod tests {
         }
     }
 
+    /// A checkpoint with a valid check but values this library never writes
+    /// (the check is against accidents, not forgery) is refused by
+    /// `Client::resume`, not left to overflow later.
+    #[test]
+    fn forged_values_are_refused_by_resume() {
+        let client = crate::Client::builder("MA1", "t")
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        let query = crate::CallQuery::new();
+        let forged = [
+            Checkpoint {
+                now_us: Some(DateTime::<Utc>::MIN_UTC.timestamp_micros()),
+                ..sample()
+            },
+            Checkpoint {
+                now_us: Some(DateTime::<Utc>::MAX_UTC.timestamp_micros()),
+                ..sample()
+            },
+            Checkpoint {
+                now_us: Some(i64::MIN),
+                ..sample()
+            },
+            Checkpoint {
+                offset: u64::MAX - 5,
+                ..sample()
+            },
+            Checkpoint {
+                total: Some(u64::MAX),
+                ..sample()
+            },
+        ];
+        for cp in forged {
+            let cp = Checkpoint {
+                query: query.to_query_string(),
+                ..cp
+            };
+            let e = client.resume(&query, &cp.encode("MA1")).unwrap_err();
+            assert!(
+                matches!(&e, Error::Validation { field, message }
+                    if field == "checkpoint" && message.contains("corrupt")),
+                "{cp:?}: {e}"
+            );
+        }
+        // And a checkpoint this library could write is accepted.
+        let fine = Checkpoint {
+            query: query.to_query_string(),
+            now_us: Some(Utc::now().timestamp_micros()),
+            ..sample()
+        };
+        assert!(client.resume(&query, &fine.encode("MA1")).is_ok());
+    }
+
     #[test]
     fn round_trips() {
         let s = sample().encode("MA1");

@@ -163,7 +163,20 @@ impl ClientBuilder {
     }
 
     /// Checks every setting and builds the client.
+    ///
+    /// No error shows the token, even where a setting (such as a base URL
+    /// with the token pasted into it) carries it.
     pub fn build(self) -> Result<Client> {
+        let token = self.auth_token.clone();
+        self.build_inner().map_err(|e| match e {
+            Error::InvalidArgument(m) => {
+                Error::InvalidArgument(crate::response::scrub(m, &[token.as_str()]))
+            }
+            other => other,
+        })
+    }
+
+    fn build_inner(self) -> Result<Client> {
         check_auth_id(&self.auth_id)?;
         check_header_value("auth token", &self.auth_token)?;
         if self.auth_token.is_empty() {
@@ -183,6 +196,22 @@ impl ClientBuilder {
             return Err(Error::InvalidArgument(
                 "timeouts must be longer than zero".into(),
             ));
+        }
+        // Bounded so that no `Instant + Duration` can overflow (and a day is
+        // longer than any sensible wait for one page).
+        for (name, d) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+            ("rate_limit period", self.rate_per),
+            ("retry base", self.retry.base),
+            ("retry max_backoff", self.retry.max_backoff),
+            ("retry max_retry_after", self.retry.max_retry_after),
+        ] {
+            if d > MAX_SETTING_DURATION {
+                return Err(Error::InvalidArgument(format!(
+                    "{name} must be at most 24 hours, not {d:?}"
+                )));
+            }
         }
         if self.max_body_bytes < 1024 {
             return Err(Error::InvalidArgument(
@@ -277,6 +306,9 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// The longest any duration setting may be.
+const MAX_SETTING_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 /// What one logical request took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Attempts {
@@ -347,8 +379,7 @@ impl Client {
         check_limit(limit)?;
         query.validate()?;
         query.validate_window(&self.inner.policy, chrono::Utc::now())?;
-        self.fetch_page(&query.to_query_string(), limit, offset)
-            .map(|(page, _)| page)
+        self.fetch_page(&query.to_query_string(), limit, offset).0
     }
 
     /// Fetches one call by its `call_uuid`.
@@ -365,7 +396,7 @@ impl Client {
             ));
         }
         let url = format!("{}{}/", self.inner.endpoint, call_uuid);
-        self.send(&url, model::decode_call).map(|(call, _)| call)
+        self.send(&url, model::decode_call).0
     }
 
     /// One page by an already validated, encoded query string.
@@ -374,7 +405,7 @@ impl Client {
         query_string: &str,
         limit: u32,
         offset: u64,
-    ) -> Result<(Page, Attempts)> {
+    ) -> (Result<Page>, Attempts) {
         let sep = if query_string.is_empty() { "" } else { "&" };
         let url = format!(
             "{}?{query_string}{sep}limit={limit}&offset={offset}",
@@ -383,8 +414,9 @@ impl Client {
         self.send(&url, model::decode_page)
     }
 
-    /// Sends a GET with retries and decodes the body.
-    fn send<T>(&self, url: &str, decode: fn(&[u8]) -> Result<T>) -> Result<(T, Attempts)> {
+    /// Sends a GET with retries and decodes the body. The attempts are
+    /// returned whatever the outcome, so that a failed request still counts.
+    fn send<T>(&self, url: &str, decode: fn(&[u8]) -> Result<T>) -> (Result<T>, Attempts) {
         let inner = &*self.inner;
         let mut attempts = Attempts::default();
         loop {
@@ -398,7 +430,7 @@ impl Client {
             // Each failure comes with whether sending again may help.
             let outcome = match request.call() {
                 Err(e) => Err(response::transport_error(e)),
-                Ok(resp) => match response::read(resp, inner.max_body) {
+                Ok(resp) => match response::read(resp, inner.max_body, &self.secrets()) {
                     Err(e) => {
                         let retried = match &e {
                             Error::Transport(_) | Error::Timeout(_) => true,
@@ -411,11 +443,11 @@ impl Client {
                 },
             };
             let err = match outcome {
-                Ok(v) => return Ok((v, attempts)),
+                Ok(v) => return (Ok(v), attempts),
                 Err((e, retried)) => {
                     let retry = attempts.sent - 1;
                     if !retried || retry >= inner.retry.max_retries {
-                        return Err(self.redact(e));
+                        return (Err(self.redact(e)), attempts);
                     }
                     e
                 }
@@ -424,7 +456,9 @@ impl Client {
             let wait = match &err {
                 Error::RateLimited { retry_after, .. } => {
                     let wait = inner.retry.wait_for_429(retry, *retry_after);
-                    inner.limiter.pause_until(Instant::now() + wait);
+                    if let Some(until) = Instant::now().checked_add(wait) {
+                        inner.limiter.pause_until(until);
+                    }
                     wait
                 }
                 _ => inner.retry.backoff(retry),
@@ -434,24 +468,23 @@ impl Client {
         }
     }
 
-    /// Removes the token, and the base64 `auth_id:token` of the Basic
-    /// credentials (a server may echo the header), from any text of an
-    /// error, whatever produced it.
-    fn redact(&self, e: Error) -> Error {
-        let token = self.inner.token.as_str();
+    /// The texts no message may show: the base64 `auth_id:token` of the
+    /// Basic credentials and the token itself.
+    fn secrets(&self) -> [&str; 2] {
         let basic = self
             .inner
             .auth_header
             .strip_prefix("Basic ")
             .unwrap_or_default();
-        let scrub = |mut s: String| {
-            for secret in [basic, token] {
-                if !secret.is_empty() && s.contains(secret) {
-                    s = s.replace(secret, "<redacted>");
-                }
-            }
-            s
-        };
+        [basic, self.inner.token.as_str()]
+    }
+
+    /// Removes the token, and the base64 `auth_id:token` of the Basic
+    /// credentials (a server may echo the header), from any text of an
+    /// error, whatever produced it.
+    fn redact(&self, e: Error) -> Error {
+        let secrets = self.secrets();
+        let scrub = |s: String| response::scrub(s, &secrets);
         match e {
             Error::Unauthorized(mut a) => {
                 a.message = scrub(a.message);
@@ -526,10 +559,21 @@ fn check_header_value(what: &str, v: &str) -> Result<()> {
 
 /// Checks a base URL and returns it without a trailing slash.
 fn check_base_url(url: &str) -> Result<String> {
+    // Shown without any userinfo (`user:password@`), which could be a secret.
+    let shown = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    };
     let bad = |why: &str| {
         Err(Error::InvalidArgument(format!(
             "base URL `{}`: {why}",
-            url.chars().take(100).collect::<String>()
+            shown.chars().take(100).collect::<String>()
         )))
     };
     if url.bytes().any(|b| b.is_ascii_control() || b == b' ') {

@@ -50,6 +50,14 @@ use crate::policy::WindowPolicy;
 use crate::query::{Bounds, CallQuery};
 use crate::time::format_api;
 
+/// The largest offset or `total_count` a checkpoint may hold (2^53: no
+/// window holds more calls).
+const MAX_CHECKPOINT_OFFSET: u64 = 1 << 53;
+
+/// Full pages in a row with nothing new that a walk without `total_count`
+/// goes on through before it fails.
+const MAX_STALE_PAGES: u32 = 3;
+
 /// How many times one window is walked again after its `total_count` changed.
 pub const MAX_REWALKS: u32 = 4;
 
@@ -97,7 +105,15 @@ pub fn plan_windows(
         return Ok(vec![Window { query: q }]);
     }
     let (upper, upper_incl) = b.upper().unwrap_or((now, true));
-    let (lower, lower_incl) = b.lower().unwrap_or((upper - policy.default_window(), true));
+    let (lower, lower_incl) = match b.lower() {
+        Some(l) => l,
+        None => (
+            upper
+                .checked_sub_signed(policy.default_window())
+                .ok_or_else(|| Error::validation("end_time", "the upper bound is out of range"))?,
+            true,
+        ),
+    };
     let earliest = policy.earliest(now);
     if lower < earliest {
         let field = match (b.gte.is_some(), b.gt.is_some()) {
@@ -125,12 +141,9 @@ pub fn plan_windows(
     let mut windows = Vec::new();
     let mut hi = (upper, upper_incl);
     loop {
-        let lo_candidate = hi.0 - span;
-        let last = lo_candidate <= lower;
-        let lo = if last {
-            (lower, lower_incl)
-        } else {
-            (lo_candidate, true)
+        let (last, lo) = match hi.0.checked_sub_signed(span) {
+            Some(c) if c > lower => (false, (c, true)),
+            _ => (true, (lower, lower_incl)),
         };
         let mut wb: Bounds<DateTime<Utc>> = Bounds::default();
         if lo.1 {
@@ -163,6 +176,9 @@ pub struct Pager {
     client: Client,
     query: CallQuery,
     max_items: Option<u64>,
+    /// Calls taken into the buffer (what `max_items` counts); `stats.items`
+    /// counts those handed out.
+    accepted: u64,
     started: bool,
     finished: bool,
     /// Every window was walked to its end.
@@ -183,7 +199,7 @@ pub struct Pager {
 }
 
 /// A page request running on its own thread.
-type PageFetch = JoinHandle<Result<(Page, Attempts)>>;
+type PageFetch = JoinHandle<(Result<Page>, Attempts)>;
 
 /// The walk of one window.
 struct Walk {
@@ -205,6 +221,8 @@ struct Walk {
     /// No more offsets to request in this walk.
     exhausted: bool,
     rewalks: u32,
+    /// Full pages in a row with nothing new, on a walk without `total_count`.
+    stale: u32,
 }
 
 impl std::fmt::Debug for Pager {
@@ -224,6 +242,7 @@ impl Client {
             client: self.clone(),
             query: query.clone(),
             max_items: None,
+            accepted: 0,
             started: false,
             finished: false,
             done: false,
@@ -261,8 +280,29 @@ impl Client {
                 "made under another window policy: resume with a client of the same policy",
             ));
         }
-        if cp.now_us.is_some() && cp.now().is_none() {
-            return Err(Error::validation("checkpoint", "corrupt: bad pinned time"));
+        // The integrity check catches accidents, not forgery: the values are
+        // checked for what this library could have written.
+        let real_now = Utc::now();
+        if let Some(us) = cp.now_us {
+            let pinned = cp
+                .now()
+                .ok_or_else(|| Error::validation("checkpoint", "corrupt: bad pinned time"))?;
+            let oldest = real_now
+                .checked_sub_signed(chrono::Duration::days(36_600))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            if pinned > real_now + chrono::Duration::days(1) || pinned < oldest || us < 0 {
+                return Err(Error::validation(
+                    "checkpoint",
+                    "corrupt: the pinned time is out of range",
+                ));
+            }
+        }
+        if cp.offset > MAX_CHECKPOINT_OFFSET || cp.total.is_some_and(|t| t > MAX_CHECKPOINT_OFFSET)
+        {
+            return Err(Error::validation(
+                "checkpoint",
+                "corrupt: the offset is out of range",
+            ));
         }
         let mut pager = self.calls(query);
         pager.resume = Some(cp);
@@ -356,6 +396,7 @@ impl Pager {
     /// Takes the next buffered call and records the offset reached.
     fn hand_out(&mut self) -> Option<Call> {
         let (reached, call) = self.buffer.pop_front()?;
+        self.stats.items += 1;
         if let Some(w) = self.walk.as_mut() {
             w.consumed = w.consumed.max(reached);
         }
@@ -363,7 +404,7 @@ impl Pager {
     }
 
     fn remaining(&self) -> Option<u64> {
-        self.max_items.map(|m| m.saturating_sub(self.stats.items))
+        self.max_items.map(|m| m.saturating_sub(self.accepted))
     }
 
     /// Fetches until the buffer has calls (true) or everything is done (false).
@@ -417,6 +458,7 @@ impl Pager {
                     in_flight: VecDeque::new(),
                     exhausted: false,
                     rewalks: 0,
+                    stale: 0,
                 });
             }
             if self.step()? {
@@ -474,7 +516,7 @@ impl Pager {
         let parallel = if walk.total.is_some() { concurrency } else { 1 };
         while !walk.exhausted && walk.in_flight.len() < parallel {
             let mut limit = MAX_LIMIT;
-            let promised = self.stats.items + self.scheduled;
+            let promised = self.accepted.saturating_add(self.scheduled);
             if let Some(rem) = self.max_items.map(|m| m.saturating_sub(promised)) {
                 if rem == 0 {
                     break;
@@ -496,7 +538,7 @@ impl Pager {
                     Error::Transport(format!("cannot start a page request thread: {e}"))
                 })?;
             walk.in_flight.push_back((offset, limit, handle));
-            walk.next_offset += u64::from(limit);
+            walk.next_offset = walk.next_offset.saturating_add(u64::from(limit));
             self.scheduled += u64::from(limit);
             if walk.total.is_none() {
                 break;
@@ -509,9 +551,11 @@ impl Pager {
         self.scheduled = self.scheduled.saturating_sub(u64::from(limit));
         let (page, attempts) = handle
             .join()
-            .map_err(|_| Error::BadResponse("a page request thread panicked".into()))??;
+            .map_err(|_| Error::BadResponse("a page request thread panicked".into()))?;
+        // A failed request counts too: its attempts are in the stats.
         self.stats.requests += u64::from(attempts.sent);
         self.stats.retries += u64::from(attempts.sent.saturating_sub(1));
+        let page = page?;
         self.stats.pages += 1;
         let walk = self
             .walk
@@ -532,30 +576,45 @@ impl Pager {
             walk.exhausted = true;
         }
         let mut fresh = 0u64;
-        let mut page_end = offset + page.objects.len() as u64;
+        let mut page_end = offset.saturating_add(page.objects.len() as u64);
         for (i, call) in page.objects.into_iter().enumerate() {
             if walk.seen.contains(&call.call_uuid) {
                 self.stats.duplicates_skipped += 1;
                 continue;
             }
-            if self.max_items.is_some_and(|m| self.stats.items >= m) {
+            if self.max_items.is_some_and(|m| self.accepted >= m) {
                 // The rest of the page is left for a resume.
-                page_end = offset + i as u64;
+                page_end = offset.saturating_add(i as u64);
                 break;
             }
             walk.seen.insert(call.call_uuid.clone());
-            self.stats.items += 1;
+            self.accepted += 1;
             fresh += 1;
-            self.buffer.push_back((offset + i as u64 + 1, call));
+            self.buffer
+                .push_back((offset.saturating_add(i as u64 + 1), call));
         }
         // Handing out the page's last new call covers the duplicates after it too.
         match self.buffer.back_mut() {
             Some(last) => last.0 = page_end,
             None => walk.consumed = walk.consumed.max(page_end),
         }
-        if walk.total.is_none() && fresh == 0 && !walk.exhausted {
-            // Without a total_count, a page of nothing new means the server is repeating itself.
-            walk.exhausted = true;
+        if walk.total.is_none() && !walk.exhausted {
+            // Without a total_count nothing tells how many calls there are: a
+            // full page of nothing new may be a shift (late arrivals) or a
+            // server repeating itself. Go on a little, then say so rather
+            // than end short.
+            if fresh == 0 {
+                walk.stale += 1;
+                if walk.stale > MAX_STALE_PAGES {
+                    return Err(Error::BadResponse(format!(
+                        "window `{}`: {} full pages in a row held no new call and the service \
+                         gave no total_count, so completeness cannot be told",
+                        walk.query_string, walk.stale
+                    )));
+                }
+            } else {
+                walk.stale = 0;
+            }
         }
         Ok(fresh > 0)
     }
@@ -565,7 +624,7 @@ impl Pager {
         let Some(walk) = self.walk.as_mut() else {
             return Ok(false);
         };
-        let capped = self.max_items.is_some_and(|m| self.stats.items >= m);
+        let capped = self.max_items.is_some_and(|m| self.accepted >= m);
         if capped {
             // Stopped by max_items: the walk stays, so a checkpoint knows where.
             return Ok(false);
@@ -573,7 +632,7 @@ impl Pager {
         let seen = walk.seen.len() as u64;
         let target = walk.changed.or(walk.total);
         // A resumed walk starts at `base`: it owes the calls from there on.
-        let short = target.is_some_and(|t| seen + walk.base < t);
+        let short = target.is_some_and(|t| seen.saturating_add(walk.base) < t);
         if walk.changed.is_some() || short {
             if walk.rewalks >= MAX_REWALKS {
                 return Err(Error::BadResponse(format!(

@@ -71,6 +71,7 @@ impl WindowPolicy {
 
     /// The earliest instant whose records still exist at `now`.
     pub fn earliest(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now - self.retention()
+        now.checked_sub_signed(self.retention())
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 }

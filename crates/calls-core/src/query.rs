@@ -34,7 +34,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use crate::error::{Error, Result};
 use crate::policy::WindowPolicy;
@@ -344,7 +344,8 @@ fn bill_duration_name(c: Cmp) -> &'static str {
 /// `t` without its sub-microsecond part.
 pub(crate) fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     let extra = t.timestamp_subsec_nanos() % 1_000;
-    t - chrono::Duration::nanoseconds(i64::from(extra))
+    t.checked_sub_signed(chrono::Duration::nanoseconds(i64::from(extra)))
+        .unwrap_or(t)
 }
 
 fn end_time_name(c: Cmp) -> &'static str {
@@ -824,6 +825,14 @@ impl CallQuery {
                 return Err(Error::validation(
                     end_time_name(cmp),
                     "finer than a microsecond; the API takes at most 6 fraction digits",
+                ));
+            }
+            if let Some(t) = t
+                && !(1970..=9999).contains(&t.year())
+            {
+                return Err(Error::validation(
+                    end_time_name(cmp),
+                    "out of range: the year must be 1970..=9999",
                 ));
             }
         }

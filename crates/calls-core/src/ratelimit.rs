@@ -60,7 +60,11 @@ impl RateLimiter {
             Ok(())
         } else {
             // The front is the oldest send still inside the window.
-            Err(st.sent.front().map_or(now, |&oldest| oldest + self.per))
+            Err(st
+                .sent
+                .front()
+                .and_then(|&oldest| oldest.checked_add(self.per))
+                .unwrap_or(now))
         }
     }
 

@@ -14,9 +14,14 @@ const ERROR_BODY_CAP: u64 = 64 * 1024;
 
 /// Reads a response: the body of a 2xx (at most `max_body` bytes), or the error
 /// the status means, with the API's `error` text and `api_id`.
+///
+/// `secrets` are removed from every text taken from the response (the error
+/// message, `api_id`, a redirect's location) before anything is shortened, so
+/// that no piece of one survives a cut.
 pub(crate) fn read(
     resp: ureq::http::Response<ureq::Body>,
     max_body: u64,
+    secrets: &[&str],
 ) -> Result<Vec<u8>, Error> {
     let status = resp.status().as_u16();
     let retry_after = resp
@@ -28,7 +33,12 @@ pub(crate) fn read(
         .headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(200).collect::<String>());
+        .map(|s| {
+            scrub(s.to_string(), secrets)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        });
     let mut body = resp.into_body();
     if (200..300).contains(&status) {
         if let Some(len) = body.content_length()
@@ -42,7 +52,7 @@ pub(crate) fn read(
     }
     // A failed read of an error body still leaves the status to report.
     let bytes = read_capped(&mut body, ERROR_BODY_CAP).unwrap_or_default();
-    let mut api = parse_api_error(status, &bytes);
+    let mut api = parse_api_error_scrubbed(status, &bytes, secrets);
     if (300..400).contains(&status) {
         api.message = format!(
             "redirect{} not followed (credentials are never sent to another location)",
@@ -95,6 +105,22 @@ pub(crate) fn status_is_retried(status: u16) -> bool {
 /// assert_eq!(e.message, "Bad Gateway");
 /// ```
 pub fn parse_api_error(status: u16, body: &[u8]) -> ApiError {
+    parse_api_error_scrubbed(status, body, &[])
+}
+
+/// Replaces every occurrence of each non-empty secret by `<redacted>`.
+pub(crate) fn scrub(mut s: String, secrets: &[&str]) -> String {
+    for secret in secrets {
+        if !secret.is_empty() && s.contains(secret) {
+            s = s.replace(secret, "<redacted>");
+        }
+    }
+    s
+}
+
+/// [`parse_api_error`], with `secrets` removed from the whole texts before
+/// they are shortened.
+fn parse_api_error_scrubbed(status: u16, body: &[u8], secrets: &[&str]) -> ApiError {
     let reason = reason(status);
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let (message, api_id) = match &parsed {
@@ -129,8 +155,8 @@ pub fn parse_api_error(status: u16, body: &[u8]) -> ApiError {
         .unwrap_or_else(|| format!("HTTP status {status}"));
     ApiError {
         status,
-        message: shorten(&message, 500),
-        api_id,
+        message: shorten(&scrub(message, secrets), 500),
+        api_id: api_id.map(|a| scrub(a, secrets)),
     }
 }
 

@@ -50,7 +50,7 @@ impl RetryPolicy {
         if nanos == 0 {
             return Duration::ZERO;
         }
-        Duration::from_nanos(next_random() % (nanos + 1))
+        Duration::from_nanos(next_random() % nanos.saturating_add(1))
     }
 
     /// The wait before a retry of a 429: its `Retry-After` (capped), else the backoff.

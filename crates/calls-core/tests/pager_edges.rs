@@ -236,17 +236,49 @@ fn an_empty_page_before_total_count_is_an_error_after_bounded_rewalks() {
 }
 
 /// Without `total_count`, a server that answers the same page at every offset
-/// (and always says there is more) is stopped by the first page of nothing new.
+/// (and always says there is more) is not followed forever, and the export is
+/// not reported complete: after the first page, three more full pages of
+/// nothing new (which could be a shift by late arrivals) are tolerated, the
+/// fourth is an error.
 #[test]
 fn a_server_repeating_one_page_is_not_followed_forever() {
     let server = Scripted::start(|_, _| ok(page("same", 0, 20, None, "/more")));
-    let client = server.client(4).build().unwrap();
+    let client = server.client(1).build().unwrap();
+    let mut items = 0;
+    let mut error = None;
+    for c in client.calls(&one_window()) {
+        match c {
+            Ok(_) => items += 1,
+            Err(e) => error = Some(e),
+        }
+    }
+    assert_eq!(items, 20);
+    let e = error.expect("a walk that cannot be shown complete is an error");
+    assert!(
+        matches!(&e, Error::BadResponse(m) if m.contains("no total_count")),
+        "{e}"
+    );
+    assert_eq!(server.seen().len(), 5, "one page, then four of nothing new");
+}
+
+/// Without `total_count`, full pages of nothing new followed by new calls (a
+/// shift by late arrivals) are walked through, and the export completes.
+#[test]
+fn without_total_count_a_shift_is_walked_through() {
+    // Offsets 0..20 and 20..40 hold the same 20 calls (20 arrived late at the
+    // top), then 40..55 holds 15 more; nothing after.
+    let server = Scripted::start(|_, r| match r.offset() {
+        0 | 20 => ok(page("s", 0, 20, None, "/more")),
+        40 => ok(page("s", 20, 15, None, "")),
+        _ => ok(page("s", 0, 0, None, "")),
+    });
+    let client = server.client(1).build().unwrap();
     let got: Vec<String> = client
         .calls(&one_window())
         .map(|c| c.unwrap().call_uuid)
         .collect();
-    assert_eq!(got.len(), 20);
-    assert_eq!(server.seen().len(), 2, "one page, then one of nothing new");
+    assert_eq!(got.len(), 35);
+    assert_eq!(server.seen().len(), 3);
 }
 
 /// With `total_count` known, the pager asks for exactly the pages that cover
@@ -430,4 +462,70 @@ fn a_429_pauses_every_worker() {
         after >= 4,
         "the retried page and the next ones went after the pause: {after}"
     );
+}
+
+/// Bounds at the ends of chrono's range are validation errors, never an
+/// overflow panic in the window arithmetic; a hand-made policy with a huge
+/// retention neither.
+#[test]
+fn extreme_bounds_are_validation_errors_not_panics() {
+    let server = Scripted::start(|_, r| ok(page("x", r.offset(), 0, Some(0), "")));
+    let client = server.client(1).build().unwrap();
+    let min = chrono::DateTime::<Utc>::MIN_UTC;
+    let max = chrono::DateTime::<Utc>::MAX_UTC;
+    let queries = [
+        CallQuery::new().end_time(Cmp::Lte, min),
+        CallQuery::new().end_time(Cmp::Gte, min),
+        CallQuery::new().end_time(Cmp::Gte, max),
+        CallQuery::new()
+            .end_time(Cmp::Gte, min)
+            .end_time(Cmp::Lt, max),
+    ];
+    for q in queries {
+        let e = client.fetch_all(&q, None).unwrap_err();
+        assert!(matches!(e, Error::Validation { .. }), "{q}: {e:?}");
+        assert!(client.list_page(&q, 20, 0).is_err());
+    }
+    assert!(server.seen().is_empty(), "nothing was sent");
+    let policy = calls_core::WindowPolicy {
+        default_window_days: u32::MAX,
+        max_range_days: u32::MAX,
+        retention_days: u32::MAX,
+    };
+    assert_eq!(policy.earliest(Utc::now()), min);
+    // Planning with it returns (a panic would fail this test).
+    let _ = calls_core::pager::plan_windows(&CallQuery::new(), &policy, Utc::now());
+}
+
+/// A request that failed after its retries still counts in the stats; and
+/// `items` counts the calls handed out, not those fetched ahead.
+#[test]
+fn stats_count_failed_requests_and_items_handed_out() {
+    let server = Scripted::start(|_, r| {
+        if r.offset() >= 20 {
+            Answer {
+                status: 503,
+                headers: String::new(),
+                body: r#"{"error":"down"}"#.into(),
+            }
+        } else {
+            ok(page("f", r.offset(), 20, Some(60), "more"))
+        }
+    });
+    let client = server
+        .client(1)
+        .retry_policy(quick_retries(2))
+        .build()
+        .unwrap();
+    let mut pager = client.calls(&one_window());
+    pager.next().unwrap().unwrap();
+    let s = pager.stats();
+    assert_eq!((s.items, s.pages, s.requests), (1, 1, 1), "{s:?}");
+    let rest: Vec<_> = pager.by_ref().collect();
+    assert!(rest.last().is_some_and(Result::is_err));
+    let s = pager.stats();
+    assert_eq!(s.items, 20, "{s:?}");
+    // The first page, then the page at 20 tried 3 times.
+    assert_eq!(server.seen().len(), 4);
+    assert_eq!((s.requests, s.retries), (4, 2), "{s:?}");
 }

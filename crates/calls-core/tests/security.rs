@@ -815,3 +815,107 @@ fn no_fallback_from_https_to_http() {
     assert!(matches!(e, Error::Transport(_)), "{e:?}");
     assert_error_secret_free("https to a plain server", &e);
 }
+
+/// No piece of a secret survives the shortening of a long error message:
+/// the secrets are removed before the message is cut to 500 characters, so
+/// a cut cannot leave a prefix of the token or of the Basic credentials.
+#[test]
+fn a_long_error_echoing_credentials_leaks_no_piece_of_them() {
+    for pad in [430usize, 440, 470, 490, 495] {
+        let (port, server, _l) = one_shot(move |mut s, _| {
+            let body = serde_json::json!({
+                "error": format!("{} you sent Basic {} and token {}", "x".repeat(pad), basic(), TOKEN)
+            })
+            .to_string();
+            write!(
+                s,
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+        });
+        let c = Client::builder(AUTH_ID, TOKEN)
+            .base_url(format!("http://127.0.0.1:{port}"))
+            .max_retries(0)
+            .build()
+            .unwrap();
+        let e = c.list_page(&recent_query(), 20, 0).unwrap_err();
+        server.join().unwrap();
+        let shown = format!("{e} {e:?}");
+        for secret in [basic(), TOKEN.to_string()] {
+            for n in 8..=secret.len() {
+                assert!(
+                    !shown.contains(&secret[..n]),
+                    "pad {pad}: {n} leading characters of a secret leaked: {shown}"
+                );
+            }
+        }
+    }
+}
+
+/// A base URL with the credentials pasted into it is refused, and the
+/// message shows neither the userinfo nor the token.
+#[test]
+fn a_base_url_carrying_the_token_is_refused_without_showing_it() {
+    for url in [
+        format!("https://{AUTH_ID}:{TOKEN}@api.plivo.com"),
+        format!("https://api.plivo.com/{TOKEN}?x=1"),
+        format!("ftp://{TOKEN}.example"),
+    ] {
+        let e = Client::builder(AUTH_ID, TOKEN)
+            .base_url(url.as_str())
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)), "{url}: {e:?}");
+        assert_error_secret_free(&url, &e);
+    }
+}
+
+/// Duration settings are bounded (24 hours): `Duration::MAX` is a clear
+/// error at build time, not an overflow panic at the first request.
+#[test]
+fn duration_settings_are_bounded() {
+    use calls_core::retry::RetryPolicy;
+    let b = || Client::builder(AUTH_ID, TOKEN).base_url("http://127.0.0.1:9");
+    let huge = Duration::MAX;
+    let builders = [
+        ("timeout", b().timeout(huge)),
+        ("connect_timeout", b().connect_timeout(huge)),
+        ("rate_limit", b().rate_limit(1, huge)),
+        (
+            "retry base",
+            b().retry_policy(RetryPolicy {
+                base: huge,
+                max_backoff: huge,
+                ..RetryPolicy::default()
+            }),
+        ),
+        (
+            "retry max_retry_after",
+            b().retry_policy(RetryPolicy {
+                max_retry_after: huge,
+                ..RetryPolicy::default()
+            }),
+        ),
+    ];
+    for (what, builder) in builders {
+        let e = builder.build().unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("at most 24 hours")),
+            "{what}: {e:?}"
+        );
+    }
+    // A hand-made policy with huge values never panics when used directly.
+    let p = RetryPolicy {
+        base: huge,
+        max_backoff: huge,
+        max_retry_after: huge,
+        max_retries: 1,
+    };
+    let _ = p.backoff(0);
+    let _ = p.backoff(u32::MAX);
+    assert_eq!(
+        p.wait_for_429(0, Some(Duration::from_secs(3))),
+        Duration::from_secs(3)
+    );
+}

@@ -44,7 +44,10 @@ impl calls_pager {
         let r = f(&mut self.pager);
         match r {
             Some(Ok(v)) => {
-                mark_http_ok();
+                // A call from the buffer sent nothing: the HTTP status stays 0.
+                if self.pager.stats().requests > before {
+                    mark_http_ok();
+                }
                 Ok(Some(to_json(&v)?))
             }
             None => {
