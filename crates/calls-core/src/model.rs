@@ -150,11 +150,13 @@ fn shown(s: &str) -> String {
 /// An amount of money exactly as the API wrote it (`"0.00260"` stays `"0.00260"`).
 ///
 /// Always a decimal: an optional `-`, digits, and optionally `.` and more
-/// digits. Never converted to a float. A JSON number is accepted: an integer
-/// keeps its text; a fractional number is kept as the shortest decimal that
-/// reads back as the same number (serde_json does not expose the literal, so
-/// trailing zeros of a *number* such as `0.00260` are lost; strings, which is
-/// what the API sends, are always exact). Serialized as a JSON string.
+/// digits. Never converted to a float. The API sends strings; a JSON number
+/// is accepted too and keeps its literal text exactly (`0.00260` stays
+/// `0.00260`, `12345678901234567.89` keeps all its digits: calls-core builds
+/// serde_json with `arbitrary_precision`). A number written with an exponent
+/// is rewritten exactly as the same decimal without one (`1.50e-3` is
+/// `0.00150`), keeping every digit of the mantissa; an exponent beyond
+/// ±100 is refused. Serialized as a JSON string.
 ///
 /// ```
 /// use calls_core::model::Money;
@@ -257,9 +259,34 @@ impl<'de> Visitor<'de> for MoneyVisitor {
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Some(Money(v.to_string())))
     }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
+        Ok(Some(Money(v.to_string())))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
+        Ok(Some(Money(v.to_string())))
+    }
+    /// Only from a deserializer that has no literal text to give, such as
+    /// `serde_json::from_value` for a float whose text is its shortest form
+    /// (the JSON text decoder goes through `visit_map`).
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // NaN and infinities come out as `NaN`/`inf`, refused by `Money::new`.
         // Rust's Display for f64 is the shortest round-trip decimal, no exponent.
         Money::new(v.to_string()).map(Some).map_err(E::custom)
+    }
+    /// A JSON number that is not an `i64`/`u64` (see [`number_text`]).
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let text = number_text(map, &self)?;
+        match exact_decimal(&text) {
+            Ok(decimal) => Ok(Some(Money(decimal))),
+            Err(NumberError::OutOfRange) => Err(de::Error::custom(format_args!(
+                "`{}` is out of range for an amount",
+                shown(&text)
+            ))),
+            Err(NumberError::Malformed) => Err(de::Error::custom(format_args!(
+                "`{}` is not a decimal amount",
+                shown(&text)
+            ))),
+        }
     }
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -267,6 +294,113 @@ impl<'de> Visitor<'de> for MoneyVisitor {
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
+}
+
+/// The literal text of a JSON number that serde_json hands to a
+/// `deserialize_any` visitor as a map.
+///
+/// With serde_json's `arbitrary_precision` feature, an integer that fits an
+/// `i64` or `u64` arrives through `visit_i64`/`visit_u64`; any other number
+/// (a fraction, an exponent, a larger integer, `-0`) arrives through
+/// `visit_map` as a private one-entry map holding its exact text, which
+/// [`serde_json::Number`] knows how to read. A real JSON object there is not
+/// a number: the error is serde's usual "invalid type: map, expected ...".
+fn number_text<'de, A: MapAccess<'de>>(
+    map: A,
+    expected: &dyn de::Expected,
+) -> Result<String, A::Error> {
+    match serde_json::Number::deserialize(de::value::MapAccessDeserializer::new(map)) {
+        Ok(n) => Ok(n.as_str().to_owned()),
+        Err(_) => Err(de::Error::invalid_type(de::Unexpected::Map, expected)),
+    }
+}
+
+/// Why [`exact_decimal`] refused a number's text.
+#[derive(Debug, PartialEq, Eq)]
+enum NumberError {
+    /// Not the text of a JSON number.
+    Malformed,
+    /// An exponent beyond ±[`MAX_EXPONENT`].
+    OutOfRange,
+}
+
+/// The largest exponent (either sign) [`exact_decimal`] expands.
+const MAX_EXPONENT: u32 = 100;
+
+/// A JSON number's text as a plain decimal with the same value and digits:
+/// unchanged without an exponent; otherwise the mantissa's digits with the
+/// point moved (`1.50e-3` → `0.00150`, `2.5E+2` → `250`, `-0e5` → `-0`).
+/// Text that is not a JSON number, or an exponent beyond ±[`MAX_EXPONENT`],
+/// is an error, never a panic or a huge allocation.
+fn exact_decimal(text: &str) -> Result<String, NumberError> {
+    let Some(e) = text.find(['e', 'E']) else {
+        return if is_decimal(text) {
+            Ok(text.to_owned())
+        } else {
+            Err(NumberError::Malformed)
+        };
+    };
+    let (mantissa, exp) = (&text[..e], &text[e + 1..]);
+    if !is_decimal(mantissa) {
+        return Err(NumberError::Malformed);
+    }
+    let (exp_negative, exp_digits) = match exp.as_bytes().first() {
+        Some(b'-') => (true, &exp[1..]),
+        Some(b'+') => (false, &exp[1..]),
+        _ => (false, exp),
+    };
+    if exp_digits.is_empty() || !exp_digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NumberError::Malformed);
+    }
+    // Leading zeros (`1e-007`) are allowed; then any digits left must be few.
+    let significant = exp_digits.trim_start_matches('0');
+    let magnitude = match significant.len() {
+        0 => 0,
+        1..=3 => significant
+            .parse::<u32>()
+            .map_err(|_| NumberError::Malformed)?,
+        _ => return Err(NumberError::OutOfRange),
+    };
+    if magnitude > MAX_EXPONENT {
+        return Err(NumberError::OutOfRange);
+    }
+    let (negative, unsigned) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits: String = [int, frac].concat();
+    // Where the point goes, counted in digits from the left.
+    let shift = if exp_negative {
+        -i64::from(magnitude)
+    } else {
+        i64::from(magnitude)
+    };
+    let point = int.len() as i64 + shift;
+    let mut out = String::with_capacity(digits.len() + magnitude as usize + 3);
+    if negative {
+        out.push('-');
+    }
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
+        out.push_str(&digits);
+    } else {
+        let point = point as usize;
+        let (whole, fraction) = if point >= digits.len() {
+            (digits.clone() + &"0".repeat(point - digits.len()), "")
+        } else {
+            (digits[..point].to_owned(), &digits[point..])
+        };
+        // `0.05e2` is `5`, not `005`.
+        let trimmed = whole.trim_start_matches('0');
+        out.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+        if !fraction.is_empty() {
+            out.push('.');
+            out.push_str(fraction);
+        }
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -506,6 +640,52 @@ impl<'de> Visitor<'de> for OptCount {
         u64::try_from(v)
             .map(Some)
             .map_err(|_| E::custom(format_args!("`{v}` is negative")))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
+        u64::try_from(v)
+            .map(Some)
+            .map_err(|_| E::custom(format_args!("`{v}` is too large")))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
+        if v < 0 {
+            Err(E::custom(format_args!("`{v}` is negative")))
+        } else {
+            self.visit_u128(v.unsigned_abs())
+        }
+    }
+    /// A JSON number that is not an `i64`/`u64` (see [`number_text`]): read
+    /// exactly from its text, so `60.0` and `6e1` are 60, `2.5` is refused.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let text = number_text(map, &self)?;
+        let decimal = exact_decimal(&text).map_err(|e| match e {
+            NumberError::OutOfRange => {
+                de::Error::custom(format_args!("`{}` is out of range", shown(&text)))
+            }
+            NumberError::Malformed => {
+                de::Error::custom(format_args!("`{}` is not a whole number", shown(&text)))
+            }
+        })?;
+        let (negative, unsigned) = match decimal.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, decimal.as_str()),
+        };
+        let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let zero = unsigned.bytes().all(|b| b == b'0' || b == b'.');
+        if negative && !zero {
+            return Err(de::Error::custom(format_args!(
+                "`{}` is negative",
+                shown(&text)
+            )));
+        }
+        if !frac.bytes().all(|b| b == b'0') {
+            return Err(de::Error::custom(format_args!(
+                "`{}` is not a whole number",
+                shown(&text)
+            )));
+        }
+        int.parse()
+            .map(Some)
+            .map_err(|_| de::Error::custom(format_args!("`{}` is too large", shown(&text))))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
@@ -1463,7 +1643,7 @@ mod tests {
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["total_amount"], "0.00260");
         assert_eq!(v["total_rate"], "3");
-        // A fractional JSON number keeps its shortest decimal form, never an exponent.
+        // A number with an exponent is written as the same decimal without one.
         let c = call(r#"{"call_uuid": "u", "total_amount": 0.0026, "total_rate": 1e-7}"#);
         assert_eq!(c.total_amount.unwrap().as_str(), "0.0026");
         assert_eq!(c.total_rate.unwrap().as_str(), "0.0000001");
@@ -1479,6 +1659,174 @@ mod tests {
     }
 
     #[test]
+    fn money_numbers_keep_their_literal_text() {
+        // Trailing zeros and 17+ significant digits survive, as numbers...
+        let json = r#"{"call_uuid": "u", "total_amount": 12345678901234567.89,
+            "total_rate": 0.00260, "secure_trunking_rate": -0.000000000000000000001230}"#;
+        let c = call(json);
+        assert_eq!(
+            c.total_amount.as_ref().unwrap().as_str(),
+            "12345678901234567.89"
+        );
+        assert_eq!(c.total_rate.as_ref().unwrap().as_str(), "0.00260");
+        assert_eq!(
+            c.secure_trunking_rate.as_ref().unwrap().as_str(),
+            "-0.000000000000000000001230"
+        );
+        // ...and integers beyond u64, and `-0`.
+        let c = call(
+            r#"{"call_uuid": "u", "total_amount": 123456789012345678901234567890, "total_rate": -0}"#,
+        );
+        assert_eq!(
+            c.total_amount.unwrap().as_str(),
+            "123456789012345678901234567890"
+        );
+        assert_eq!(c.total_rate.unwrap().as_str(), "-0");
+        // Re-encoding writes the same text (as a JSON string), and decoding
+        // that gives the same call.
+        let c = call(json);
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(
+            text.contains(r#""total_amount":"12345678901234567.89""#),
+            "{text}"
+        );
+        assert!(text.contains(r#""total_rate":"0.00260""#), "{text}");
+        assert_eq!(call(&text), c);
+    }
+
+    #[test]
+    fn money_strings_are_unchanged() {
+        let json = r#"{"call_uuid": "u", "total_amount": "12345678901234567.8900",
+            "total_rate": "0.00260", "secure_trunking_rate": "0"}"#;
+        let c = call(json);
+        assert_eq!(
+            c.total_amount.as_ref().unwrap().as_str(),
+            "12345678901234567.8900"
+        );
+        assert_eq!(c.total_rate.as_ref().unwrap().as_str(), "0.00260");
+        assert_eq!(c.secure_trunking_rate.as_ref().unwrap().as_str(), "0");
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["total_amount"], "12345678901234567.8900");
+        assert_eq!(v["total_rate"], "0.00260");
+        assert_eq!(v["secure_trunking_rate"], "0");
+        assert_eq!(call(&v.to_string()), c);
+    }
+
+    #[test]
+    fn money_exponents_are_expanded_exactly() {
+        for (number, want) in [
+            ("1e-7", "0.0000001"),
+            ("1.50e-3", "0.00150"),
+            ("1.50E+3", "1500"),
+            ("1.2345e2", "123.45"),
+            ("12345678901234567.89e-2", "123456789012345.6789"),
+            ("2.5e0", "2.5"),
+            ("0.05e2", "5"),
+            ("0.050e2", "5.0"),
+            ("0e5", "0"),
+            ("-4.2e1", "-42"),
+            ("-4.2e-1", "-0.42"),
+            ("1e-007", "0.0000001"),
+            ("1e100", &format!("1{}", "0".repeat(100))),
+        ] {
+            let c = call(&format!(
+                r#"{{"call_uuid": "u", "total_amount": {number}}}"#
+            ));
+            assert_eq!(c.total_amount.unwrap().as_str(), want, "{number}");
+        }
+        for (number, why) in [
+            ("1e101", "is out of range for an amount"),
+            ("1e-101", "is out of range for an amount"),
+            ("1e400", "is out of range for an amount"),
+            ("1e99999999999999999999", "is out of range for an amount"),
+        ] {
+            let m = call_err(&format!(
+                r#"{{"call_uuid": "u", "total_amount": {number}}}"#
+            ));
+            assert!(m.starts_with("total_amount: `"), "{number}: {m}");
+            assert!(m.contains(why), "{number}: {m}");
+        }
+        // Not numbers at all: serde_json refuses them, naming nothing of ours.
+        for bad in [
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1.",
+            ".5",
+            "01",
+            "1e",
+            "+1",
+            "0x10",
+        ] {
+            let json = format!(r#"{{"call_uuid": "u", "total_amount": {bad}}}"#);
+            assert!(
+                matches!(decode_call(json.as_bytes()), Err(Error::BadResponse(_))),
+                "{bad}"
+            );
+        }
+        // An object is not an amount, even one that looks like serde_json's
+        // private number encoding with a bad value.
+        let m = call_err(r#"{"call_uuid": "u", "total_amount": {"a": 1}}"#);
+        assert!(
+            m.starts_with("total_amount: invalid type: map, expected a decimal amount"),
+            "{m}"
+        );
+        let m = call_err(r#"{"call_uuid": "u", "total_amount": {}}"#);
+        assert!(m.starts_with("total_amount: invalid type: map"), "{m}");
+        let m = call_err(
+            r#"{"call_uuid": "u", "total_amount": {"$serde_json::private::Number": "x"}}"#,
+        );
+        assert!(m.starts_with("total_amount: invalid type: map"), "{m}");
+    }
+
+    #[test]
+    fn exact_decimal_edges() {
+        assert_eq!(exact_decimal("0.00260").as_deref(), Ok("0.00260"));
+        assert_eq!(exact_decimal("-0e5").as_deref(), Ok("-0"));
+        assert_eq!(exact_decimal("5e-1").as_deref(), Ok("0.5"));
+        assert_eq!(exact_decimal("5e+0").as_deref(), Ok("5"));
+        for bad in [
+            "", "-", "e5", "1e", "1e+", "1e-x", "1.e5", "1e5e5", "1e+-5", "x",
+        ] {
+            assert_eq!(exact_decimal(bad), Err(NumberError::Malformed), "{bad}");
+        }
+        assert_eq!(exact_decimal("1e1000"), Err(NumberError::OutOfRange));
+        assert_eq!(exact_decimal("1e0101"), Err(NumberError::OutOfRange));
+        assert_eq!(
+            exact_decimal(&format!("1e{}", "9".repeat(10_000))),
+            Err(NumberError::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn numbers_in_extra_fields_round_trip_exactly() {
+        let json = concat!(
+            r#"{"call_uuid":"u","rate":0.00650,"big":12345678901234567.89,"#,
+            r#""huge":123456789012345678901234567890,"exp":1.50E-3,"neg":-0,"#,
+            r#""f":[1.0,2.50,{"x":1e400}]}"#
+        );
+        let c = call(json);
+        assert_eq!(c.extra["rate"].to_string(), "0.00650");
+        assert_eq!(c.extra["big"].to_string(), "12345678901234567.89");
+        let text = serde_json::to_string(&c).unwrap();
+        // Every digit is kept; serde_json only spells the exponent marker
+        // its own way (`E-3` as `e-3`, `e400` as `e+400`).
+        let want = concat!(
+            r#""rate":0.00650,"big":12345678901234567.89,"#,
+            r#""huge":123456789012345678901234567890,"exp":1.50e-3,"neg":-0,"#,
+            r#""f":[1.0,2.50,{"x":1e+400}]}"#
+        );
+        assert!(text.ends_with(want), "{text}");
+        assert_eq!(call(&text), c);
+        // The same in meta and at the top of a page.
+        let body = br#"{"meta":{"rate":0.00650},"objects":[],"t":1.000}"#;
+        let page = decode_page(body).unwrap();
+        let text = serde_json::to_string(&page).unwrap();
+        assert!(text.contains(r#""rate":0.00650"#), "{text}");
+        assert!(text.ends_with(r#""t":1.000}"#), "{text}");
+    }
+
+    #[test]
     fn counts() {
         let c = call(
             r#"{"call_uuid": "u", "call_duration": "20", "bill_duration": "", "billed_duration": 60.0}"#,
@@ -1486,9 +1834,26 @@ mod tests {
         assert_eq!(c.call_duration, Some(20));
         assert_eq!(c.bill_duration, None);
         assert_eq!(c.billed_duration, Some(60));
+        // Whole numbers written as fractions or with exponents are read exactly.
+        let c = call(
+            r#"{"call_uuid": "u", "call_duration": 6e1, "bill_duration": 18446744073709551615.000,
+                "billed_duration": -0.0, "hangup_cause_code": 1.2e3}"#,
+        );
+        assert_eq!(c.call_duration, Some(60));
+        assert_eq!(c.bill_duration, Some(u64::MAX));
+        assert_eq!(c.billed_duration, Some(0));
+        assert_eq!(c.hangup_cause_code, Some(1200));
         for (bad, why) in [
             ("-1", "negative"),
             ("1.5", "not a whole number"),
+            ("-1.0", "negative"),
+            ("-1e400", "out of range"),
+            ("1e-400", "out of range"),
+            ("25e-1", "not a whole number"),
+            ("18446744073709551616", "too large"),
+            ("18446744073709551616.0", "too large"),
+            ("-18446744073709551616", "negative"),
+            ("{}", "invalid type: map"),
             (r#""-3""#, "negative"),
             (r#""12a""#, "not a whole number"),
             (r#""99999999999999999999999""#, "too large"),

@@ -181,10 +181,10 @@ fn valid_query() -> impl Strategy<Value = CallQuery> {
 // Strategies: pages
 // ---------------------------------------------------------------------------
 
-/// Any JSON value. Floats are short dyadic fractions (k / 1024, |k| < 2^15),
-/// whose decimal text serde_json reads back exactly: without its
-/// `float_roundtrip` feature it may be one ULP off for longer ones (see
-/// `long_floats_in_extra_fields_are_kept_exactly`).
+/// Any JSON value. Floats are short dyadic fractions (k / 1024, |k| < 2^15);
+/// calls-core builds serde_json with `arbitrary_precision`, so any number's
+/// text is kept exactly (see `long_floats_in_extra_fields_are_kept_exactly`
+/// and `number_money_fields_keep_their_text`).
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -243,10 +243,9 @@ fn time_text() -> impl Strategy<Value = Value> {
 fn count_value() -> impl Strategy<Value = Value> {
     prop_oneof![
         any::<u64>().prop_map(Value::from),
-        // Integral floats (`12.0`); up to 2^40, as serde_json reads longer
-        // ones only approximately (`1814443299783449.0` comes back as
-        // `...448.8`, which is then refused as not whole).
-        (0u64..=1 << 40).prop_map(|v| json!(v as f64)),
+        // Integral floats (`12.0`, `1.8144432997834490e15`): read exactly
+        // from their text. Below 2^63 so that rounding to f64 stays in u64.
+        (0u64..=1 << 63).prop_map(|v| json!(v as f64)),
         "[0-9]{1,19}".prop_map(Value::String),
         Just(Value::Null),
         Just(json!("")),
@@ -699,8 +698,8 @@ fn page_value_round_trip_smoke() {
 }
 
 /// A float with 16-17 significant digits in an extra field comes back
-/// exactly (calls-core builds serde_json with `float_roundtrip`; without it
-/// such a value can come back one ULP off).
+/// exactly (calls-core builds serde_json with `arbitrary_precision`, which
+/// keeps the text, and `float_roundtrip` for `as_f64`).
 #[test]
 fn long_floats_in_extra_fields_are_kept_exactly() {
     let x = 918_732.997_070_312_5_f64;
@@ -750,4 +749,90 @@ fn sub_microsecond_end_times_survive_encoding() {
     let page = decode_page(body).unwrap();
     let again = decode_page(&serde_json::to_vec(&page).unwrap()).unwrap();
     assert_eq!(again, page);
+}
+
+/// A money amount's value as (negative, digits without leading or trailing
+/// zeros, power of ten of the last digit), to compare two decimal texts
+/// by value: `0.00150` and `1.50e-3` are both (false, "15", -4).
+fn decimal_value(text: &str) -> (bool, String, i64) {
+    let (mantissa, exp) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().unwrap()),
+        None => (text, 0),
+    };
+    let (negative, unsigned) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all = format!("{int}{frac}");
+    let trimmed = all.trim_end_matches('0');
+    let power = exp - frac.len() as i64 + (all.len() - trimmed.len()) as i64;
+    let digits = trimmed.trim_start_matches('0');
+    if digits.is_empty() {
+        return (false, String::new(), 0);
+    }
+    (negative, digits.to_owned(), power)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A money field sent as a JSON number keeps its literal text (any
+    /// number of digits, trailing zeros); one with an exponent becomes the
+    /// decimal of the same value with the same mantissa digits. Encoding
+    /// writes that text as a string, which decodes to the same call.
+    #[test]
+    fn number_money_fields_keep_their_text(
+        negative in any::<bool>(),
+        int in "0|[1-9][0-9]{0,30}",
+        frac in proptest::option::of("[0-9]{1,30}"),
+        exp in proptest::option::of(
+            (select(&["e", "E"][..]), select(&["", "+", "-"][..]), 0u32..=40),
+        ),
+        as_string in any::<bool>(),
+    ) {
+        let mut literal = format!("{}{int}", if negative { "-" } else { "" });
+        if let Some(f) = &frac {
+            literal.push('.');
+            literal.push_str(f);
+        }
+        let plain = literal.clone();
+        if let Some((e, sign, k)) = exp {
+            literal.push_str(&format!("{e}{sign}{k}"));
+        }
+        // A string must already be a plain decimal.
+        let sent = if as_string {
+            format!("\"{plain}\"")
+        } else {
+            literal.clone()
+        };
+        let body = format!(r#"{{"call_uuid": "u", "total_amount": {sent}}}"#);
+        let call = calls_core::model::decode_call(body.as_bytes())
+            .map_err(|e| TestCaseError::fail(format!("{e}: {body}")))?;
+        let got = call.total_amount.clone().unwrap().into_string();
+        if as_string || exp.is_none() {
+            prop_assert_eq!(&got, &plain);
+        } else {
+            prop_assert!(!got.contains(['e', 'E']), "{}", got);
+            prop_assert_eq!(
+                decimal_value(&got),
+                decimal_value(&literal),
+                "{} -> {}",
+                literal,
+                got
+            );
+            // Trailing zeros are kept: the last digit has the same place
+            // (`0.00150` for `1.50e-3`), or the result is whole.
+            let (_, sign, k) = exp.unwrap();
+            let shift = if sign == "-" { -i64::from(k) } else { i64::from(k) };
+            let frac_len = frac.as_ref().map_or(0, |f| f.len() as i64);
+            let got_frac = got.split_once('.').map_or(0, |(_, f)| f.len() as i64);
+            prop_assert_eq!(got_frac, (frac_len - shift).max(0), "{} -> {}", literal, got);
+        }
+        let encoded = serde_json::to_string(&call).unwrap();
+        let quoted = format!(r#""total_amount":"{got}""#);
+        prop_assert!(encoded.contains(&quoted), "{}", encoded);
+        let again = calls_core::model::decode_call(encoded.as_bytes()).unwrap();
+        prop_assert_eq!(again, call);
+    }
 }

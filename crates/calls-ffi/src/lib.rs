@@ -105,7 +105,7 @@ pub extern "C" fn calls_version() -> *const c_char {
         Ok(v) => v,
         Err(_) => c"unknown",
     };
-    VERSION.as_ptr()
+    ffi_value(c"unknown".as_ptr(), || VERSION.as_ptr())
 }
 
 /// A short static description of a result code, starting with its name
