@@ -15,27 +15,12 @@
 
 mod common;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use calls_core::{CallQuery, Client, Error};
-use common::{AUTH_ID, TOKEN};
-
-fn read_head(stream: &mut TcpStream) -> String {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
+use common::{AUTH_ID, TOKEN, assert_no_connection, read_head};
 
 const REFUSED: &str = r#"{"api_id":"proxy-test","error":"canned 401"}"#;
 
@@ -47,15 +32,6 @@ fn answer_401(stream: &mut TcpStream) {
         REFUSED.len()
     )
     .unwrap();
-}
-
-fn assert_no_connection(listener: &TcpListener, what: &str) {
-    listener.set_nonblocking(true).unwrap();
-    match listener.accept() {
-        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-        Ok((_, from)) => panic!("{what}: unexpected connection from {from}"),
-        Err(e) => panic!("{what}: accept failed: {e}"),
-    }
 }
 
 fn query() -> CallQuery {

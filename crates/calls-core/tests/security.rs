@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -80,20 +80,26 @@ fn recent_query() -> CallQuery {
     q
 }
 
-/// Reads one request head (up to the blank line), with a safety timeout.
-fn read_head(stream: &mut TcpStream) -> String {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+/// A one-shot server answering 400 with `{"error": error(request head)}`,
+/// and a client of it without retries.
+fn answers_400(
+    error: impl FnOnce(&str) -> String + Send + 'static,
+) -> (Client, JoinHandle<()>, TcpListener) {
+    let (port, server, listener) = one_shot(move |mut s, head| {
+        let body = serde_json::json!({ "error": error(&head) }).to_string();
+        write!(
+            s,
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
         .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
+    });
+    let c = Client::builder(AUTH_ID, TOKEN)
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    (c, server, listener)
 }
 
 /// A server that accepts exactly one connection, hands it to `answer` with the
@@ -110,16 +116,6 @@ fn one_shot<T: Send + 'static>(
         answer(stream, head)
     });
     (port, handle, listener)
-}
-
-/// Asserts that nobody connected to `listener` (again): accept would block.
-fn assert_no_connection(listener: &TcpListener, what: &str) {
-    listener.set_nonblocking(true).unwrap();
-    match listener.accept() {
-        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-        Ok((_, from)) => panic!("{what}: unexpected connection from {from}"),
-        Err(e) => panic!("{what}: accept failed: {e}"),
-    }
 }
 
 /// A port on which nothing listens (bound, then closed).
@@ -340,25 +336,13 @@ fn token_echoed_by_the_server_is_scrubbed() {
 /// `base64(auth_id:token)` into the error message: that is scrubbed too.
 #[test]
 fn basic_credentials_echoed_by_the_server_are_scrubbed() {
-    let (port, server, _l) = one_shot(|mut s, head| {
+    let (c, server, _l) = answers_400(|head| {
         let auth = head
             .lines()
             .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
-            .unwrap_or("")
-            .to_string();
-        let body = serde_json::json!({ "error": format!("bad header {auth}") }).to_string();
-        write!(
-            s,
-            "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
+            .unwrap_or("");
+        format!("bad header {auth}")
     });
-    let c = Client::builder(AUTH_ID, TOKEN)
-        .base_url(format!("http://127.0.0.1:{port}"))
-        .max_retries(0)
-        .build()
-        .unwrap();
     let e = c.list_page(&recent_query(), 20, 0).unwrap_err();
     server.join().unwrap();
     assert_error_secret_free("echoed Authorization header", &e);
@@ -822,23 +806,14 @@ fn no_fallback_from_https_to_http() {
 #[test]
 fn a_long_error_echoing_credentials_leaks_no_piece_of_them() {
     for pad in [430usize, 440, 470, 490, 495] {
-        let (port, server, _l) = one_shot(move |mut s, _| {
-            let body = serde_json::json!({
-                "error": format!("{} you sent Basic {} and token {}", "x".repeat(pad), basic(), TOKEN)
-            })
-            .to_string();
-            write!(
-                s,
-                "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
+        let (c, server, _l) = answers_400(move |_| {
+            format!(
+                "{} you sent Basic {} and token {}",
+                "x".repeat(pad),
+                basic(),
+                TOKEN
             )
-            .unwrap();
         });
-        let c = Client::builder(AUTH_ID, TOKEN)
-            .base_url(format!("http://127.0.0.1:{port}"))
-            .max_retries(0)
-            .build()
-            .unwrap();
         let e = c.list_page(&recent_query(), 20, 0).unwrap_err();
         server.join().unwrap();
         let shown = format!("{e} {e:?}");

@@ -74,3 +74,30 @@ pub fn assert_no_token(e: &calls_core::Error) {
     let shown = format!("{e} {e:?} {e:#?}");
     assert!(!shown.contains(TOKEN), "token leaked: {shown}");
 }
+
+/// Reads one request head (up to the blank line), with a safety timeout.
+pub fn read_head(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Asserts that nobody connected to `listener` (again): accept would block.
+pub fn assert_no_connection(listener: &std::net::TcpListener, what: &str) {
+    listener.set_nonblocking(true).unwrap();
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Ok((_, from)) => panic!("{what}: unexpected connection from {from}"),
+        Err(e) => panic!("{what}: accept failed: {e}"),
+    }
+}
