@@ -123,18 +123,8 @@ pub unsafe extern "C" fn calls_pager_next(
     json_out: *mut *mut c_char,
     len_out: *mut usize,
 ) -> calls_result {
-    ffi_call(|| {
-        // SAFETY (both): forwarded from this function's contract.
-        let out = unsafe { OutString::new(json_out, len_out, "json_out") }?;
-        let p = unsafe { try_mut(p, "p") }?;
-        match p.step(Iterator::next)? {
-            Some(json) => {
-                out.set(json)?;
-                Ok(CALLS_RESULT_OK)
-            }
-            None => Ok(CALLS_RESULT_DONE),
-        }
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe { next_json(p, json_out, len_out, Iterator::next) }
 }
 
 /// The next batch of calls as a JSON array (never empty): the calls already
@@ -151,11 +141,26 @@ pub unsafe extern "C" fn calls_pager_next_page(
     json_out: *mut *mut c_char,
     len_out: *mut usize,
 ) -> calls_result {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { next_json(p, json_out, len_out, Pager::next_page) }
+}
+
+/// The body of `calls_pager_next` and `calls_pager_next_page`, inside the
+/// panic boundary: one step of `f`, OK with its JSON, or DONE.
+///
+/// # Safety
+/// `p` is NULL or a live pager; `json_out` and `len_out` are NULL or writable.
+unsafe fn next_json<T: serde::Serialize>(
+    p: *mut calls_pager,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+    f: impl FnOnce(&mut Pager) -> Option<calls_core::Result<T>>,
+) -> calls_result {
     ffi_call(|| {
         // SAFETY (both): forwarded from this function's contract.
         let out = unsafe { OutString::new(json_out, len_out, "json_out") }?;
         let p = unsafe { try_mut(p, "p") }?;
-        match p.step(Pager::next_page)? {
+        match p.step(f)? {
             Some(json) => {
                 out.set(json)?;
                 Ok(CALLS_RESULT_OK)
