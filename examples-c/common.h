@@ -6,7 +6,8 @@
  *  - dec_sum: exact sums of decimal money strings ("0.00280") in integers;
  *  - apply_filter_flag(): the command-line filter flags shared by every
  *    example, mapped to calls_query_set;
- *  - report(): prints calls_result_str(rc) and calls_last_error_message().
+ *  - report(): prints calls_result_str(rc) and calls_last_error_message();
+ *  - pager_from_env(): a client from the environment and a pager on it.
  *
  * Include it before any system header (it selects POSIX for gmtime_r).
  */
@@ -33,6 +34,39 @@ static inline void report(const char *what, calls_result rc)
 {
     const char *msg = calls_last_error_message();
     fprintf(stderr, "error: %s: %s%s%s\n", what, calls_result_str(rc), *msg ? ": " : "", msg);
+}
+
+/*
+ * A client from the environment (PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN and
+ * PLIVO_API_URL) in *client, and a pager of q on it in *pager: resumed from
+ * `checkpoint` when it is not NULL, else new, stopping after `max_items`
+ * calls (0: no cap). Returns 0, or -1 after report(); the caller frees
+ * *client and *pager either way.
+ */
+static inline int pager_from_env(const calls_query *q, const char *checkpoint, uint64_t max_items,
+                                 calls_client **client, calls_pager **pager)
+{
+    calls_client_builder *builder = NULL;
+    calls_result rc;
+    if ((rc = calls_client_builder_from_env(&builder)) != CALLS_RESULT_OK) {
+        report("calls_client_builder_from_env", rc);
+        return -1;
+    }
+    rc = calls_client_builder_build(builder, client); /* always consumes builder */
+    if (rc != CALLS_RESULT_OK) {
+        report("calls_client_builder_build", rc);
+        return -1;
+    }
+    if (checkpoint != NULL) {
+        if ((rc = calls_pager_resume(*client, q, checkpoint, pager)) != CALLS_RESULT_OK) {
+            report("calls_pager_resume", rc);
+            return -1;
+        }
+    } else if ((rc = calls_pager_new(*client, q, max_items, pager)) != CALLS_RESULT_OK) {
+        report("calls_pager_new", rc);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -376,6 +410,27 @@ static inline const char *flag_value(int argc, char **argv, int *i, const char *
 }
 
 /*
+ * Sets the bound `name` of q to time t, "YYYY-MM-DD HH:MM:SS" (UTC), for
+ * --days; `which` ("start" or "end") names it when t cannot be written.
+ * Returns 0, or -1 after a message (*rc is the result of calls_query_set).
+ */
+static inline int set_days_bound(calls_query *q, const char *name, time_t t, const char *which, calls_result *rc)
+{
+    char when[32];
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+        fprintf(stderr, "error: --days: cannot compute the %s time\n", which);
+        return -1;
+    }
+    *rc = calls_query_set(q, name, when);
+    if (*rc != CALLS_RESULT_OK) {
+        report("--days", *rc);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * If argv[*i] is a filter flag, applies it to q and returns 1 (with *rc the
  * result of calls_query_set); returns 0 when it is not one, -1 when its value
  * is missing or bad (a message is printed). `--days N` counts back from `now`
@@ -402,10 +457,7 @@ static inline int apply_filter_flag_at(calls_query *q, int argc, char **argv, in
     }
     if (!missing && (v = flag_value(argc, argv, i, "--days", &missing)) != NULL) {
         char *end;
-        char when[32];
         unsigned long days;
-        time_t t;
-        struct tm tm;
         errno = 0;
         days = strtoul(v, &end, 10);
         if (errno || *end || *v < '0' || *v > '9' || days > 36500) {
@@ -415,25 +467,9 @@ static inline int apply_filter_flag_at(calls_query *q, int argc, char **argv, in
         /* Both bounds from one instant: [now - N days, now), exactly N days,
          * so 60 days is two 30-day windows (a lower bound alone would end at
          * the pager's own, slightly later "now": a sliver of a third). */
-        t = now - (time_t)(days * 86400UL);
-        if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm) == 0) {
-            fprintf(stderr, "error: --days: cannot compute the start time\n");
+        if (set_days_bound(q, "end_time__gte", now - (time_t)(days * 86400UL), "start", rc) != 0 ||
+            set_days_bound(q, "end_time__lt", now, "end", rc) != 0)
             return -1;
-        }
-        *rc = calls_query_set(q, "end_time__gte", when);
-        if (*rc != CALLS_RESULT_OK) {
-            report("--days", *rc);
-            return -1;
-        }
-        if (gmtime_r(&now, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm) == 0) {
-            fprintf(stderr, "error: --days: cannot compute the end time\n");
-            return -1;
-        }
-        *rc = calls_query_set(q, "end_time__lt", when);
-        if (*rc != CALLS_RESULT_OK) {
-            report("--days", *rc);
-            return -1;
-        }
         return 1;
     }
     if (missing) {

@@ -466,7 +466,6 @@ int main(int argc, char **argv)
 {
     int ret = 1, r, has_header = 1;
     calls_result rc;
-    calls_client_builder *builder = NULL;
     calls_client *client = NULL;
     calls_query *query = NULL;
     calls_pager *pager = NULL;
@@ -510,25 +509,8 @@ int main(int argc, char **argv)
         has_header = 0;
     }
 
-    if ((rc = calls_client_builder_from_env(&builder)) != CALLS_RESULT_OK) {
-        report("calls_client_builder_from_env", rc);
+    if (pager_from_env(query, checkpoint, opt.resume ? 0 : opt.max_items, &client, &pager) != 0)
         goto cleanup;
-    }
-    rc = calls_client_builder_build(builder, &client);
-    builder = NULL; /* always consumed */
-    if (rc != CALLS_RESULT_OK) {
-        report("calls_client_builder_build", rc);
-        goto cleanup;
-    }
-    if (checkpoint != NULL) {
-        if ((rc = calls_pager_resume(client, query, checkpoint, &pager)) != CALLS_RESULT_OK) {
-            report("calls_pager_resume", rc);
-            goto cleanup;
-        }
-    } else if ((rc = calls_pager_new(client, query, opt.resume ? 0 : opt.max_items, &pager)) != CALLS_RESULT_OK) {
-        report("calls_pager_new", rc);
-        goto cleanup;
-    }
 
     if (!has_header) {
         char header[1024];
@@ -590,6 +572,5 @@ cleanup:
     calls_pager_free(pager);
     calls_query_free(query);
     calls_client_free(client);
-    calls_client_builder_free(builder);
     return ret;
 }

@@ -22,7 +22,6 @@ int main(int argc, char **argv)
 {
     int ret = 1, i;
     calls_result rc;
-    calls_client_builder *builder = NULL;
     calls_client *client = NULL;
     calls_query *query = NULL;
     calls_pager *pager = NULL;
@@ -68,20 +67,8 @@ int main(int argc, char **argv)
         }
     }
 
-    if ((rc = calls_client_builder_from_env(&builder)) != CALLS_RESULT_OK) {
-        report("calls_client_builder_from_env", rc);
+    if (pager_from_env(query, NULL, max_items, &client, &pager) != 0)
         goto cleanup;
-    }
-    rc = calls_client_builder_build(builder, &client);
-    builder = NULL; /* always consumed */
-    if (rc != CALLS_RESULT_OK) {
-        report("calls_client_builder_build", rc);
-        goto cleanup;
-    }
-    if ((rc = calls_pager_new(client, query, max_items, &pager)) != CALLS_RESULT_OK) {
-        report("calls_pager_new", rc);
-        goto cleanup;
-    }
 
     printf("%-36s  %-19s  %-16s  %-16s  %-8s  %8s  %10s\n", "CALL UUID", "END TIME (UTC)", "FROM", "TO",
            "DIR", "BILL (s)", "AMOUNT");
@@ -136,6 +123,5 @@ cleanup:
     calls_pager_free(pager);
     calls_query_free(query);
     calls_client_free(client);
-    calls_client_builder_free(builder);
     return ret;
 }

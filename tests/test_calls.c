@@ -8,104 +8,19 @@
  * and PLIVO_API_URL); `offline` needs none. The last line printed is
  * "RESULT <passed> <failed>"; the exit status is 0 only when nothing failed.
  */
-#define _POSIX_C_SOURCE 200809L
+#include "check.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "calls.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, #cond, \
-                    calls_last_error_message());                                                   \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-    do {                                                                                           \
-        calls_result rc_ = (expr);                                                                 \
-        if (rc_ == (calls_result)(want)) {                                                         \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            fprintf(stderr, "%s:%d: %s\n  = %u (%s), want %s; last error: %s\n", __FILE__,         \
-                    __LINE__, #expr, (unsigned)rc_, calls_result_str(rc_), #want,                  \
-                    calls_last_error_message());                                                   \
-        }                                                                                          \
-    } while (0)
-
-/* A non-NULL pointer value that is never dereferenced: out-parameters must be
- * overwritten with NULL on failure. */
-#define SENTINEL ((void *)&passed)
 
 static const char *const BAD_UTF8 = "\xff\xfe bad";
 static const char *const SECRET = "s3cr3t-t0ken-never-shown";
 
 /* ------------------------------------------------------------------ helpers */
 
-static const char *env_or_die(const char *name)
-{
-    const char *v = getenv(name);
-    if (v == NULL || *v == '\0') {
-        fprintf(stderr, "%s is not set: run this scenario through scripts/with-sim.sh\n", name);
-        exit(2);
-    }
-    return v;
-}
-
 /* A client of the simulator in the environment, with the given settings. */
 static calls_client *sim_client(const char *token, uint32_t max_retries, uint32_t timeout_ms)
 {
-    calls_client_builder *b = NULL;
-    calls_client *c = NULL;
-    CHECK_RC(calls_client_builder_new(env_or_die("PLIVO_AUTH_ID"), token ? token : env_or_die("PLIVO_AUTH_TOKEN"), &b),
-             CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_set_base_url(b, env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_set_max_retries(b, max_retries), CALLS_RESULT_OK);
-    if (timeout_ms)
-        CHECK_RC(calls_client_builder_set_timeout_ms(b, timeout_ms), CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
-    if (c == NULL) {
-        fprintf(stderr, "cannot build a client: %s\n", calls_last_error_message());
-        exit(2);
-    }
-    return c;
-}
-
-/* "YYYY-MM-DD HH:MM:SS" for now minus `days` (UTC). */
-static void days_ago(int days, char *buf, size_t cap)
-{
-    time_t t = time(NULL) - (time_t)days * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-static calls_query *query_days(int days, const char *direction)
-{
-    calls_query *q = NULL;
-    char when[32];
-    days_ago(days, when, sizeof when);
-    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
-    CHECK_RC(calls_query_set(q, "end_time__gte", when), CALLS_RESULT_OK);
-    if (direction)
-        CHECK_RC(calls_query_set(q, "call_direction", direction), CALLS_RESULT_OK);
-    return q;
+    return test_client(NULL, token, NULL, max_retries, timeout_ms, 0);
 }
 
 static size_t count_of(const char *haystack, const char *needle)
@@ -129,39 +44,14 @@ static void buf_add(buf_t *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
-        char *p;
         while (cap < b->len + n + 1)
             cap *= 2;
-        p = realloc(b->s, cap);
-        if (p == NULL) {
-            perror("realloc");
-            exit(2);
-        }
-        b->s = p;
+        b->s = xrealloc(b->s, cap);
         b->cap = cap;
     }
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';
-}
-
-/* A loopback port nothing listens on: bind port 0, read it, close. */
-static unsigned closed_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("closed_port");
-        exit(2);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* Checks that a failure's message does not show the token. */
@@ -397,18 +287,12 @@ static void test_query(void)
 static char *long_string(const char *prefix, char c, size_t n)
 {
     size_t k = strlen(prefix);
-    char *s = malloc(k + n + 1);
-    if (s == NULL) {
-        perror("malloc");
-        exit(2);
-    }
+    char *s = xmalloc(k + n + 1);
     memcpy(s, prefix, k);
     memset(s + k, c, n);
     s[k + n] = '\0';
     return s;
 }
-
-#define ONE_MIB ((size_t)1024 * 1024)
 
 /* 1 MiB strings everywhere a string goes in: refused cleanly (or, for a base
  * URL, failing at the request), with short messages that never echo them. */
@@ -513,7 +397,7 @@ static void test_offline_requests(void)
     /* VALIDATION at list_page: an upper end_time bound without a lower one.
      * The port is closed, so VALIDATION (not TRANSPORT) proves nothing was sent. */
     CHECK_RC(calls_query_new(&lt_only), CALLS_RESULT_OK);
-    days_ago(1, when, sizeof when);
+    days_before(time(NULL), 1, when, sizeof when);
     CHECK_RC(calls_query_set(lt_only, "end_time__lt", when), CALLS_RESULT_OK);
     json = SENTINEL;
     CHECK_RC(calls_client_list_page(c, lt_only, 20, 0, &json, &len), CALLS_RESULT_VALIDATION);
@@ -521,7 +405,7 @@ static void test_offline_requests(void)
     CHECK(strstr(calls_last_error_message(), "end_time__lt") != NULL);
     /* Older than the retention. */
     CHECK_RC(calls_query_new(&too_old), CALLS_RESULT_OK);
-    days_ago(200, when, sizeof when);
+    days_before(time(NULL), 200, when, sizeof when);
     CHECK_RC(calls_query_set(too_old, "end_time__gte", when), CALLS_RESULT_OK);
     CHECK_RC(calls_client_list_page(c, too_old, 20, 0, &json, &len), CALLS_RESULT_VALIDATION);
     CHECK_RC(calls_client_fetch_all(c, too_old, 0, &json, &len), CALLS_RESULT_VALIDATION);
@@ -598,7 +482,8 @@ static void *thread_main(void *arg)
 static void test_data(void)
 {
     calls_client *c = sim_client(NULL, 2, 0);
-    calls_query *all = NULL, *window = query_days(59, "outbound"), *recent = query_days(10, NULL);
+    calls_query *all = NULL, *window = query_since(time(NULL), 59, "outbound");
+    calls_query *recent = query_since(time(NULL), 10, NULL);
     calls_pager *p = NULL;
     char *json = NULL, *fetched = NULL, *stats = NULL;
     size_t len = 0, n;
@@ -774,7 +659,7 @@ static void test_data(void)
 static void expect_failure(uint32_t max_retries, uint32_t timeout_ms, calls_result want, uint16_t status)
 {
     calls_client *c = sim_client(NULL, max_retries, timeout_ms);
-    calls_query *q = query_days(5, NULL);
+    calls_query *q = query_since(time(NULL), 5, NULL);
     calls_pager *p = NULL;
     char *json = SENTINEL;
     size_t len = 5;
@@ -826,6 +711,5 @@ int main(int argc, char **argv)
                 "usage: test_calls offline|data|not_found|server|rate_limited|http|timeout|bad_response\n");
         return 2;
     }
-    printf("RESULT %d %d\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_result();
 }

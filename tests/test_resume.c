@@ -10,118 +10,16 @@
  * printed is "RESULT <passed> <failed>"; the exit status is 0 only when
  * nothing failed.
  */
-#define _POSIX_C_SOURCE 200809L
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "calls.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, #cond, \
-                    calls_last_error_message());                                                   \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-    do {                                                                                           \
-        calls_result rc_ = (expr);                                                                 \
-        if (rc_ == (calls_result)(want)) {                                                         \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            fprintf(stderr, "%s:%d: %s\n  = %u (%s), want %s; last error: %s\n", __FILE__,         \
-                    __LINE__, #expr, (unsigned)rc_, calls_result_str(rc_), #want,                  \
-                    calls_last_error_message());                                                   \
-        }                                                                                          \
-    } while (0)
-
-/* A non-NULL pointer value that is never dereferenced: out-parameters must be
- * overwritten with NULL on failure. */
-#define SENTINEL ((void *)&passed)
+#include "check.h"
 
 static const char *const BAD_UTF8 = "calls-ckpt1.\xff\xfe";
-#define ONE_MIB (1024 * 1024)
 
 /* ------------------------------------------------------------------ helpers */
-
-static const char *env_or_die(const char *name)
-{
-    const char *v = getenv(name);
-    if (v == NULL || *v == '\0') {
-        fprintf(stderr, "%s is not set: run this scenario through scripts/with-sim.sh\n", name);
-        exit(2);
-    }
-    return v;
-}
 
 /* A client of `url` for account `auth_id` (the simulator's when NULL). */
 static calls_client *make_client(const char *auth_id, const char *token, const char *url, int wide_policy)
 {
-    calls_client_builder *b = NULL;
-    calls_client *c = NULL;
-    CHECK_RC(calls_client_builder_new(auth_id ? auth_id : env_or_die("PLIVO_AUTH_ID"),
-                                      token ? token : env_or_die("PLIVO_AUTH_TOKEN"), &b),
-             CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_set_base_url(b, url ? url : env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_set_max_retries(b, 0), CALLS_RESULT_OK);
-    if (wide_policy)
-        CHECK_RC(calls_client_builder_set_window_policy(b, 30, 90, 90), CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
-    if (c == NULL) {
-        fprintf(stderr, "cannot build a client: %s\n", calls_last_error_message());
-        exit(2);
-    }
-    return c;
-}
-
-/* A query of the last `days` days (from a fixed `now`), optionally one direction. */
-static calls_query *query_since(time_t now, int days, const char *direction)
-{
-    calls_query *q = NULL;
-    char when[32];
-    time_t t = now - (time_t)days * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
-    CHECK_RC(calls_query_set(q, "end_time__gte", when), CALLS_RESULT_OK);
-    if (direction)
-        CHECK_RC(calls_query_set(q, "call_direction", direction), CALLS_RESULT_OK);
-    return q;
-}
-
-/* A loopback port nothing listens on: bind port 0, read it, close. */
-static unsigned closed_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("closed_port");
-        exit(2);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
+    return test_client(auth_id, token, url, 0, 0, wide_policy);
 }
 
 /* The pager's checkpoint (to free with calls_string_free), or NULL. */
@@ -138,11 +36,7 @@ static char *checkpoint_of(const calls_pager *p)
 static char *flipped(const char *s, size_t at)
 {
     size_t n = strlen(s) + 1;
-    char *t = malloc(n);
-    if (t == NULL) {
-        perror("malloc");
-        exit(2);
-    }
+    char *t = xmalloc(n);
     memcpy(t, s, n);
     t[at] = t[at] == '0' ? '1' : '0';
     return t;
@@ -160,12 +54,7 @@ static void uuids_add(uuids_t *u, const char *json)
     size_t n;
     if (u->len == u->cap) {
         size_t cap = u->cap ? u->cap * 2 : 256;
-        char(*v)[64] = realloc(u->v, cap * sizeof *v);
-        if (v == NULL) {
-            perror("realloc");
-            exit(2);
-        }
-        u->v = v;
+        u->v = xrealloc(u->v, cap * sizeof *u->v);
         u->cap = cap;
     }
     p = p ? p + 13 : "";
@@ -204,11 +93,7 @@ static int all_distinct(const uuids_t *u)
 {
     size_t i;
     int ok = 1;
-    char(*s)[64] = malloc((u->len ? u->len : 1) * sizeof *s);
-    if (s == NULL) {
-        perror("malloc");
-        exit(2);
-    }
+    char(*s)[64] = xmalloc((u->len ? u->len : 1) * sizeof *s);
     memcpy(s, u->v, u->len * sizeof *s);
     qsort(s, u->len, sizeof *s, cmp_uuid);
     for (i = 1; i < u->len; i++) {
@@ -340,11 +225,7 @@ static void test_offline(void)
         CHECK_RC(calls_pager_resume(c, q, not_checkpoints[n], &r), CALLS_RESULT_VALIDATION);
 
     /* A very long checkpoint: 1 MiB of hex digits after the prefix. */
-    big = malloc(ONE_MIB + 32);
-    if (big == NULL) {
-        perror("malloc");
-        exit(2);
-    }
+    big = xmalloc(ONE_MIB + 32);
     strcpy(big, "calls-ckpt1.");
     memset(big + 12, 'a', ONE_MIB);
     strcpy(big + 12 + ONE_MIB, ".0000000000000000");
@@ -562,6 +443,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_resume offline|data\n");
         return 2;
     }
-    printf("RESULT %d %d\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_result();
 }
