@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use calls_core::{CallQuery, Client, Cmp, Error};
 use chrono::Utc;
-use common::{AUTH_ID, TOKEN, quick_retries};
+use common::{AUTH_ID, TOKEN, quick_retries, read_head};
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
@@ -106,31 +106,14 @@ impl Drop for Scripted {
 }
 
 fn serve(mut stream: TcpStream, script: &Script, seen: &Mutex<Vec<Seen>>, count: &AtomicU64) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() || line.is_empty() {
+    let head = read_head(&mut stream);
+    let Some(line) = head.lines().next().filter(|l| !l.is_empty()) else {
         return;
-    }
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
-            break;
-        }
-    }
+    };
     let at = Instant::now();
     let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
     let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let params = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect();
+    let params = calls_sim::parse_query(query);
     let req = Seen { at, params };
     let n = count.fetch_add(1, Ordering::SeqCst) + 1;
     seen.lock().unwrap().push(req.clone());
@@ -144,30 +127,6 @@ fn serve(mut stream: TcpStream, script: &Script, seen: &Mutex<Vec<Seen>>, count:
         a.headers,
         a.body
     );
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A page of `n` calls named `{tag}-{offset + i}`, with `total_count`.

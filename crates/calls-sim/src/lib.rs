@@ -31,6 +31,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::server::Shared;
 
+/// Splits a raw query string into percent-decoded `(name, value)` pairs, as
+/// the simulator reads requests (for tests that stand up servers of their own).
+pub use crate::query::parse_query;
+
 /// One injected fault.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {

@@ -76,7 +76,7 @@ pub(crate) fn percent_encode(s: &str) -> String {
 }
 
 /// Split a raw query string into decoded `(name, value)` pairs.
-pub(crate) fn parse_query(raw: &str) -> Vec<(String, String)> {
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
     raw.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| match p.split_once('=') {
