@@ -248,7 +248,7 @@ resume_without_checkpoint_in() {
   ! "$bin/export_csv" --end-time-gte "$since" --resume "$csv" --checkpoint "$d/ck0" 2>"$d/err" \
     && grep -q 'remove .* to start over' "$d/err" || { cat "$d/err"; return 1; }
   # A damaged checkpoint file is an error, not a silent restart.
-  printf 'export_csv checkpoint 1\nstarted 1\ncalls-ckpt1.00.0000000000000000\n' >"$d/ck"
+  printf 'export_csv checkpoint 1\nstarted 1\ncalls-ckpt2.00.0000000000000000\n' >"$d/ck"
   cp "$d/full.csv" "$csv"
   ! "$bin/export_csv" --end-time-gte "$since" --resume "$csv" --checkpoint "$d/ck" 2>"$d/err" \
     && grep -q 'CALLS_RESULT_VALIDATION' "$d/err" || { cat "$d/err"; return 1; }

@@ -543,7 +543,8 @@ static void test_data(void)
         fprintf(stderr, "stats: %s\n", stats ? stats : "(null)");
     CHECK(stats != NULL && strstr(stats, "\"windows\":2") != NULL && strstr(stats, "\"requests\":") != NULL &&
           strstr(stats, "\"retries\":0") != NULL && strstr(stats, "\"pages\":") != NULL &&
-          strstr(stats, "\"duplicates_skipped\":0") != NULL && strstr(stats, "\"rewalks\":0") != NULL);
+          strstr(stats, "\"duplicates_skipped\":0") != NULL && strstr(stats, "\"rewalks\":0") != NULL &&
+          strstr(stats, "\"slices\":") != NULL && strstr(stats, "\"splits\":") != NULL);
     {
         char want[64];
         snprintf(want, sizeof want, "\"items\":%zu", n);

@@ -12,7 +12,7 @@
  */
 #include "check.h"
 
-static const char *const BAD_UTF8 = "calls-ckpt1.\xff\xfe";
+static const char *const BAD_UTF8 = "calls-ckpt2.\xff\xfe";
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -28,7 +28,7 @@ static char *checkpoint_of(const calls_pager *p)
     char *s = SENTINEL;
     size_t len = 12345;
     CHECK_RC(calls_pager_checkpoint(p, &s, &len), CALLS_RESULT_OK);
-    CHECK(s != NULL && len == strlen(s) && strncmp(s, "calls-ckpt1.", 12) == 0);
+    CHECK(s != NULL && len == strlen(s) && strncmp(s, "calls-ckpt2.", 12) == 0);
     return s;
 }
 
@@ -133,7 +133,13 @@ static void test_offline(void)
     calls_pager *p = NULL, *r = SENTINEL;
     char *cp, *cp2, *s = SENTINEL, *bad, *big;
     size_t len = 99, n;
-    static const char *const not_checkpoints[] = {"", "   ", "calls-ckpt1.", "calls-ckpt1.zz.00", "hello",
+    static const char *const not_checkpoints[] = {"",
+                                                  "   ",
+                                                  "calls-ckpt2.",
+                                                  "calls-ckpt2.zz.00",
+                                                  "hello",
+                                                  "calls-ckpt2.7b7d.0000000000000000",
+                                                  /* version 1: offsets, refused by name */
                                                   "calls-ckpt1.7b7d.0000000000000000"};
 
     snprintf(url, sizeof url, "http://127.0.0.1:%u", closed_port());
@@ -226,7 +232,7 @@ static void test_offline(void)
 
     /* A very long checkpoint: 1 MiB of hex digits after the prefix. */
     big = xmalloc(ONE_MIB + 32);
-    strcpy(big, "calls-ckpt1.");
+    strcpy(big, "calls-ckpt2.");
     memset(big + 12, 'a', ONE_MIB);
     strcpy(big + 12 + ONE_MIB, ".0000000000000000");
     r = SENTINEL;

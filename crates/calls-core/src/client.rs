@@ -266,6 +266,11 @@ impl ClientBuilder {
                 limiter: RateLimiter::new(self.rate_max, self.rate_per),
                 concurrency: self.concurrency,
                 max_body: self.max_body_bytes,
+                reply_bound: reply_bound(
+                    self.connect_timeout + self.timeout,
+                    &self.retry,
+                    self.rate_per,
+                ),
             }),
         })
     }
@@ -292,6 +297,22 @@ struct Inner {
     limiter: RateLimiter,
     concurrency: usize,
     max_body: u64,
+    /// The longest one logical request can take (see [`reply_bound`]).
+    reply_bound: Duration,
+}
+
+/// The longest one logical request can take: every attempt timing out, the
+/// longest wait before each retry, and a generous allowance for the rate
+/// budget (other threads ahead of it). A pager waiting longer for an answer
+/// reports a timeout rather than wait forever.
+fn reply_bound(attempt: Duration, retry: &RetryPolicy, rate_per: Duration) -> Duration {
+    let tries = retry.max_retries.saturating_add(1);
+    let wait = retry.max_backoff.max(retry.max_retry_after);
+    attempt
+        .saturating_add(wait)
+        .saturating_mul(tries)
+        .saturating_add(rate_per.saturating_mul(64))
+        .saturating_add(Duration::from_secs(60))
 }
 
 impl std::fmt::Debug for Client {
@@ -361,6 +382,11 @@ impl Client {
     /// The window policy this client applies.
     pub fn policy(&self) -> WindowPolicy {
         self.inner.policy
+    }
+
+    /// The longest a pager waits for one request's answer.
+    pub(crate) fn reply_bound(&self) -> Duration {
+        self.inner.reply_bound
     }
 
     /// How many requests a pager of this client may have in flight.

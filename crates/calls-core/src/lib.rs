@@ -33,6 +33,7 @@ pub mod ratelimit;
 pub mod response;
 pub mod retry;
 pub mod time;
+mod walk;
 
 pub use client::{Client, ClientBuilder, TlsRoots};
 pub use error::{ApiError, Error, Result};

@@ -2,7 +2,6 @@
 //!
 //! ```no_run
 //! use calls_core::{CallQuery, Client};
-//! use calls_core::time::parse_timestamp;
 //!
 //! let client = Client::builder_from_env()?.build()?;
 //! // All outbound calls of the last 60 days: two 30-day windows, one iterator.
@@ -28,17 +27,20 @@
 //! (`end_time__gte` / `end_time__lt`) and keeping the caller's own inclusive or
 //! exclusive outer bounds, so no call is counted twice at a seam.
 //!
-//! In a window the first page gives `total_count`; the other pages are then
-//! fetched by up to `concurrency` threads and yielded in order. The service
-//! lists newest first, so a record arriving late shifts offsets: duplicates are
-//! skipped by `call_uuid`, and when a window's `total_count` changes during its
-//! walk the window is walked again (at most [`MAX_REWALKS`] times) so that
-//! nothing that existed at the start is missed. A window whose distinct calls
-//! still fall short of its `total_count` after that is an error, never a short
-//! result reported as success.
+//! Each window is walked with an `end_time` cursor (a keyset walk, see the
+//! `walk` module): after a page whose oldest call ended in second `S` the next
+//! request asks for `end_time__lt = S + 1 s`, with an offset only inside that
+//! second. Records that arrive while the export runs cannot shift it: every
+//! call that existed when it started is yielded exactly once, a late one at
+//! most once. With `concurrency` above 1 the windows are cut into time slices
+//! fetched at once, split further as workers free up, and yielded newest first
+//! with bounded buffering. Every page is checked (newest first, inside the
+//! bounds asked for, at most `limit` calls); a service that breaks the order
+//! or makes the walk stand still ends it with [`Error::BadResponse`].
+//!
+//! This module is the thin layer of threads and HTTP around that walk.
 
-use std::collections::{HashSet, VecDeque};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 
 use chrono::{DateTime, Utc};
 
@@ -49,17 +51,10 @@ use crate::model::{Call, Page};
 use crate::policy::WindowPolicy;
 use crate::query::{Bounds, CallQuery};
 use crate::time::format_api;
+use crate::walk::{Cursor, PIECE_PAGES, Request, Walk};
 
-/// The largest offset or `total_count` a checkpoint may hold (2^53: no
-/// window holds more calls).
-const MAX_CHECKPOINT_OFFSET: u64 = 1 << 53;
-
-/// Full pages in a row with nothing new that a walk without `total_count`
-/// goes on through before it fails.
-const MAX_STALE_PAGES: u32 = 3;
-
-/// How many times one window is walked again after its `total_count` changed.
-pub const MAX_REWALKS: u32 = 4;
+/// The most slices a checkpoint may hold.
+pub(crate) const MAX_CHECKPOINT_SLICES: usize = 4096;
 
 /// Counters of a pager's work so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -68,16 +63,19 @@ pub struct PagerStats {
     pub requests: u64,
     /// Of those, retries.
     pub retries: u64,
-    /// Time windows started.
+    /// Time windows of the plan (each at most the policy's max range wide).
     pub windows: u64,
+    /// Time slices walked: the windows and the slices split off them.
+    pub slices: u64,
+    /// Of those, slices split off a running one for a free worker.
+    pub splits: u64,
     /// Pages received.
     pub pages: u64,
     /// Calls yielded.
     pub items: u64,
-    /// Calls skipped because their `call_uuid` was already yielded.
+    /// Calls skipped because their `call_uuid` was already yielded (an
+    /// arrival inside a second being walked pushed them into the next page).
     pub duplicates_skipped: u64,
-    /// Windows walked again because their `total_count` changed.
-    pub rewalks: u64,
 }
 
 /// One window of the plan: a query with both `end_time` bounds set.
@@ -90,7 +88,8 @@ pub struct Window {
 /// Splits a query into the windows the pager will ask for, newest first.
 ///
 /// `now` pins the upper bound when the query has none. Errors when the query
-/// is invalid or its lower bound is older than the policy's retention.
+/// is invalid or its range is empty. Retention is checked by the pager when
+/// it starts (the one place, for fresh and resumed exports alike).
 pub fn plan_windows(
     query: &CallQuery,
     policy: &WindowPolicy,
@@ -99,10 +98,10 @@ pub fn plan_windows(
     query.validate()?;
     let b = query.end_time_bounds();
     if b.eq.is_some() {
-        // An exact end_time is one instant: one request, as given.
-        let q = query.clone();
-        q.validate_window(policy, now)?;
-        return Ok(vec![Window { query: q }]);
+        // An exact end_time is one instant: one window, as given.
+        return Ok(vec![Window {
+            query: query.clone(),
+        }]);
     }
     let (upper, upper_incl) = b.upper().unwrap_or((now, true));
     let (lower, lower_incl) = match b.lower() {
@@ -114,23 +113,6 @@ pub fn plan_windows(
             true,
         ),
     };
-    let earliest = policy.earliest(now);
-    if lower < earliest {
-        let field = match (b.gte.is_some(), b.gt.is_some()) {
-            (true, _) => "end_time__gte",
-            (_, true) => "end_time__gt",
-            _ => "end_time__lt",
-        };
-        return Err(Error::validation(
-            field,
-            format!(
-                "{} is older than the service keeps records ({} days): the earliest allowed time is {}",
-                format_api(lower),
-                policy.retention_days,
-                format_api(earliest)
-            ),
-        ));
-    }
     if lower > upper || (lower == upper && !(lower_incl && upper_incl)) {
         return Err(Error::validation(
             "end_time",
@@ -176,53 +158,47 @@ pub struct Pager {
     client: Client,
     query: CallQuery,
     max_items: Option<u64>,
-    /// Calls taken into the buffer (what `max_items` counts); `stats.items`
-    /// counts those handed out.
-    accepted: u64,
-    started: bool,
-    finished: bool,
-    /// Every window was walked to its end.
-    done: bool,
-    /// The pinned "now" of the plan, set when iteration starts.
-    now: Option<DateTime<Utc>>,
     /// Where a resumed pager starts.
     resume: Option<Checkpoint>,
-    /// The windows not yet started, and how many the plan has.
-    windows: VecDeque<Window>,
-    plan_len: usize,
-    walk: Option<Walk>,
-    /// Calls ready to hand out, each with the window offset reached once it is handed out.
-    buffer: VecDeque<(u64, Call)>,
+    phase: Phase,
     stats: PagerStats,
-    /// Calls that requests in flight may bring (the sum of their limits).
+}
+
+/// Where a pager is.
+enum Phase {
+    /// Nothing sent yet.
+    Idle,
+    /// Walking.
+    Walking(Box<Run>),
+    /// Walked to the end, or stopped by `max_items`: `None` from now on.
+    Done(Box<Run>),
+    /// Failed (the error was yielded): `None` from now on. The run, when
+    /// there was one, stays for the checkpoint, so that a resume retries.
+    Failed(Option<Box<Run>>),
+}
+
+/// A started export: the walk and the requests in flight for it.
+struct Run {
+    /// The pinned "now" of the plan.
+    now: DateTime<Utc>,
+    /// The caller's query; each request replaces its `end_time` bounds.
+    query: CallQuery,
+    walk: Walk,
+    /// Answers from the request threads.
+    tx: Sender<Reply>,
+    rx: Receiver<Reply>,
+    in_flight: usize,
+    /// Calls taken into the walk (what `max_items` counts).
+    accepted: u64,
+    /// Calls the requests in flight may bring (the sum of their limits).
     scheduled: u64,
 }
 
-/// A page request running on its own thread.
-type PageFetch = JoinHandle<(Result<Page>, Attempts)>;
-
-/// The walk of one window.
-struct Walk {
-    query_string: String,
-    /// Distinct uuids seen in this window (windows never share a call).
-    seen: HashSet<String>,
-    /// `total_count` at the start of this walk.
-    total: Option<u64>,
-    /// Whether any page of this walk reported another `total_count`.
-    changed: Option<u64>,
-    /// The offset this walk started from (not 0 only for a resumed window).
-    base: u64,
-    /// The offset up to which calls were handed out.
-    consumed: u64,
-    /// The next offset to request.
-    next_offset: u64,
-    /// Requests in flight, oldest first: (offset, limit, handle).
-    in_flight: VecDeque<(u64, u32, PageFetch)>,
-    /// No more offsets to request in this walk.
-    exhausted: bool,
-    rewalks: u32,
-    /// Full pages in a row with nothing new, on a walk without `total_count`.
-    stale: u32,
+/// What a request thread sends back.
+struct Reply {
+    request: Request,
+    page: Result<Page>,
+    attempts: Attempts,
 }
 
 impl std::fmt::Debug for Pager {
@@ -230,7 +206,7 @@ impl std::fmt::Debug for Pager {
         f.debug_struct("Pager")
             .field("query", &self.query)
             .field("max_items", &self.max_items)
-            .field("stats", &self.stats)
+            .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
@@ -242,18 +218,9 @@ impl Client {
             client: self.clone(),
             query: query.clone(),
             max_items: None,
-            accepted: 0,
-            started: false,
-            finished: false,
-            done: false,
-            now: None,
             resume: None,
-            windows: VecDeque::new(),
-            plan_len: 0,
-            walk: None,
-            buffer: VecDeque::new(),
+            phase: Phase::Idle,
             stats: PagerStats::default(),
-            scheduled: 0,
         }
     }
 
@@ -263,9 +230,9 @@ impl Client {
     /// and window policy those of the pager that made it; a checkpoint from
     /// another query, or a damaged one, is a validation error on `checkpoint`.
     /// The export continues in the same windows (the same pinned upper bound)
-    /// from the offset reached. Calls handed out before the checkpoint was taken
-    /// may come again (when the checkpoint fell inside a page, or a window
-    /// changed since): the caller skips those by `call_uuid`. None is missed.
+    /// right after the last call handed out before the checkpoint was taken:
+    /// none of those comes again, none after it is missed, however long ago
+    /// the checkpoint was taken and whatever arrived since (within retention).
     pub fn resume(&self, query: &CallQuery, checkpoint: &str) -> Result<Pager> {
         let cp = Checkpoint::decode(checkpoint, self.auth_id())?;
         if cp.query != query.to_query_string() {
@@ -282,27 +249,38 @@ impl Client {
         }
         // The integrity check catches accidents, not forgery: the values are
         // checked for what this library could have written.
+        let corrupt = |why: &str| Error::validation("checkpoint", format!("corrupt: {why}"));
         let real_now = Utc::now();
-        if let Some(us) = cp.now_us {
-            let pinned = cp
-                .now()
-                .ok_or_else(|| Error::validation("checkpoint", "corrupt: bad pinned time"))?;
-            let oldest = real_now
-                .checked_sub_signed(chrono::Duration::days(36_600))
-                .unwrap_or(DateTime::<Utc>::MIN_UTC);
-            if pinned > real_now + chrono::Duration::days(1) || pinned < oldest || us < 0 {
-                return Err(Error::validation(
-                    "checkpoint",
-                    "corrupt: the pinned time is out of range",
-                ));
+        match (cp.now_us, &cp.slices) {
+            (None, None) => {}
+            (Some(_), Some(slices)) => {
+                let pinned = cp.now().ok_or_else(|| corrupt("bad pinned time"))?;
+                let oldest = real_now
+                    .checked_sub_signed(chrono::Duration::days(36_600))
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                if pinned > real_now + chrono::Duration::days(1) || pinned < oldest {
+                    return Err(corrupt("the pinned time is out of range"));
+                }
+                if slices.len() > MAX_CHECKPOINT_SLICES {
+                    return Err(corrupt("too many slices"));
+                }
+                let plan = plan_windows(query, &self.policy(), pinned)?;
+                let whole = plan_cursors(&plan)?;
+                let (top, bottom) = match (whole.first(), whole.last()) {
+                    (Some(t), Some(b)) => (t.upper.us, b.lower.us),
+                    _ => return Err(corrupt("no window")),
+                };
+                let mut above = i64::MAX;
+                for c in slices {
+                    c.check().map_err(corrupt)?;
+                    // Disjoint, newest first, inside the plan.
+                    if c.upper.us > above || c.upper.us > top || c.lower.us < bottom {
+                        return Err(corrupt("a slice lies outside the export's range"));
+                    }
+                    above = c.lower.us;
+                }
             }
-        }
-        if cp.offset > MAX_CHECKPOINT_OFFSET || cp.total.is_some_and(|t| t > MAX_CHECKPOINT_OFFSET)
-        {
-            return Err(Error::validation(
-                "checkpoint",
-                "corrupt: the offset is out of range",
-            ));
+            _ => return Err(corrupt("the pinned time and the slices disagree")),
         }
         let mut pager = self.calls(query);
         pager.resume = Some(cp);
@@ -319,8 +297,20 @@ impl Client {
     }
 }
 
+/// One cursor per planned window.
+fn plan_cursors(plan: &[Window]) -> Result<Vec<Cursor>> {
+    plan.iter()
+        .map(|w| {
+            Cursor::of_bounds(w.query.end_time_bounds()).ok_or_else(|| {
+                Error::BadResponse("pager state lost: a window without bounds".into())
+            })
+        })
+        .collect()
+}
+
 impl Pager {
-    /// Stops after `n` calls, never requesting a page it does not need for them.
+    /// Stops after `n` calls, never requesting a page it does not need for
+    /// them (pages are then fetched one at a time). Defaults to no cap.
     pub fn max_items(mut self, n: u64) -> Self {
         self.max_items = Some(n);
         self
@@ -328,30 +318,38 @@ impl Pager {
 
     /// The counters so far.
     pub fn stats(&self) -> PagerStats {
-        self.stats
+        let mut s = self.stats;
+        if let Some(run) = self.run() {
+            s.slices = run.walk.stats.slices;
+            s.splits = run.walk.stats.splits;
+            s.duplicates_skipped = run.walk.stats.duplicates;
+        }
+        s
+    }
+
+    fn run(&self) -> Option<&Run> {
+        match &self.phase {
+            Phase::Walking(r) | Phase::Done(r) | Phase::Failed(Some(r)) => Some(r),
+            Phase::Idle | Phase::Failed(None) => None,
+        }
     }
 
     /// Where this export stands, as an opaque string for [`Client::resume`].
     ///
-    /// It covers every call handed out so far (by `next` or `next_page`);
-    /// calls fetched but not yet handed out are fetched again on resume.
-    /// Cheap: take one after every call or every page.
+    /// It covers every call handed out so far (by `next` or `next_page`) and
+    /// keeps the walk's cursors, not offsets: a resume, even days later,
+    /// continues right after the last call handed out. Calls fetched but not
+    /// yet handed out are fetched again on resume. Cheap: take one after every
+    /// call or every page.
     pub fn checkpoint(&self) -> String {
-        let (window, offset, total) = match &self.walk {
-            // After an error the walk is kept, so that a resume retries from it.
-            Some(w) => (self.current_window(), w.consumed, w.total),
-            None if !self.started => match &self.resume {
-                Some(cp) => (cp.window, cp.offset, cp.total),
-                None => (0, 0, None),
+        let (now_us, slices) = match self.run() {
+            Some(run) => (Some(run.now.timestamp_micros()), Some(run.walk.cursors())),
+            None => match &self.resume {
+                Some(cp) => (cp.now_us, cp.slices.clone()),
+                None => (None, None),
             },
-            None if self.done => (self.plan_len, 0, None),
-            // Between windows, or stopped by max_items or an error there.
-            None => (self.plan_len - self.windows.len(), 0, None),
         };
         let policy = self.client.policy();
-        let now = self
-            .now
-            .or_else(|| self.resume.as_ref().and_then(Checkpoint::now));
         Checkpoint {
             query: self.query.to_query_string(),
             policy: [
@@ -359,17 +357,10 @@ impl Pager {
                 policy.max_range_days,
                 policy.retention_days,
             ],
-            now_us: now.map(|t| t.timestamp_micros()),
-            window,
-            offset,
-            total,
+            now_us,
+            slices,
         }
         .encode(self.client.auth_id())
-    }
-
-    /// The plan index of the window being walked.
-    fn current_window(&self) -> usize {
-        (self.plan_len - self.windows.len()).saturating_sub(1)
     }
 
     /// Page-wise access: each item is the new (not yet seen) calls of one page.
@@ -377,98 +368,69 @@ impl Pager {
         Pages { pager: self }
     }
 
-    /// The next batch of new calls, or `None` when done.
+    /// The next batch of new calls (at most 20), or `None` when done.
     pub fn next_page(&mut self) -> Option<Result<Vec<Call>>> {
-        if self.buffer.is_empty() {
-            match self.fill() {
-                Ok(true) => {}
-                Ok(false) => return None,
-                Err(e) => return Some(Err(e)),
-            }
+        match self.fill() {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => return Some(Err(e)),
         }
-        let mut out = Vec::with_capacity(self.buffer.len());
-        while let Some(call) = self.hand_out() {
-            out.push(call);
+        let mut out = Vec::with_capacity(MAX_LIMIT as usize);
+        while out.len() < MAX_LIMIT as usize {
+            match self.hand_out() {
+                Some(call) => out.push(call),
+                None => break,
+            }
         }
         Some(Ok(out))
     }
 
-    /// Takes the next buffered call and records the offset reached.
+    /// The next call of the walk, if one is ready.
     fn hand_out(&mut self) -> Option<Call> {
-        let (reached, call) = self.buffer.pop_front()?;
+        let Phase::Walking(run) = &mut self.phase else {
+            return None;
+        };
+        let call = run.walk.pop()?;
         self.stats.items += 1;
-        if let Some(w) = self.walk.as_mut() {
-            w.consumed = w.consumed.max(reached);
-        }
         Some(call)
     }
 
-    fn remaining(&self) -> Option<u64> {
-        self.max_items.map(|m| m.saturating_sub(self.accepted))
-    }
-
-    /// Fetches until the buffer has calls (true) or everything is done (false).
+    /// Walks until a call is ready (true) or the export is over (false).
     fn fill(&mut self) -> Result<bool> {
-        if self.finished {
-            return Ok(false);
-        }
-        let r = self.fill_inner();
-        match r {
-            Ok(true) => {}
-            // Done, stopped by max_items, or failed: the walk stays for the
-            // checkpoint; requests still in flight finish on their own.
-            Ok(false) | Err(_) => {
-                self.finished = true;
-                if let Some(w) = self.walk.as_mut() {
-                    w.in_flight.clear();
+        if matches!(self.phase, Phase::Idle) {
+            match self.start() {
+                Ok(run) => self.phase = Phase::Walking(Box::new(run)),
+                Err(e) => {
+                    self.phase = Phase::Failed(None);
+                    return Err(e);
                 }
             }
         }
-        r
-    }
-
-    fn fill_inner(&mut self) -> Result<bool> {
-        if !self.started {
-            self.started = true;
-            self.start()?;
-        }
-        loop {
-            if self.remaining() == Some(0) {
-                return Ok(false);
-            }
-            if self.walk.is_none() {
-                let Some(w) = self.windows.pop_front() else {
-                    self.done = true;
-                    return Ok(false);
+        let Phase::Walking(run) = &mut self.phase else {
+            return Ok(false);
+        };
+        match run.fill(&self.client, self.max_items, &mut self.stats) {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                self.phase = match std::mem::replace(&mut self.phase, Phase::Idle) {
+                    Phase::Walking(run) => Phase::Done(run),
+                    other => other,
                 };
-                self.stats.windows += 1;
-                // A resumed export starts its first window at the offset reached.
-                let (base, total) = match self.resume.take() {
-                    Some(cp) => (cp.offset, cp.total),
-                    None => (0, None),
-                };
-                self.walk = Some(Walk {
-                    query_string: w.query.to_query_string(),
-                    seen: HashSet::new(),
-                    total,
-                    changed: None,
-                    base,
-                    consumed: base,
-                    next_offset: base,
-                    in_flight: VecDeque::new(),
-                    exhausted: false,
-                    rewalks: 0,
-                    stale: 0,
-                });
+                Ok(false)
             }
-            if self.step()? {
-                return Ok(true);
+            Err(e) => {
+                self.phase = match std::mem::replace(&mut self.phase, Phase::Idle) {
+                    Phase::Walking(run) => Phase::Failed(Some(run)),
+                    _ => Phase::Failed(None),
+                };
+                Err(e)
             }
         }
     }
 
-    /// Plans the windows, pinning "now" (a resumed export keeps its own).
-    fn start(&mut self) -> Result<()> {
+    /// Plans the walk, pinning "now" (a resumed export keeps its own), and
+    /// checks retention: the one place, for fresh and resumed exports.
+    fn start(&mut self) -> Result<Run> {
         let policy = self.client.policy();
         let real_now = crate::query::to_micros(Utc::now());
         let now = self
@@ -477,183 +439,176 @@ impl Pager {
             .and_then(Checkpoint::now)
             .unwrap_or(real_now);
         let plan = plan_windows(&self.query, &policy, now)?;
-        // A resumed export may have waited: its oldest bound must still be retrievable.
-        let earliest = policy.earliest(real_now);
-        if let Some((lower, _)) = plan.last().and_then(|w| w.query.end_time_bounds().lower())
-            && lower < earliest
-        {
-            return Err(Error::validation(
-                "end_time__gte",
-                format!(
-                    "{} is older than the service keeps records ({} days): the earliest allowed time is {}",
-                    format_api(lower),
-                    policy.retention_days,
-                    format_api(earliest)
-                ),
-            ));
+        self.stats.windows = plan.len() as u64;
+        let cursors = match self.resume.as_ref().and_then(|cp| cp.slices.clone()) {
+            Some(slices) => slices,
+            None => plan_cursors(&plan)?,
+        };
+        let concurrency = self.client.concurrency();
+        let lookahead = u64::from(MAX_LIMIT)
+            .saturating_mul(PIECE_PAGES as u64)
+            .saturating_mul(concurrency as u64 + 1);
+        let walk = Walk::new(cursors, lookahead, 4 * concurrency + plan.len());
+        if let Some(oldest) = walk.oldest() {
+            let earliest = policy.earliest(real_now);
+            let lower = DateTime::from_timestamp_micros(oldest.us).unwrap_or(earliest);
+            if lower < earliest {
+                let b = self.query.end_time_bounds();
+                let field = if b.gte.is_some() {
+                    "end_time__gte"
+                } else if b.gt.is_some() {
+                    "end_time__gt"
+                } else if b.eq.is_some() {
+                    "end_time"
+                } else {
+                    "end_time__lt"
+                };
+                return Err(Error::validation(
+                    field,
+                    format!(
+                        "{} is older than the service keeps records ({} days): the earliest \
+                         allowed time is {}",
+                        format_api(lower),
+                        policy.retention_days,
+                        format_api(earliest)
+                    ),
+                ));
+            }
         }
-        self.now = Some(now);
-        self.plan_len = plan.len();
-        let skip = self.resume.as_ref().map_or(0, |cp| cp.window);
-        if skip > plan.len() {
-            return Err(Error::validation(
-                "checkpoint",
-                "corrupt: window out of range",
-            ));
+        let (tx, rx) = channel();
+        Ok(Run {
+            now,
+            query: self.query.clone(),
+            walk,
+            tx,
+            rx,
+            in_flight: 0,
+            accepted: 0,
+            scheduled: 0,
+        })
+    }
+}
+
+impl Run {
+    /// Walks until a call is ready (true) or the walk is over (false). Keeps
+    /// the workers busy either way.
+    fn fill(
+        &mut self,
+        client: &Client,
+        max_items: Option<u64>,
+        stats: &mut PagerStats,
+    ) -> Result<bool> {
+        // Answers already there first: they may free a worker.
+        while let Ok(reply) = self.rx.try_recv() {
+            self.take(reply, stats)?;
         }
-        self.windows = plan.into_iter().skip(skip).collect();
-        Ok(())
+        loop {
+            self.dispatch(client, max_items)?;
+            if self.walk.has_ready() {
+                return Ok(true);
+            }
+            if self.in_flight == 0 {
+                // Nothing ready, nothing to wait for: walked to the end, or
+                // stopped by max_items. Anything else would end short.
+                let capped = max_items.is_some_and(|m| self.accepted >= m);
+                if self.walk.finished() || capped {
+                    return Ok(false);
+                }
+                return Err(Error::BadResponse(
+                    "pager state lost: the walk has slices left but nothing to send".into(),
+                ));
+            }
+            let reply = match self.rx.recv_timeout(client.reply_bound()) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(Error::Timeout(
+                        "no page request finished within the longest time its timeouts and \
+                         retries allow"
+                            .into(),
+                    ));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Error::BadResponse("pager state lost".into()));
+                }
+            };
+            self.take(reply, stats)?;
+        }
     }
 
-    /// Sends what may be sent, takes the oldest answer, and buffers its new
-    /// calls. Returns whether the buffer got calls.
-    fn step(&mut self) -> Result<bool> {
-        let concurrency = self.client.concurrency();
-        let Some(walk) = self.walk.as_mut() else {
-            return Ok(false);
-        };
-        // The first page of a walk goes alone: its total_count plans the rest.
-        let parallel = if walk.total.is_some() { concurrency } else { 1 };
-        while !walk.exhausted && walk.in_flight.len() < parallel {
+    /// Sends every request the walk allows now.
+    fn dispatch(&mut self, client: &Client, max_items: Option<u64>) -> Result<()> {
+        let parallel = max_items.is_none() && client.concurrency() > 1;
+        let slots = if parallel { client.concurrency() } else { 1 };
+        while self.in_flight < slots {
             let mut limit = MAX_LIMIT;
-            let promised = self.accepted.saturating_add(self.scheduled);
-            if let Some(rem) = self.max_items.map(|m| m.saturating_sub(promised)) {
+            if let Some(max) = max_items {
+                let promised = self.accepted.saturating_add(self.scheduled);
+                let rem = max.saturating_sub(promised);
                 if rem == 0 {
-                    break;
+                    return Ok(());
                 }
                 limit = limit.min(u32::try_from(rem).unwrap_or(MAX_LIMIT));
             }
-            if walk.total.is_some_and(|t| walk.next_offset >= t) {
-                walk.exhausted = true;
-                break;
-            }
-            let offset = walk.next_offset;
-            let client = self.client.clone();
-            let qs = walk.query_string.clone();
-            // `thread::spawn` would panic when the OS refuses a thread: an error instead.
-            let handle = std::thread::Builder::new()
-                .name("calls-page".into())
-                .spawn(move || client.fetch_page(&qs, limit, offset))
-                .map_err(|e| {
-                    Error::Transport(format!("cannot start a page request thread: {e}"))
-                })?;
-            walk.in_flight.push_back((offset, limit, handle));
-            walk.next_offset = walk.next_offset.saturating_add(u64::from(limit));
-            self.scheduled += u64::from(limit);
-            if walk.total.is_none() {
-                break;
-            }
+            let Some(request) = self.walk.next_request(parallel, limit) else {
+                return Ok(());
+            };
+            self.send(client, request)?;
         }
-        let Some((offset, limit, handle)) = walk.in_flight.pop_front() else {
-            // Nothing in flight and nothing more to send: the walk is over.
-            return self.finish_walk();
-        };
-        self.scheduled = self.scheduled.saturating_sub(u64::from(limit));
-        let (page, attempts) = handle
-            .join()
-            .map_err(|_| Error::BadResponse("a page request thread panicked".into()))?;
-        // A failed request counts too: its attempts are in the stats.
-        self.stats.requests += u64::from(attempts.sent);
-        self.stats.retries += u64::from(attempts.sent.saturating_sub(1));
-        let page = page?;
-        self.stats.pages += 1;
-        let walk = self
-            .walk
-            .as_mut()
-            .ok_or_else(|| Error::BadResponse("pager state lost".into()))?;
-        let reported = page.meta.total_count;
-        match (walk.total, reported) {
-            (None, Some(t)) => walk.total = Some(t),
-            (Some(t), Some(r)) if r != t => walk.changed = Some(r),
-            _ => {}
-        }
-        if page.objects.is_empty() {
-            // Stop on an empty page, whatever total_count said.
-            walk.exhausted = true;
-        } else if walk.total.is_none()
-            && (page.objects.len() < limit as usize || !page.meta.next.is_more())
-        {
-            walk.exhausted = true;
-        }
-        let mut fresh = 0u64;
-        let mut page_end = offset.saturating_add(page.objects.len() as u64);
-        for (i, call) in page.objects.into_iter().enumerate() {
-            if walk.seen.contains(&call.call_uuid) {
-                self.stats.duplicates_skipped += 1;
-                continue;
-            }
-            if self.max_items.is_some_and(|m| self.accepted >= m) {
-                // The rest of the page is left for a resume.
-                page_end = offset.saturating_add(i as u64);
-                break;
-            }
-            walk.seen.insert(call.call_uuid.clone());
-            self.accepted += 1;
-            fresh += 1;
-            self.buffer
-                .push_back((offset.saturating_add(i as u64 + 1), call));
-        }
-        // Handing out the page's last new call covers the duplicates after it too.
-        match self.buffer.back_mut() {
-            Some(last) => last.0 = page_end,
-            None => walk.consumed = walk.consumed.max(page_end),
-        }
-        if walk.total.is_none() && !walk.exhausted {
-            // Without a total_count nothing tells how many calls there are: a
-            // full page of nothing new may be a shift (late arrivals) or a
-            // server repeating itself. Go on a little, then say so rather
-            // than end short.
-            if fresh == 0 {
-                walk.stale += 1;
-                if walk.stale > MAX_STALE_PAGES {
-                    return Err(Error::BadResponse(format!(
-                        "window `{}`: {} full pages in a row held no new call and the service \
-                         gave no total_count, so completeness cannot be told",
-                        walk.query_string, walk.stale
-                    )));
-                }
-            } else {
-                walk.stale = 0;
-            }
-        }
-        Ok(fresh > 0)
+        Ok(())
     }
 
-    /// Ends a walk: checks completeness, walks again after a change, or moves on.
-    fn finish_walk(&mut self) -> Result<bool> {
-        let Some(walk) = self.walk.as_mut() else {
-            return Ok(false);
+    /// Starts one request on its own thread.
+    fn send(&mut self, client: &Client, request: Request) -> Result<()> {
+        // The caller's filters with this request's bounds.
+        let query = self
+            .query
+            .with_end_time(request.bounds()?)
+            .to_query_string();
+        let worker = client.clone();
+        let tx = self.tx.clone();
+        let limit = request.limit;
+        let job = move || {
+            let (limit, offset) = (request.limit, request.offset);
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                worker.fetch_page(&query, limit, offset)
+            }));
+            let (page, attempts) = run.unwrap_or_else(|_| {
+                (
+                    Err(Error::BadResponse("a page request panicked".into())),
+                    Attempts::default(),
+                )
+            });
+            // The pager may be gone: then nobody wants the answer.
+            let _ = tx.send(Reply {
+                request,
+                page,
+                attempts,
+            });
         };
-        let capped = self.max_items.is_some_and(|m| self.accepted >= m);
-        if capped {
-            // Stopped by max_items: the walk stays, so a checkpoint knows where.
-            return Ok(false);
-        }
-        let seen = walk.seen.len() as u64;
-        let target = walk.changed.or(walk.total);
-        // A resumed walk starts at `base`: it owes the calls from there on.
-        let short = target.is_some_and(|t| seen.saturating_add(walk.base) < t);
-        if walk.changed.is_some() || short {
-            if walk.rewalks >= MAX_REWALKS {
-                return Err(Error::BadResponse(format!(
-                    "window `{}` kept changing: {seen} distinct calls of a total_count of {} after {} walks",
-                    walk.query_string,
-                    target.unwrap_or(0),
-                    walk.rewalks + 1
-                )));
-            }
-            walk.rewalks += 1;
-            self.stats.rewalks += 1;
-            walk.total = None;
-            walk.changed = None;
-            walk.base = 0;
-            walk.consumed = 0;
-            walk.next_offset = 0;
-            walk.exhausted = false;
-            return Ok(false);
-        }
-        self.walk = None;
-        Ok(false)
+        // `thread::spawn` would panic when the OS refuses a thread: an error instead.
+        std::thread::Builder::new()
+            .name("calls-page".into())
+            .spawn(job)
+            .map_err(|e| Error::Transport(format!("cannot start a page request thread: {e}")))?;
+        self.in_flight += 1;
+        self.scheduled = self.scheduled.saturating_add(u64::from(limit));
+        Ok(())
+    }
+
+    /// Takes one answer into the walk.
+    fn take(&mut self, reply: Reply, stats: &mut PagerStats) -> Result<()> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.scheduled = self
+            .scheduled
+            .saturating_sub(u64::from(reply.request.limit));
+        // A failed request counts too: its attempts are in the stats.
+        stats.requests += u64::from(reply.attempts.sent);
+        stats.retries += u64::from(reply.attempts.sent.saturating_sub(1));
+        let page = reply.page?;
+        stats.pages += 1;
+        let fresh = self.walk.absorb(&reply.request, page)?;
+        self.accepted = self.accepted.saturating_add(fresh);
+        Ok(())
     }
 }
 
@@ -661,20 +616,17 @@ impl Iterator for Pager {
     type Item = Result<Call>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.buffer.is_empty() {
-            match self.fill() {
-                Ok(true) => {}
-                Ok(false) => return None,
-                Err(e) => return Some(Err(e)),
-            }
+        match self.fill() {
+            Ok(true) => self.hand_out().map(Ok),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
         }
-        self.hand_out().map(Ok)
     }
 }
 
 impl std::iter::FusedIterator for Pager {}
 
-/// Page-wise access to a [`Pager`]: each item is a page's new calls.
+/// Page-wise access to a [`Pager`]: each item is at most a page of new calls.
 #[derive(Debug)]
 pub struct Pages {
     pager: Pager,

@@ -72,8 +72,12 @@ impl calls_pager {
 ///
 /// The time range is the query's `end_time` bounds (the client's default
 /// window when there is none, up to now when there is no upper bound), split
-/// into windows no wider than the policy's max range; duplicates caused by
-/// records arriving during the walk are skipped.
+/// into windows no wider than the policy's max range, and walked with an
+/// `end_time` cursor: every call that existed when the walk started is
+/// returned exactly once, whatever arrives meanwhile; a call that arrives
+/// during the walk at most once. A service that breaks the newest-first order
+/// or makes no progress (ignoring `offset`, repeating pages) ends it with
+/// BAD_RESPONSE.
 ///
 /// On success `*out` is a new pager owned by the caller (release it with
 /// `calls_pager_free`); on failure it is NULL. Errors: NULL_PARAMETER,
@@ -171,11 +175,13 @@ unsafe fn next_json<T: serde::Serialize>(
 }
 
 /// The pager's counters so far, as a JSON object:
-/// `{"requests":N,"retries":N,"windows":N,"pages":N,"items":N,
-/// "duplicates_skipped":N,"rewalks":N}` (HTTP requests sent including
-/// retries; retries; time windows started; pages received; calls returned;
-/// calls skipped as already returned; windows walked again because their
-/// total changed).
+/// `{"requests":N,"retries":N,"windows":N,"slices":N,"splits":N,"pages":N,
+/// "items":N,"duplicates_skipped":N,"rewalks":0}` (HTTP requests sent
+/// including retries; retries; time windows of the plan; time slices walked;
+/// of those, slices split off a running one for a free worker; pages
+/// received; calls returned; calls skipped as already returned; `rewalks` is
+/// always 0 since the cursor walk never walks a window again, and kept for
+/// programs that read it).
 ///
 /// Ownership of `*json_out` and `*len_out` as for `calls_pager_next`.
 /// Errors: NULL_PARAMETER.
@@ -197,19 +203,24 @@ pub unsafe extern "C" fn calls_pager_stats(
             "requests": s.requests,
             "retries": s.retries,
             "windows": s.windows,
+            "slices": s.slices,
+            "splits": s.splits,
             "pages": s.pages,
             "items": s.items,
             "duplicates_skipped": s.duplicates_skipped,
-            "rewalks": s.rewalks,
+            "rewalks": 0,
         }))?;
         Ok(CALLS_RESULT_OK)
     })
 }
 
 /// Where the export stands, as an opaque checkpoint for `calls_pager_resume`:
-/// a NUL-terminated ASCII string (`calls-ckpt1.` followed by hexadecimal text,
-/// a few hundred bytes for a typical query) that holds the query, the window
-/// policy, the pinned upper bound of the time range and the offset reached.
+/// a NUL-terminated ASCII string (`calls-ckpt2.` followed by hexadecimal text,
+/// a few hundred bytes to a few kilobytes) that holds the query, the window
+/// policy, the pinned upper bound of the time range and the walk's cursors
+/// (time bounds, and inside the second being walked the uuids returned).
+/// A checkpoint of an older version (`calls-ckpt1.`) is refused by
+/// `calls_pager_resume` with VALIDATION.
 ///
 /// It covers every call returned so far by `calls_pager_next` and
 /// `calls_pager_next_page`; calls fetched but not yet returned are fetched
@@ -251,10 +262,9 @@ pub unsafe extern "C" fn calls_pager_checkpoint(
 /// query of the interrupted pager, and `c` the same auth id and window policy
 /// as its client; a relative time filter must therefore be recomputed from the
 /// time the export started, not from now. The resumed pager has no
-/// `max_items` cap. A call returned before the checkpoint may come again
-/// when the service's data changed in the meantime (never one returned by
-/// the resumed pager itself): skip those by `call_uuid`. None is missed. The
-/// query and checkpoint are copied; nothing is sent before the first
+/// `max_items` cap. No call returned before the checkpoint comes again and
+/// none after it is missed, however long ago it was taken and whatever
+/// arrived since (within retention). The query and checkpoint are copied; nothing is sent before the first
 /// `calls_pager_next` or `calls_pager_next_page`.
 ///
 /// On success `*out` is a new pager owned by the caller (release it with
@@ -351,7 +361,7 @@ mod tests {
             assert_eq!(calls_pager_checkpoint(p, &mut s, &mut n), CALLS_RESULT_OK);
             let cp = CStr::from_ptr(s).to_str().unwrap().to_owned();
             assert_eq!(cp.len(), n);
-            assert!(cp.starts_with("calls-ckpt1."));
+            assert!(cp.starts_with("calls-ckpt2."));
             crate::calls_string_free(s);
             let cp = CString::new(cp).unwrap();
             let mut r = ptr::null_mut();

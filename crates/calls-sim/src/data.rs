@@ -242,6 +242,34 @@ impl Dataset {
         ds
     }
 
+    /// Add `n` calls that all end in second `at` (a tie burst), keeping the order.
+    pub(crate) fn add_tie_burst(&mut self, seed: u64, n: usize, at: i64) {
+        let mut rng = SplitMix64::new(seed ^ 0x7E1E_B025_7000_0000);
+        for _ in 0..n {
+            let call = self.gen_call(&mut rng, at);
+            self.calls.push(call);
+        }
+        self.calls.sort_unstable_by(Call::desc_cmp);
+    }
+
+    /// Generate `count` calls in the order they arrive, each ending at a
+    /// random second within the `depth` seconds (at least 60) before `start`.
+    pub(crate) fn generate_arrivals(
+        &self,
+        seed: u64,
+        count: usize,
+        start: i64,
+        depth: u64,
+    ) -> Vec<Call> {
+        let mut rng = SplitMix64::new(seed ^ 0xA441_7A15_0000_0001);
+        (0..count)
+            .map(|_| {
+                let end = start - rng.range(1, depth.max(60)) as i64;
+                self.gen_call(&mut rng, end)
+            })
+            .collect()
+    }
+
     /// Generate `count` extra calls ending within the few hours before `start`.
     pub(crate) fn generate_late(&self, seed: u64, count: usize, start: i64) -> Vec<Call> {
         let mut rng = SplitMix64::new(seed ^ 0x1A7E_A771_7A15_0000);

@@ -108,6 +108,21 @@ pub struct LateArrivals {
     pub after_requests: u64,
 }
 
+/// A steady stream of late records: one more becomes visible every `every`
+/// API requests, `count` in all (counted since the faults were set). Each
+/// ended at a random whole second within the `depth_secs` before the sim
+/// started (at most the minute before it with `depth_secs` 0: "at the top"),
+/// so it lands anywhere in a list being walked, pushing older records down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SteadyArrivals {
+    /// One record arrives with every `every`-th API request (at least 1).
+    pub every: u64,
+    /// How far back (seconds before the sim's start) an arrival may have ended.
+    pub depth_secs: u64,
+    /// How many arrive in all.
+    pub count: usize,
+}
+
 /// The fault plan of a server. Counting (`script`, `every`, `late`) restarts
 /// whenever the plan is set; only API requests (not `/_sim/`) count.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -122,6 +137,12 @@ pub struct Faults {
     pub rates: Vec<(f64, Fault)>,
     /// Late-arriving records.
     pub late: Option<LateArrivals>,
+    /// Records arriving steadily while a client walks.
+    pub arrivals: Option<SteadyArrivals>,
+    /// Answer each page oldest first (breaks the service's newest-first order).
+    pub break_order: bool,
+    /// Answer every list request as if `offset` were 0 (`meta` still shows it).
+    pub ignore_offset: bool,
 }
 
 impl Faults {
@@ -156,6 +177,29 @@ impl Faults {
     /// Add a probabilistic rule.
     pub fn with_rate(mut self, p: f64, fault: Fault) -> Faults {
         self.rates.push((p, fault));
+        self
+    }
+
+    /// One record arriving every `every` API requests, `count` in all, each
+    /// ended within the `depth_secs` before the sim started (see [`SteadyArrivals`]).
+    pub fn with_arrivals(mut self, every: u64, depth_secs: u64, count: usize) -> Faults {
+        self.arrivals = Some(SteadyArrivals {
+            every: every.max(1),
+            depth_secs,
+            count,
+        });
+        self
+    }
+
+    /// Pages answered oldest first.
+    pub fn with_broken_order(mut self) -> Faults {
+        self.break_order = true;
+        self
+    }
+
+    /// `offset` ignored.
+    pub fn with_offset_ignored(mut self) -> Faults {
+        self.ignore_offset = true;
         self
     }
 
@@ -201,6 +245,10 @@ pub struct SimConfig {
     pub max_range_days: u32,
     /// Records older than this never exist. Default 90.
     pub retention_days: u32,
+    /// Calls that all ended in one second (a tie burst), added to the
+    /// generated ones: the second one day before the sim started
+    /// ([`Sim::tie_second`]). Default 0.
+    pub tie_burst: usize,
     /// Initial fault plan.
     pub faults: Faults,
     /// Requests handled concurrently at most. Default 16.
@@ -221,6 +269,7 @@ impl Default for SimConfig {
             default_window_days: 7,
             max_range_days: 30,
             retention_days: 90,
+            tie_burst: 0,
             faults: Faults::default(),
             workers: 16,
             host: "127.0.0.1".into(),
@@ -285,6 +334,16 @@ impl Sim {
     /// The sim's start time (whole seconds, UTC); the dataset ends at or before it.
     pub fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::from_timestamp(self.shared.start, 0).unwrap_or_default()
+    }
+
+    /// The second every call of the tie burst ended in (one day before the start).
+    pub fn tie_second(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.shared.start - 86_400, 0).unwrap_or_default()
+    }
+
+    /// Steady arrivals that became visible so far.
+    pub fn arrived(&self) -> usize {
+        self.shared.arrived()
     }
 
     /// Replace the fault plan (restarts script/every/late counting and the rate PRNG).

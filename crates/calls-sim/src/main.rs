@@ -33,6 +33,14 @@ OPTIONS:
     --malformed-every N      every N-th API request: 200 with a non-JSON body
     --late N                 N late records ...
     --late-after K           ... that appear after K API requests [default: 0]
+    --arrivals N             N records arriving steadily while a client walks ...
+    --arrive-every K         ... one with every K-th API request [default: 2]
+    --arrive-depth-days D    ... each ended within the D days before the start
+                             (0: within the minute before it) [default: 0]
+    --tie N                  N more calls that all ended in one second (a day
+                             before the start)
+    --break-order            answer pages oldest first (a broken service)
+    --ignore-offset          answer every page as if offset were 0
     --default-window-days D  window without end_time filters [default: 7]
     --max-range-days R       largest end_time range [default: 30]
     --retention-days T       records older than this never exist [default: 90]
@@ -66,6 +74,11 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
     let mut malformed_every = None;
     let mut late = None;
     let mut late_after = 0u64;
+    let mut arrivals = None;
+    let mut arrive_every = 2u64;
+    let mut arrive_depth_days = 0u64;
+    let mut break_order = false;
+    let mut ignore_offset = false;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -103,6 +116,17 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
             "--malformed-every" => malformed_every = Some(positive(&flag, next())?),
             "--late" => late = Some(value::<usize>(&flag, next())?),
             "--late-after" => late_after = value(&flag, next())?,
+            "--arrivals" => arrivals = Some(value::<usize>(&flag, next())?),
+            "--arrive-every" => arrive_every = positive(&flag, next())?,
+            "--arrive-depth-days" => {
+                arrive_depth_days = value(&flag, next())?;
+                if arrive_depth_days > 36_500 {
+                    return Err(format!("{flag} must be at most 36500"));
+                }
+            }
+            "--tie" => c.tie_burst = value(&flag, next())?,
+            "--break-order" => break_order = true,
+            "--ignore-offset" => ignore_offset = true,
             "--default-window-days" => c.default_window_days = value(&flag, next())?,
             "--max-range-days" => c.max_range_days = value(&flag, next())?,
             "--retention-days" => c.retention_days = value(&flag, next())?,
@@ -131,6 +155,11 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
             after_requests: late_after,
         });
     }
+    if let Some(count) = arrivals {
+        f = f.with_arrivals(arrive_every, arrive_depth_days * 86_400, count);
+    }
+    f.break_order = break_order;
+    f.ignore_offset = ignore_offset;
     c.faults = f;
     Ok(Some(c))
 }

@@ -29,6 +29,35 @@ struct FaultState {
     seq: u64,
     late: Arc<Vec<Call>>,
     late_after: u64,
+    /// Steady arrivals still to come, the next one last.
+    pool: Vec<Call>,
+    /// One arrives with every `arrive_every`-th request (0: none).
+    arrive_every: u64,
+    /// Those that arrived, newest first.
+    arrived: Arc<Vec<Call>>,
+    break_order: bool,
+    ignore_offset: bool,
+}
+
+impl FaultState {
+    /// The records visible beside the dataset now, newest first.
+    fn extra(&self) -> Arc<Vec<Call>> {
+        let late_visible = self.seq >= self.late_after && !self.late.is_empty();
+        match (late_visible, self.arrived.is_empty()) {
+            (false, _) => Arc::clone(&self.arrived),
+            (true, true) => Arc::clone(&self.late),
+            (true, false) => {
+                let mut all: Vec<Call> = self
+                    .late
+                    .iter()
+                    .chain(self.arrived.iter())
+                    .cloned()
+                    .collect();
+                all.sort_unstable_by(Call::desc_cmp);
+                Arc::new(all)
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -62,6 +91,19 @@ pub(crate) struct Shared {
     live_cv: Condvar,
     next_conn: AtomicU64,
     api_ids: AtomicU64,
+}
+
+/// How this answer misbehaves (see [`Faults`]).
+#[derive(Clone, Copy)]
+struct Quirks {
+    break_order: bool,
+    ignore_offset: bool,
+}
+
+/// The records visible beside the dataset for one request, and its quirks.
+struct Late<'a> {
+    calls: &'a [Call],
+    quirks: Quirks,
 }
 
 #[derive(Serialize)]
@@ -106,7 +148,10 @@ fn now_micros() -> i64 {
 impl Shared {
     pub(crate) fn new(config: &SimConfig) -> Shared {
         let start = chrono::Utc::now().timestamp();
-        let dataset = Dataset::generate(config.seed, config.calls, start);
+        let mut dataset = Dataset::generate(config.seed, config.calls, start);
+        if config.tie_burst > 0 {
+            dataset.add_tie_burst(config.seed, config.tie_burst, start - 86_400);
+        }
         let shared = Shared {
             auth_id: config.auth_id.clone(),
             auth_token: config.auth_token.clone(),
@@ -127,6 +172,11 @@ impl Shared {
                 seq: 0,
                 late: Arc::new(Vec::new()),
                 late_after: 0,
+                pool: Vec::new(),
+                arrive_every: 0,
+                arrived: Arc::new(Vec::new()),
+                break_order: false,
+                ignore_offset: false,
             }),
             counters: Mutex::new(Counters::default()),
             in_flight: AtomicU64::new(0),
@@ -152,6 +202,16 @@ impl Shared {
             Some(l) if l.count > 0 => self.dataset.generate_late(self.seed, l.count, self.start),
             _ => Vec::new(),
         };
+        let (pool, arrive_every) = match &f.arrivals {
+            Some(a) if a.count > 0 => {
+                let mut v =
+                    self.dataset
+                        .generate_arrivals(self.seed, a.count, self.start, a.depth_secs);
+                v.reverse();
+                (v, a.every.max(1))
+            }
+            _ => (Vec::new(), 0),
+        };
         let mut st = lock(&self.faults);
         *st = FaultState {
             latency: f.latency,
@@ -162,6 +222,11 @@ impl Shared {
             seq: 0,
             late: Arc::new(late),
             late_after: f.late.map_or(0, |l| l.after_requests),
+            pool,
+            arrive_every,
+            arrived: Arc::new(Vec::new()),
+            break_order: f.break_order,
+            ignore_offset: f.ignore_offset,
         };
     }
 
@@ -184,12 +249,11 @@ impl Shared {
     }
 
     fn visible_late(&self) -> Arc<Vec<Call>> {
-        let st = lock(&self.faults);
-        if st.seq >= st.late_after {
-            Arc::clone(&st.late)
-        } else {
-            Arc::new(Vec::new())
-        }
+        lock(&self.faults).extra()
+    }
+
+    pub(crate) fn arrived(&self) -> usize {
+        lock(&self.faults).arrived.len()
     }
 
     pub(crate) fn expected(
@@ -301,16 +365,25 @@ impl Shared {
     }
 
     /// Count an API request and pick its fault, latency and late-record view.
-    fn admit(&self) -> (Option<Fault>, Duration, Arc<Vec<Call>>) {
-        let (fault, latency, late) = {
+    fn admit(&self) -> (Option<Fault>, Duration, Arc<Vec<Call>>, Quirks) {
+        let (fault, latency, late, quirks) = {
             let mut st = lock(&self.faults);
-            let late = if st.seq >= st.late_after {
-                Arc::clone(&st.late)
-            } else {
-                Arc::new(Vec::new())
-            };
+            let late = st.extra();
             st.seq += 1;
             let n = st.seq;
+            if st.arrive_every > 0
+                && n.is_multiple_of(st.arrive_every)
+                && let Some(call) = st.pool.pop()
+            {
+                // Visible from the next request on.
+                let arrived = Arc::make_mut(&mut st.arrived);
+                let at = arrived.partition_point(|c| Call::desc_cmp(c, &call).is_lt());
+                arrived.insert(at, call);
+            }
+            let quirks = Quirks {
+                break_order: st.break_order,
+                ignore_offset: st.ignore_offset,
+            };
             let mut drawn = None;
             let rates = st.rates.clone();
             for (p, f) in rates {
@@ -329,7 +402,7 @@ impl Shared {
                         .map(|(_, f)| f.clone())
                 })
                 .or(drawn);
-            (fault, st.latency, late)
+            (fault, st.latency, late, quirks)
         };
         let mut c = lock(&self.counters);
         c.requests += 1;
@@ -337,12 +410,16 @@ impl Shared {
             c.faults += 1;
             *c.by_kind.entry(f.kind()).or_insert(0) += 1;
         }
-        (fault, latency, late)
+        (fault, latency, late, quirks)
     }
 
     /// The answer to an API request; `None` means drop the connection.
     fn handle_api(&self, req: &Request) -> Option<Reply> {
-        let (fault, latency, late) = self.admit();
+        let (fault, latency, late, quirks) = self.admit();
+        let late = Late {
+            calls: &late,
+            quirks,
+        };
         if !latency.is_zero() && !self.sleep(latency) {
             return None;
         }
@@ -417,7 +494,7 @@ impl Shared {
         raw == expected.as_bytes()
     }
 
-    fn api_reply(&self, req: &Request, late: &[Call]) -> Reply {
+    fn api_reply(&self, req: &Request, late: &Late<'_>) -> Reply {
         let (path, raw_query) = req.path_and_query();
         let mut segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         if segs.last() == Some(&"") {
@@ -444,11 +521,12 @@ impl Shared {
         }
         match uuid {
             None => self.list(raw_query, late),
-            Some(u) => self.single(u, late),
+            Some(u) => self.single(u, late.calls),
         }
     }
 
-    fn list(&self, raw_query: &str, late: &[Call]) -> Reply {
+    fn list(&self, raw_query: &str, view: &Late<'_>) -> Reply {
+        let late = view.calls;
         let pairs = query::parse_query(raw_query);
         let q = match Query::from_pairs(&pairs) {
             Ok(q) => q,
@@ -460,12 +538,20 @@ impl Shared {
         };
         let all = q.select(&self.dataset, late, lo, hi);
         let total = all.len();
-        let objects: Vec<CallView<'_>> = all
+        let skip = if view.quirks.ignore_offset {
+            0
+        } else {
+            q.offset
+        };
+        let mut objects: Vec<CallView<'_>> = all
             .iter()
-            .skip(q.offset)
+            .skip(skip)
             .take(q.limit)
             .map(|c| self.dataset.view(c))
             .collect();
+        if view.quirks.break_order {
+            objects.reverse();
+        }
         let link = |offset: usize| {
             let mut s = format!(
                 "/v1/Account/{}/Zentrunk/Call/?limit={}&offset={}",

@@ -339,3 +339,82 @@ fn late_records_hidden_from_single_endpoint_until_due() {
     .unwrap();
     assert_eq!(r.status, 404);
 }
+
+/// Steady arrivals: one more record becomes visible with every k-th request,
+/// each inside the depth asked for, until the count is reached.
+#[test]
+fn steady_arrivals_come_one_every_k_requests_within_their_depth() {
+    let sim = sim_faults(Faults::none().with_arrivals(3, 2 * 86_400, 5));
+    let start = sim.started_at().timestamp();
+    let total = |sim: &Sim| api(sim, "limit=1").json()["meta"]["total_count"].as_u64();
+    // The default window (7 days) holds every arrival (at most 2 days deep).
+    let base = total(&sim).unwrap(); // request 1
+    let mut seen = vec![base];
+    for _ in 0..20 {
+        seen.push(total(&sim).unwrap());
+    }
+    // Request n sees the arrivals of requests 1..n-1: one per 3.
+    for (i, t) in seen.iter().enumerate() {
+        let n = i as u64 + 1;
+        assert_eq!(*t, base + ((n - 1) / 3).min(5), "request {n}: {seen:?}");
+    }
+    assert_eq!(sim.arrived(), 5);
+    let all: Vec<serde_json::Value> = sim.calls_json();
+    let newest = all.iter().map(end_of).max().unwrap();
+    assert!(newest < start);
+    let expected = sim.expected(&[]).unwrap();
+    assert_eq!(expected.len() as u64, base + 5);
+    let deep = expected
+        .iter()
+        .filter(|c| end_of(c) >= start - 2 * 86_400)
+        .count();
+    assert!(deep >= 5, "each arrival within 2 days of the start");
+}
+
+/// A tie burst: that many more calls, all in one second.
+#[test]
+fn a_tie_burst_puts_many_calls_in_one_second() {
+    let sim = Sim::start(SimConfig {
+        calls: 200,
+        seed: 3,
+        tie_burst: 450,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let sec = sim.tie_second().timestamp();
+    let t = fmt_ts(sec);
+    let u = fmt_ts(sec + 1);
+    let tie = fetch_all(&sim, &[("end_time__gte", &t), ("end_time__lt", &u)]);
+    assert!(tie.len() >= 450, "{}", tie.len());
+    assert!(tie.iter().all(|c| end_of(c) == sec));
+}
+
+/// Broken modes: pages oldest first; every offset answered as offset 0.
+#[test]
+fn broken_order_and_ignored_offset() {
+    let sim = sim_faults(Faults::none().with_broken_order());
+    let page = api(&sim, "limit=20").json();
+    let ends: Vec<i64> = page["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(end_of)
+        .collect();
+    assert!(ends.len() == 20 && ends.windows(2).all(|w| w[0] <= w[1]) && ends[0] < ends[19]);
+    sim.set_faults(Faults::none().with_offset_ignored());
+    let a = uuids(
+        api(&sim, "limit=20&offset=0").json()["objects"]
+            .as_array()
+            .unwrap(),
+    );
+    let b = api(&sim, "limit=20&offset=40").json();
+    assert_eq!(b["meta"]["offset"], 40);
+    assert_eq!(uuids(b["objects"].as_array().unwrap()), a);
+    sim.set_faults(Faults::none());
+    let c = uuids(
+        api(&sim, "limit=20&offset=40").json()["objects"]
+            .as_array()
+            .unwrap(),
+    );
+    assert_ne!(c, a);
+}

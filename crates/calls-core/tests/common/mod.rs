@@ -101,3 +101,41 @@ pub fn assert_no_connection(listener: &std::net::TcpListener, what: &str) {
         Err(e) => panic!("{what}: accept failed: {e}"),
     }
 }
+
+/// Every call the simulator has with end_time in [lower, upper) and the given
+/// filters, asked in 25-day chunks (seams other than the pager's own).
+pub fn expected_between(
+    sim: &Sim,
+    lower: DateTime<Utc>,
+    upper: DateTime<Utc>,
+    filters: &[(&str, &str)],
+) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let mut lo = lower;
+    while lo < upper {
+        let hi = (lo + chrono::Duration::days(25)).min(upper);
+        let (a, b) = (api_time(lo), api_time(hi));
+        let mut params = vec![("end_time__gte", a.as_str()), ("end_time__lt", b.as_str())];
+        params.extend_from_slice(filters);
+        for u in uuids_of_json(&sim.expected(&params).expect("sim answers")) {
+            assert!(out.insert(u), "the simulator's chunks overlap");
+        }
+        lo = hi;
+    }
+    out
+}
+
+/// What the simulator holds for `q` (its `end_time` lower and upper bound,
+/// `__gte`/`__lt`, and its other filters), asked independently of the pager.
+pub fn expected_for(sim: &Sim, q: &calls_core::CallQuery) -> HashSet<String> {
+    let b = q.end_time_bounds();
+    let lower = b.gte.expect("the query has end_time__gte");
+    let upper = b.lt.expect("the query has end_time__lt");
+    let filters: Vec<(&str, String)> = q
+        .to_pairs()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("end_time"))
+        .collect();
+    let filters: Vec<(&str, &str)> = filters.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    expected_between(sim, lower, upper, &filters)
+}
