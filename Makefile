@@ -43,6 +43,7 @@ PROPTEST_CASES ?= 20000
 SOAK_RUNS ?= 100
 fuzz:
 	PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) test --release -p calls-core --test props
+	PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) test --release -p calls-core --lib walk::
 	SOAK_RUNS=$(SOAK_RUNS) $(CARGO) test --release -p calls-core --test soak -- --nocapture
 
 bench: build

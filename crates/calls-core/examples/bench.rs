@@ -5,9 +5,13 @@
 //! 1. Wall time of one window of ~10,000 calls behind 20 ms of simulator
 //!    latency at concurrency 1, 4 and 8, against the lower bound
 //!    `pages × latency / concurrency`.
-//! 2. CPU per call of `decode_page` against a bare `serde_json::Value` parse
+//! 2. The cursor walk: requests ÷ ⌈N/20⌉ for a 90-day export without
+//!    arrivals and with one arrival every 2 requests (anywhere in the 90
+//!    days), and wall time ÷ `⌈N/20⌉ × latency / concurrency` for a 30-day
+//!    export with arrivals at concurrency 1 and 8.
+//! 3. CPU per call of `decode_page` against a bare `serde_json::Value` parse
 //!    of the same page bytes.
-//! 3. Peak memory (VmHWM) of a full export at 1,000 and at 100,000 calls, each
+//! 4. Peak memory (VmHWM) of a full export at 1,000 and at 100,000 calls, each
 //!    in a child process of its own against a `calls-sim` process of its own;
 //!    and how long that `calls-sim` binary takes to start (to its URL line).
 //!
@@ -34,6 +38,7 @@ fn main() {
     println!("| measurement | value | reference | ratio | target |");
     println!("|---|---|---|---|---|");
     concurrency_section();
+    walk_section();
     decode_section();
     memory_section();
 }
@@ -83,6 +88,80 @@ fn concurrency_section() {
         println!(
             "| {n} calls, 1 window, {} pages, {LATENCY_MS} ms latency, concurrency {concurrency} | {:.2} s | {:.2} s (pages × latency / concurrency) | {:.3}× | {target} |",
             s.pages,
+            wall.as_secs_f64(),
+            bound.as_secs_f64(),
+            wall.as_secs_f64() / bound.as_secs_f64()
+        );
+    }
+}
+
+/// One export of `[now - days, now)` at `concurrency`: calls, wall time, stats.
+fn timed_export(
+    sim: &Sim,
+    days: i64,
+    concurrency: usize,
+) -> (u64, Duration, calls_core::PagerStats) {
+    let c = client(
+        &sim.base_url(),
+        sim.auth_id(),
+        sim.auth_token(),
+        concurrency,
+    );
+    let now = Utc::now();
+    let q = CallQuery::new()
+        .end_time(Cmp::Gte, now - chrono::Duration::days(days))
+        .end_time(Cmp::Lt, now);
+    let start = Instant::now();
+    let mut pager = c.calls(&q);
+    let n = pager
+        .by_ref()
+        .try_fold(0u64, |n, r| r.map(|_| n + 1))
+        .expect("export");
+    (n, start.elapsed(), pager.stats())
+}
+
+fn walk_section() {
+    let latency = Duration::from_millis(LATENCY_MS);
+    // ~36,000 calls in 89.9 days: 40,000 over the sim's 100 days.
+    for (label, every) in [("no arrivals", 0u64), ("one arrival every 2 requests", 2)] {
+        let mut faults = Faults::none().with_latency(latency);
+        if every > 0 {
+            faults = faults.with_arrivals(every, 90 * 86_400, 1_000_000);
+        }
+        let sim = Sim::start(SimConfig {
+            calls: 40_000,
+            seed: 5,
+            faults,
+            ..SimConfig::default()
+        })
+        .expect("sim");
+        let (n, _, s) = timed_export(&sim, 89, 8);
+        let pages = n.div_ceil(20);
+        let per_slice = 1.05 + s.slices as f64 / pages as f64;
+        println!(
+            "| 89-day export, {label}, concurrency 8: requests ÷ ⌈N/20⌉ | {} requests ({} slices, {} splits) | ⌈{n}/20⌉ = {pages} | {:.3}× | ≤ 1.05 + slices/⌈N/20⌉ = {per_slice:.3} |",
+            s.requests,
+            s.slices,
+            s.splits,
+            s.requests as f64 / pages as f64
+        );
+    }
+    // ~10,000 calls in 30 days, an arrival every 2 requests anywhere in them.
+    for (concurrency, target) in [(1usize, "≤ 1.1×"), (8, "≤ 1.2×")] {
+        let sim = Sim::start(SimConfig {
+            calls: 34_000,
+            seed: 3,
+            faults: Faults::none()
+                .with_latency(latency)
+                .with_arrivals(2, 30 * 86_400, 1_000_000),
+            ..SimConfig::default()
+        })
+        .expect("sim");
+        let (n, wall, s) = timed_export(&sim, 30, concurrency);
+        let bound = latency * n.div_ceil(20) as u32 / concurrency as u32;
+        println!(
+            "| 30-day export of {n} calls, arrivals every 2 requests, {LATENCY_MS} ms latency, concurrency {concurrency} ({} requests) | {:.2} s | {:.2} s (⌈N/20⌉ × latency / concurrency) | {:.3}× | {target} |",
+            s.requests,
             wall.as_secs_f64(),
             bound.as_secs_f64(),
             wall.as_secs_f64() / bound.as_secs_f64()
