@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::data::{Call, CallView, Dataset};
-use crate::http::{self, Body, ReadOutcome, Reply, Request};
+use crate::http::{self, Body, Generated, ReadOutcome, Reply, Request};
 use crate::prng::{SplitMix64, format_uuid};
 use crate::query::{self, Policy, Query};
 use crate::{Fault, Faults, SimConfig, Stats};
@@ -397,6 +397,63 @@ impl Shared {
                 }
                 Some(self.api_reply(req, &late))
             }
+            Some(Fault::OverLimit { objects, gzip }) => {
+                Some(generated(Generated::OverLimit(objects), gzip))
+            }
+            Some(Fault::ManyNumbers { numbers, gzip }) => {
+                Some(generated(Generated::Numbers(numbers), gzip))
+            }
+            Some(Fault::FatPage { pad_bytes }) => {
+                let mut r = self.api_reply(req, &late);
+                if let Body::Bytes(b) = &mut r.body
+                    && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(b)
+                    && let Some(objects) = v.get_mut("objects").and_then(|o| o.as_array_mut())
+                {
+                    let pad = "p".repeat(pad_bytes);
+                    for o in objects.iter_mut() {
+                        if let Some(m) = o.as_object_mut() {
+                            m.insert("padding".into(), serde_json::Value::String(pad.clone()));
+                        }
+                    }
+                    *b = serde_json::to_vec(&v).unwrap_or_default();
+                }
+                Some(r)
+            }
+            Some(Fault::EchoCredentials {
+                field,
+                prefix,
+                basic,
+            }) => {
+                let cred = req
+                    .header("Authorization")
+                    .and_then(|h| h.trim().split_once(' '))
+                    .map(|(_, c)| c.trim().to_string())
+                    .unwrap_or_default();
+                let secret = if basic {
+                    cred
+                } else {
+                    http::base64_decode(&cred)
+                        .and_then(|raw| String::from_utf8(raw).ok())
+                        .and_then(|s| s.split_once(':').map(|(_, t)| t.to_string()))
+                        .unwrap_or_default()
+                };
+                let mut call = serde_json::Map::new();
+                call.insert("call_uuid".into(), "echo-1".into());
+                call.insert(
+                    field,
+                    serde_json::Value::String(format!("{prefix}{secret}")),
+                );
+                let body = serde_json::json!({
+                    "api_id": self.api_id(),
+                    "meta": {"limit": 20, "offset": 0, "total_count": 1, "previous": null, "next": null},
+                    "objects": [call],
+                });
+                Some(Reply::json(
+                    200,
+                    serde_json::to_vec(&body).unwrap_or_default(),
+                ))
+            }
+            Some(Fault::Raw { status, body }) => Some(Reply::json(status, body)),
         }
     }
 
@@ -536,6 +593,21 @@ impl Shared {
             }
             _ => self.error(404, "not found"),
         }
+    }
+}
+
+/// A generated hostile answer, gzip-compressed when asked (then only the
+/// compressed bytes are held).
+fn generated(g: Generated, gzip: bool) -> Reply {
+    if gzip && let Ok(bytes) = g.gzip() {
+        let mut r = Reply::json(200, bytes);
+        r.headers.push(("Content-Encoding".into(), "gzip".into()));
+        return r;
+    }
+    Reply {
+        status: 200,
+        headers: Vec::new(),
+        body: Body::Generated(g),
     }
 }
 
