@@ -238,6 +238,27 @@ mod tests {
         });
         assert_eq!(rc, CALLS_RESULT_DONE);
         assert_eq!(last_http_status(), 200);
+        // A failure after a successful answer (building the output) keeps 200.
+        let rc = ffi_call(|| {
+            mark_http_ok();
+            Err(Failure::invalid("output too large"))
+        });
+        assert_eq!(rc, CALLS_RESULT_INVALID_ARGUMENT);
+        assert_eq!(last_http_status(), 200);
+        // A 200 whose body was unusable: BAD_RESPONSE with status 200.
+        let f = Failure::from(Error::BadAnswer {
+            status: 200,
+            message: "not JSON".into(),
+        });
+        assert_eq!((f.code, f.status), (CALLS_RESULT_BAD_RESPONSE, 200));
+        assert_eq!(ffi_call(|| Err(f)), CALLS_RESULT_BAD_RESPONSE);
+        assert_eq!(last_http_status(), 200);
+        // Nothing sent: 0.
+        assert_eq!(
+            ffi_call(|| Err(Failure::null("q"))),
+            CALLS_RESULT_NULL_PARAMETER
+        );
+        assert_eq!(last_http_status(), 0);
     }
 
     #[test]
