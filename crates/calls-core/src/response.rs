@@ -520,6 +520,53 @@ mod tests {
     }
 
     #[test]
+    fn secrets_and_their_pieces_are_redacted_before_the_cut() {
+        let token = "adv-secret-tok16";
+        // Whole, then cut: nothing of it left.
+        let s = format!("{} {token} tail", "p".repeat(30));
+        let out = redact_text(s, &[token], 40);
+        assert!(!out.contains("adv-se"), "{out}");
+        // A piece of 6 or more characters sent on its own is masked too.
+        let out = redact_text("x secret-to y".into(), &[token], 100);
+        assert_eq!(out, "x <redacted> y");
+        // Fewer than 6 characters of it are ordinary text.
+        let out = redact_text("the token".into(), &[token], 100);
+        assert_eq!(out, "the token");
+        // Quoting inside a decode context scrubs before it shortens.
+        let (q, _) = with_decode_context(&[token], 1 << 20, || {
+            quote(&format!("2026-11-30 08:52:26 pad pad pad {token}"), 40)
+        });
+        assert!(q.contains("<redacte") && !q.contains("adv-se"), "{q}");
+    }
+
+    #[test]
+    fn decode_budget_and_depth() {
+        let deep = format!(
+            r#"{{"call_uuid":"u","x":{}1{}}}"#,
+            "[".repeat(MAX_EXTRA_DEPTH + 1),
+            "]".repeat(MAX_EXTRA_DEPTH + 1)
+        );
+        let e = crate::model::decode_call(deep.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nested deeper than 64 levels"), "{e}");
+        let ok = format!(
+            r#"{{"call_uuid":"u","x":{}1{}}}"#,
+            "[".repeat(MAX_EXTRA_DEPTH),
+            "]".repeat(MAX_EXTRA_DEPTH)
+        );
+        assert!(crate::model::decode_call(ok.as_bytes()).is_ok());
+        let many = format!(r#"{{"call_uuid":"u","x":[{}1]}}"#, "1,".repeat(1000));
+        let (r, fatal) =
+            with_decode_context(&[], 4096, || crate::model::decode_call(many.as_bytes()));
+        assert!(r.unwrap_err().to_string().contains("decode budget"));
+        assert!(fatal.is_some(), "not retried");
+        let (r, fatal) =
+            with_decode_context(&[], 1 << 20, || crate::model::decode_call(many.as_bytes()));
+        assert!(r.is_ok() && fatal.is_none());
+    }
+
+    #[test]
     fn statuses_map_to_kinds() {
         let api = |s| parse_api_error(s, b"");
         assert!(matches!(
