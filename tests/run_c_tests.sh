@@ -71,6 +71,9 @@ scenarios=(
   "test_calls http:--calls 50 --error-every 1 --error-status 400"
   "test_calls timeout:--calls 50 --latency-ms 2000"
   "test_calls bad_response:--calls 50 --malformed-every 1"
+  "test_calls over_limit:--calls 50 --over-limit-every 1 --over-limit-objects 100000"
+  "test_calls echo:--calls 50 --echo-credentials-every 1"
+  "test_calls echo:--calls 50 --echo-credentials-every 1 --echo-basic"
   "test_resume offline:"
   "test_resume data:--calls 400 --seed 11"
 )

@@ -681,6 +681,60 @@ static void expect_failure(uint32_t max_retries, uint32_t timeout_ms, calls_resu
     calls_client_free(c);
 }
 
+/* No 6-character piece of `secret` in this thread's last error message. */
+static void check_no_fragment(const char *secret)
+{
+    const char *msg = calls_last_error_message();
+    size_t n = strlen(secret), i;
+    char piece[7];
+    for (i = 0; i + 6 <= n; i++) {
+        memcpy(piece, secret + i, 6);
+        piece[6] = '\0';
+        if (strstr(msg, piece) != NULL) {
+            fprintf(stderr, "piece `%s` of a secret in: %s\n", piece, msg);
+        }
+        CHECK(strstr(msg, piece) == NULL);
+    }
+}
+
+/* The simulator's credentials (scripts/with-sim.sh) and their base64 form. */
+static const char *const SIM_TOKEN = "simulator-token";
+static const char *const SIM_BASIC = "TUFTSU1VTEFUT1IwMDAwMDAwMDE6c2ltdWxhdG9yLXRva2Vu";
+
+/* --over-limit-every 1: a 200 page of far more objects than limit=20 is
+ * BAD_RESPONSE saying so, with HTTP status 200, from every request function. */
+static void test_over_limit(void)
+{
+    expect_failure(2, 0, CALLS_RESULT_BAD_RESPONSE, 200);
+    CHECK(strstr(calls_last_error_message(), "more than 20 objects, but limit=20 was asked for") != NULL);
+}
+
+/* --echo-credentials-every 1 [--echo-basic]: the server puts the request's
+ * token (or its base64 Basic credentials) after 32 characters of end_time;
+ * the message quotes the value without any 6-character piece of either. */
+static void test_echo(void)
+{
+    calls_client *c = sim_client(NULL, 0, 0);
+    calls_query *q = query_since(time(NULL), 5, NULL);
+    calls_pager *p = NULL;
+    char *json = SENTINEL;
+    size_t len = 5;
+
+    CHECK_RC(calls_client_list_page(c, q, 20, 0, &json, &len), CALLS_RESULT_BAD_RESPONSE);
+    CHECK(json == NULL && calls_last_http_status() == 200);
+    CHECK(strstr(calls_last_error_message(), "objects[0].end_time: `2026-11-30 08:52:26 pad pad pad <redacte") != NULL);
+    check_no_fragment(SIM_TOKEN);
+    check_no_fragment(SIM_BASIC);
+    CHECK_RC(calls_pager_new(c, q, 0, &p), CALLS_RESULT_OK);
+    CHECK_RC(calls_pager_next(p, &json, &len), CALLS_RESULT_BAD_RESPONSE);
+    CHECK(json == NULL && calls_last_http_status() == 200);
+    check_no_fragment(SIM_TOKEN);
+    check_no_fragment(SIM_BASIC);
+    calls_pager_free(p);
+    calls_query_free(q);
+    calls_client_free(c);
+}
+
 /* ------------------------------------------------------------------ main */
 
 int main(int argc, char **argv)
@@ -706,10 +760,15 @@ int main(int argc, char **argv)
     } else if (strcmp(s, "timeout") == 0) { /* --latency-ms 2000 */
         expect_failure(0, 200, CALLS_RESULT_TIMEOUT, 0);
     } else if (strcmp(s, "bad_response") == 0) { /* --malformed-every 1 */
-        expect_failure(0, 0, CALLS_RESULT_BAD_RESPONSE, 0);
+        /* The answer was a 200 whose body is not JSON: its status is reported. */
+        expect_failure(0, 0, CALLS_RESULT_BAD_RESPONSE, 200);
+    } else if (strcmp(s, "over_limit") == 0) { /* --over-limit-every 1 */
+        test_over_limit();
+    } else if (strcmp(s, "echo") == 0) { /* --echo-credentials-every 1 [--echo-basic] */
+        test_echo();
     } else {
         fprintf(stderr,
-                "usage: test_calls offline|data|not_found|server|rate_limited|http|timeout|bad_response\n");
+                "usage: test_calls offline|data|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
         return 2;
     }
     return check_result();

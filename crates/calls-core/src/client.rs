@@ -327,6 +327,9 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// The longest text an error message takes from a response or a transport.
+const MAX_MESSAGE_CHARS: usize = 1000;
+
 /// The longest any duration setting may be.
 const MAX_SETTING_DURATION: Duration = Duration::from_secs(24 * 3600);
 
@@ -437,12 +440,17 @@ impl Client {
             "{}?{query_string}{sep}limit={limit}&offset={offset}",
             self.inner.endpoint
         );
-        self.send(&url, model::decode_page)
+        self.send(&url, |b| model::decode_page_with_limit(b, limit))
     }
 
     /// Sends a GET with retries and decodes the body. The attempts are
     /// returned whatever the outcome, so that a failed request still counts.
-    fn send<T>(&self, url: &str, decode: fn(&[u8]) -> Result<T>) -> (Result<T>, Attempts) {
+    ///
+    /// The decode runs with the client's secrets (removed from any value it
+    /// quotes before that is shortened) and a budget of the body cap for the
+    /// structure of fields it does not model. A body refused for what it is
+    /// (more objects than asked for, over the budget) is not sent for again.
+    fn send<T>(&self, url: &str, decode: impl Fn(&[u8]) -> Result<T>) -> (Result<T>, Attempts) {
         let inner = &*self.inner;
         let mut attempts = Attempts::default();
         loop {
@@ -464,8 +472,23 @@ impl Client {
                         };
                         Err((e, retried))
                     }
-                    // A body that arrived whole but does not decode is a corrupted transfer.
-                    Ok(body) => decode(&body).map_err(|e| (e, true)),
+                    Ok((status, body)) => {
+                        let budget = usize::try_from(inner.max_body).unwrap_or(usize::MAX);
+                        let (decoded, fatal) =
+                            response::with_decode_context(&self.secrets(), budget, || {
+                                decode(&body)
+                            });
+                        drop(body);
+                        // A body that arrived whole but does not decode is a
+                        // corrupted transfer, unless what it holds is the refusal.
+                        decoded.map_err(|e| {
+                            let e = match e {
+                                Error::BadResponse(message) => Error::BadAnswer { status, message },
+                                other => other,
+                            };
+                            (e, fatal.is_none())
+                        })
+                    }
                 },
             };
             let err = match outcome {
@@ -510,22 +533,27 @@ impl Client {
     /// error, whatever produced it.
     fn redact(&self, e: Error) -> Error {
         let secrets = self.secrets();
-        let scrub = |s: String| response::scrub(s, &secrets);
+        // Whole secrets first, then any piece of one, then the length.
+        let scrub = |s: String| response::redact_text(s, &secrets, MAX_MESSAGE_CHARS);
         match e {
             Error::Unauthorized(mut a) => {
                 a.message = scrub(a.message);
+                a.api_id = a.api_id.map(scrub);
                 Error::Unauthorized(a)
             }
             Error::NotFound(mut a) => {
                 a.message = scrub(a.message);
+                a.api_id = a.api_id.map(scrub);
                 Error::NotFound(a)
             }
             Error::Server(mut a) => {
                 a.message = scrub(a.message);
+                a.api_id = a.api_id.map(scrub);
                 Error::Server(a)
             }
             Error::Http(mut a) => {
                 a.message = scrub(a.message);
+                a.api_id = a.api_id.map(scrub);
                 Error::Http(a)
             }
             Error::RateLimited {
@@ -533,11 +561,16 @@ impl Client {
                 retry_after,
             } => {
                 error.message = scrub(error.message);
+                error.api_id = error.api_id.map(scrub);
                 Error::RateLimited { error, retry_after }
             }
             Error::Transport(m) => Error::Transport(scrub(m)),
             Error::Timeout(m) => Error::Timeout(scrub(m)),
             Error::BadResponse(m) => Error::BadResponse(scrub(m)),
+            Error::BadAnswer { status, message } => Error::BadAnswer {
+                status,
+                message: scrub(message),
+            },
             other => other,
         }
     }

@@ -75,8 +75,24 @@ pub enum Error {
     #[error("timed out: {0}")]
     Timeout(String),
     /// A response that could not be understood: bad JSON, wrong shape, too large.
+    ///
+    /// What the client reports about one HTTP answer it could not use is
+    /// [`Error::BadAnswer`], which also carries the answer's status; this
+    /// variant is for the decode functions called directly and for
+    /// failures not tied to one answer (a pager's walk).
     #[error("bad response: {0}")]
     BadResponse(String),
+    /// An HTTP answer (usually a `200`) whose body could not be used: bad
+    /// JSON, wrong shape, more objects than the `limit` asked for, over the
+    /// body cap or the decode budget. Never retried when the fault is the
+    /// server's by construction (over the limit, the cap or the budget).
+    #[error("bad response: {message} (HTTP {status} answer)")]
+    BadAnswer {
+        /// The status of the answer.
+        status: u16,
+        /// What was wrong with it.
+        message: String,
+    },
 }
 
 impl Error {
@@ -88,9 +104,12 @@ impl Error {
         }
     }
 
-    /// The HTTP status behind this error, if the service answered.
+    /// The HTTP status behind this error, if the service answered: the
+    /// error status, or the status of an answer whose body could not be
+    /// used ([`Error::BadAnswer`]).
     pub fn status(&self) -> Option<u16> {
         match self {
+            Error::BadAnswer { status, .. } => Some(*status),
             Error::Unauthorized(e)
             | Error::NotFound(e)
             | Error::Server(e)
@@ -108,6 +127,21 @@ impl Error {
             | Error::Server(e)
             | Error::Http(e)
             | Error::RateLimited { error: e, .. } => e.api_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a response that could not be understood
+    /// ([`Error::BadResponse`] or [`Error::BadAnswer`]).
+    pub fn is_bad_response(&self) -> bool {
+        matches!(self, Error::BadResponse(_) | Error::BadAnswer { .. })
+    }
+
+    /// The error's text without the kind prefix: for a bad response, what
+    /// was wrong with it.
+    pub fn bad_response_message(&self) -> Option<&str> {
+        match self {
+            Error::BadResponse(m) | Error::BadAnswer { message: m, .. } => Some(m),
             _ => None,
         }
     }

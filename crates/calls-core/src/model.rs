@@ -70,7 +70,48 @@ use crate::time::{format_record, parse_timestamp};
 /// # Ok::<(), calls_core::Error>(())
 /// ```
 pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
-    serde_json::from_slice(bytes).map_err(|e| crate::Error::BadResponse(e.to_string()))
+    decode_page_inner(bytes, None)
+}
+
+/// [`decode_page`] for a page asked for with `limit`: a page holding more
+/// than `limit` objects is refused when the first object too many is met,
+/// without decoding it or anything after it.
+///
+/// ```
+/// use calls_core::model::decode_page_with_limit;
+/// let body = br#"{"meta": {}, "objects": [{"call_uuid": "a"}, {"call_uuid": "b"}]}"#;
+/// assert_eq!(decode_page_with_limit(body, 2)?.objects.len(), 2);
+/// let err = decode_page_with_limit(body, 1).unwrap_err().to_string();
+/// assert!(err.contains("more than 1 object"), "{err}");
+/// # Ok::<(), calls_core::Error>(())
+/// ```
+pub fn decode_page_with_limit(bytes: &[u8], limit: u32) -> Result<Page, crate::Error> {
+    decode_page_inner(bytes, Some(limit as usize))
+}
+
+/// The structure (estimated bytes) that fields this crate does not model may
+/// build when a decode function is called directly: the client's default
+/// body cap, or the body's own size when larger. The client passes its cap.
+pub const DEFAULT_DECODE_BUDGET: usize = 8 * 1024 * 1024;
+
+fn decode_page_inner(bytes: &[u8], max: Option<usize>) -> Result<Page, crate::Error> {
+    let run = || {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        de.deserialize_map(PageVisitor { max })
+            .and_then(|page| de.end().map(|()| page))
+            .map_err(|e| crate::Error::BadResponse(e.to_string()))
+    };
+    with_budget(bytes, run)
+}
+
+/// Runs a decode within the decode context of the client, or, called
+/// directly, within [`DEFAULT_DECODE_BUDGET`] (at least the body's size).
+fn with_budget<T>(bytes: &[u8], run: impl FnOnce() -> T) -> T {
+    if crate::response::in_decode_context() {
+        run()
+    } else {
+        crate::response::with_decode_context(&[], DEFAULT_DECODE_BUDGET.max(bytes.len()), run).0
+    }
 }
 
 /// Decodes a single call record (`GET .../Zentrunk/Call/{call_uuid}/`) into a [`Call`].
@@ -84,7 +125,9 @@ pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
 /// # Ok::<(), calls_core::Error>(())
 /// ```
 pub fn decode_call(bytes: &[u8]) -> Result<Call, crate::Error> {
-    serde_json::from_slice(bytes).map_err(|e| crate::Error::BadResponse(e.to_string()))
+    with_budget(bytes, || {
+        serde_json::from_slice(bytes).map_err(|e| crate::Error::BadResponse(e.to_string()))
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -134,13 +177,134 @@ fn at<E: de::Error>(segment: &str, inner: impl fmt::Display) -> E {
     }
 }
 
-/// Shortens odd input for an error message.
+/// Shortens odd input for an error message, after removing the client's
+/// secrets from the whole of it (so that no cut leaves a piece of one).
 fn shown(s: &str) -> String {
-    let mut out: String = s.chars().take(40).filter(|c| !c.is_control()).collect();
-    if s.chars().count() > 40 {
-        out.push('…');
+    crate::response::quote(s, 40)
+}
+
+// ---------------------------------------------------------------------------
+// Fields not modelled: kept as `Value`, within the decode budget
+// ---------------------------------------------------------------------------
+
+/// A field this crate does not model, read into a [`Value`] while charging
+/// the decode budget (see [`crate::response::charge`]) for what is built and
+/// refusing nesting beyond [`crate::response::MAX_EXTRA_DEPTH`].
+struct Extra;
+
+/// Estimated bytes of one `Value` node: its slot, twice (a growing `Vec` or
+/// map holds up to twice what it uses).
+const NODE_COST: usize = 2 * std::mem::size_of::<Value>();
+
+/// Estimated bytes of a heap text of `len` bytes (allocator rounding included).
+fn text_cost(len: usize) -> usize {
+    len.div_ceil(16).saturating_mul(16).saturating_add(16)
+}
+
+fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
+    if crate::response::charge(bytes) {
+        Ok(())
+    } else {
+        Err(E::custom(
+            "the fields this client does not model hold more structure than the decode budget allows; not decoded further",
+        ))
     }
-    out
+}
+
+fn enter<E: de::Error>() -> Result<(), E> {
+    if crate::response::enter() {
+        Ok(())
+    } else {
+        Err(E::custom(format_args!(
+            "nested deeper than {} levels; not decoded further",
+            crate::response::MAX_EXTRA_DEPTH
+        )))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Extra {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(Extra)
+    }
+}
+
+impl<'de> Visitor<'de> for Extra {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        charge(NODE_COST)?;
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        charge(NODE_COST + text_cost(20))?;
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        charge(NODE_COST + text_cost(20))?;
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        charge(NODE_COST + text_cost(24))?;
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        charge(NODE_COST + text_cost(v.len()))?;
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        charge(NODE_COST + text_cost(v.len()))?;
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        charge(NODE_COST)?;
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Extra.deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        charge(NODE_COST)?;
+        enter()?;
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(Extra)? {
+            items.push(v);
+        }
+        crate::response::leave();
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        charge(NODE_COST)?;
+        let Some(first) = map.next_key::<String>()? else {
+            return Ok(Value::Object(Map::new()));
+        };
+        // serde_json's `arbitrary_precision` hands a number over as a
+        // one-entry map under this key, holding the number's exact text.
+        if first == "$serde_json::private::Number" {
+            let text: String = map.next_value()?;
+            charge(text_cost(text.len()))?;
+            return text
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .map_err(|_| de::Error::custom("not a JSON number"));
+        }
+        enter()?;
+        let mut out = Map::new();
+        let mut key = Some(first);
+        while let Some(k) = key {
+            charge(NODE_COST + std::mem::size_of::<String>() + text_cost(k.len()))?;
+            let v = map.next_value_seed(Extra)?;
+            out.insert(k, v);
+            key = map.next_key::<String>()?;
+        }
+        crate::response::leave();
+        Ok(Value::Object(out))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -982,7 +1146,7 @@ impl<'de> Visitor<'de> for CallVisitor {
             let field = match key {
                 Key::Known(f) => f,
                 Key::Unknown(k) => {
-                    let v: Value = value_of(&mut map, &k)?;
+                    let v: Value = value(&mut map, &k, Extra)?;
                     c.extra.insert(k, v);
                     continue;
                 }
@@ -1271,7 +1435,7 @@ impl<'de> Deserialize<'de> for Meta {
                             m.previous = value_of(&mut map, "previous")?
                         }
                         Key::Unknown(k) => {
-                            let v: Value = value_of(&mut map, &k)?;
+                            let v: Value = value(&mut map, &k, Extra)?;
                             m.extra.insert(k, v);
                         }
                     }
@@ -1344,8 +1508,11 @@ impl PageField {
     }
 }
 
-/// The `objects` array; element errors are prefixed with their index.
-struct Objects;
+/// The `objects` array; element errors are prefixed with their index. With
+/// `max`, an element beyond `max` stops the decode there.
+struct Objects {
+    max: Option<usize>,
+}
 
 impl<'de> DeserializeSeed<'de> for Objects {
     type Value = Vec<Call>;
@@ -1360,8 +1527,26 @@ impl<'de> Visitor<'de> for Objects {
         f.write_str("an array of call records")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Call>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        let hint = seq.size_hint().unwrap_or(0).min(1024);
+        let mut out = Vec::with_capacity(self.max.map_or(hint, |m| hint.min(m)));
         loop {
+            if let Some(max) = self.max
+                && out.len() >= max
+            {
+                // One more element is skipped, not built, to know it is there.
+                return match seq.next_element::<de::IgnoredAny>() {
+                    Ok(None) => Ok(out),
+                    Ok(Some(_)) => {
+                        let msg = format!(
+                            "the page holds more than {max} object{}, but limit={max} was asked for; not decoded further",
+                            if max == 1 { "" } else { "s" }
+                        );
+                        crate::response::stop(msg.clone());
+                        Err(de::Error::custom(msg))
+                    }
+                    Err(e) => Err(at(&format!("[{}]", out.len()), e)),
+                };
+            }
             match seq.next_element::<Call>() {
                 Ok(Some(c)) => out.push(c),
                 Ok(None) => return Ok(out),
@@ -1371,43 +1556,48 @@ impl<'de> Visitor<'de> for Objects {
     }
 }
 
+/// Reads a page; with `max`, at most that many objects (see [`Objects`]).
+struct PageVisitor {
+    max: Option<usize>,
+}
+
 impl<'de> Deserialize<'de> for Page {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Page;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a page object {api_id, meta, objects}")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
-                let mut api_id = None;
-                let mut meta = None;
-                let mut objects = None;
-                let mut extra = Map::new();
-                while let Some(key) = map.next_key_seed(KeySeed(PageField::from_key))? {
-                    match key {
-                        Key::Known(PageField::ApiId) => api_id = value_of(&mut map, "api_id")?,
-                        Key::Known(PageField::Meta) => meta = Some(value_of(&mut map, "meta")?),
-                        Key::Known(PageField::Objects) => {
-                            objects = Some(value(&mut map, "objects", Objects)?)
-                        }
-                        Key::Unknown(k) => {
-                            let v: Value = value_of(&mut map, &k)?;
-                            extra.insert(k, v);
-                        }
-                    }
+        d.deserialize_map(PageVisitor { max: None })
+    }
+}
+
+impl<'de> Visitor<'de> for PageVisitor {
+    type Value = Page;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a page object {api_id, meta, objects}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
+        let mut api_id = None;
+        let mut meta = None;
+        let mut objects = None;
+        let mut extra = Map::new();
+        while let Some(key) = map.next_key_seed(KeySeed(PageField::from_key))? {
+            match key {
+                Key::Known(PageField::ApiId) => api_id = value_of(&mut map, "api_id")?,
+                Key::Known(PageField::Meta) => meta = Some(value_of(&mut map, "meta")?),
+                Key::Known(PageField::Objects) => {
+                    objects = Some(value(&mut map, "objects", Objects { max: self.max })?)
                 }
-                let meta = meta.ok_or_else(|| de::Error::custom("`meta` is missing"))?;
-                let objects = objects.ok_or_else(|| de::Error::custom("`objects` is missing"))?;
-                Ok(Page {
-                    api_id,
-                    meta,
-                    objects,
-                    extra,
-                })
+                Key::Unknown(k) => {
+                    let v: Value = value(&mut map, &k, Extra)?;
+                    extra.insert(k, v);
+                }
             }
         }
-        d.deserialize_map(V)
+        let meta = meta.ok_or_else(|| de::Error::custom("`meta` is missing"))?;
+        let objects = objects.ok_or_else(|| de::Error::custom("`objects` is missing"))?;
+        Ok(Page {
+            api_id,
+            meta,
+            objects,
+            extra,
+        })
     }
 }
 

@@ -444,10 +444,19 @@ impl Pager {
             Some(slices) => slices,
             None => plan_cursors(&plan)?,
         };
+        // How many calls may be buffered or asked for ahead of the consumer.
+        // One worker: the page being handed out and the next. Several: each
+        // walks a piece of PIECE_PAGES pages behind the head, so about that
+        // much per worker (320 × (concurrency + 1) calls; a few MB at the
+        // API's 1–2 kB a call), whatever the size of the export.
         let concurrency = self.client.concurrency();
-        let lookahead = u64::from(MAX_LIMIT)
-            .saturating_mul(PIECE_PAGES as u64)
-            .saturating_mul(concurrency as u64 + 1);
+        let lookahead = if concurrency > 1 && self.max_items.is_none() {
+            u64::from(MAX_LIMIT)
+                .saturating_mul(PIECE_PAGES as u64)
+                .saturating_mul(concurrency as u64 + 1)
+        } else {
+            2 * u64::from(MAX_LIMIT)
+        };
         let walk = Walk::new(cursors, lookahead, 4 * concurrency + plan.len());
         if let Some(oldest) = walk.oldest() {
             let earliest = policy.earliest(real_now);

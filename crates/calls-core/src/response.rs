@@ -1,7 +1,7 @@
 //! From an HTTP response to bytes or an [`Error`]: status mapping, the API's
 //! error bodies, and the body size cap.
 
-use std::io::Read;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -12,8 +12,9 @@ use crate::retry::parse_retry_after;
 /// The most of an error body that is read: enough for any `{"api_id","error"}`.
 const ERROR_BODY_CAP: u64 = 64 * 1024;
 
-/// Reads a response: the body of a 2xx (at most `max_body` bytes), or the error
-/// the status means, with the API's `error` text and `api_id`.
+/// Reads a response: the status and body of a 2xx (at most `max_body` bytes,
+/// counted after gzip is undone), or the error the status means, with the
+/// API's `error` text and `api_id`.
 ///
 /// `secrets` are removed from every text taken from the response (the error
 /// message, `api_id`, a redirect's location) before anything is shortened, so
@@ -22,7 +23,7 @@ pub(crate) fn read(
     resp: ureq::http::Response<ureq::Body>,
     max_body: u64,
     secrets: &[&str],
-) -> Result<Vec<u8>, Error> {
+) -> Result<(u16, Vec<u8>), Error> {
     let status = resp.status().as_u16();
     let retry_after = resp
         .headers()
@@ -33,22 +34,24 @@ pub(crate) fn read(
         .headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
-        .map(|s| {
-            scrub(s.to_string(), secrets)
-                .chars()
-                .take(200)
-                .collect::<String>()
-        });
+        .map(|s| redact_text(s.to_string(), secrets, 200));
     let mut body = resp.into_body();
     if (200..300).contains(&status) {
         if let Some(len) = body.content_length()
             && len > max_body
         {
-            return Err(Error::BadResponse(format!(
-                "response body of {len} bytes is over the {max_body}-byte cap; not read"
-            )));
+            return Err(Error::BadAnswer {
+                status,
+                message: format!(
+                    "response body of {len} bytes is over the {max_body}-byte cap; not read"
+                ),
+            });
         }
-        return read_capped(&mut body, max_body);
+        return match read_capped(&mut body, max_body) {
+            Ok(bytes) => Ok((status, bytes)),
+            Err(Error::BadResponse(message)) => Err(Error::BadAnswer { status, message }),
+            Err(e) => Err(e),
+        };
     }
     // A failed read of an error body still leaves the status to report.
     let bytes = read_capped(&mut body, ERROR_BODY_CAP).unwrap_or_default();
@@ -62,15 +65,16 @@ pub(crate) fn read(
     Err(status_error(api, retry_after))
 }
 
+/// Reads a body of at most `cap` bytes; ureq enforces the cap on the bytes
+/// after decompression, so a gzip bomb stops at the cap too.
 fn read_capped(body: &mut ureq::Body, cap: u64) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
-    let mut reader = body.as_reader().take(cap.saturating_add(1));
-    match reader.read_to_end(&mut out) {
-        Ok(_) if out.len() as u64 > cap => Err(Error::BadResponse(format!(
+    match body.with_config().limit(cap).read_to_vec() {
+        Ok(out) => Ok(out),
+        Err(ureq::Error::BodyExceedsLimit(_)) => Err(Error::BadResponse(format!(
             "response body is over the {cap}-byte cap; reading stopped there"
         ))),
-        Ok(_) => Ok(out),
-        Err(e) => Err(io_error(&e, "reading the response body")),
+        Err(ureq::Error::Io(e)) => Err(io_error(&e, "reading the response body")),
+        Err(e) => Err(transport_error(e).0),
     }
 }
 
@@ -155,9 +159,223 @@ fn parse_api_error_scrubbed(status: u16, body: &[u8], secrets: &[&str]) -> ApiEr
         .unwrap_or_else(|| format!("HTTP status {status}"));
     ApiError {
         status,
-        message: shorten(&scrub(message, secrets), 500),
-        api_id: api_id.map(|a| scrub(a, secrets)),
+        message: redact_text(message, secrets, 500),
+        api_id: api_id.map(|a| redact_text(a, secrets, 100)),
     }
+}
+
+/// The most characters of a text that [`redact_text`] looks at for pieces of
+/// a secret; anything longer is cut there first (after whole secrets are gone).
+const REDACT_WINDOW: usize = 4096;
+
+/// The shortest piece of a secret that [`redact_text`] hides.
+pub(crate) const MIN_FRAGMENT: usize = 6;
+
+/// A text fit for an error message: every whole secret replaced by
+/// `<redacted>` first, then cut to [`REDACT_WINDOW`] characters, then every
+/// run of [`MIN_FRAGMENT`] or more characters that is a piece of a secret
+/// (as a server might echo part of one) replaced too, and only then
+/// shortened to `max` characters. No piece of a secret of
+/// [`MIN_FRAGMENT`] characters survives, whatever the cuts.
+pub(crate) fn redact_text(s: String, secrets: &[&str], max: usize) -> String {
+    let whole = scrub(s, secrets);
+    let window = shorten(&whole, REDACT_WINDOW);
+    shorten(&mask_fragments(window, secrets), max)
+}
+
+/// Replaces every maximal run of characters in which each
+/// [`MIN_FRAGMENT`]-character window is a substring of a secret.
+fn mask_fragments(s: String, secrets: &[&str]) -> String {
+    let secrets: Vec<&str> = secrets
+        .iter()
+        .copied()
+        .filter(|x| x.len() >= MIN_FRAGMENT)
+        .collect();
+    if secrets.is_empty() {
+        return s;
+    }
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    if chars.len() < MIN_FRAGMENT {
+        return s;
+    }
+    // covered[i]: the character at i is part of a matching window.
+    let mut covered = vec![false; chars.len()];
+    let mut any = false;
+    for i in 0..=chars.len() - MIN_FRAGMENT {
+        let start = chars[i].0;
+        let end = chars.get(i + MIN_FRAGMENT).map_or(s.len(), |c| c.0);
+        let piece = &s[start..end];
+        if secrets.iter().any(|x| x.contains(piece)) {
+            covered[i..i + MIN_FRAGMENT]
+                .iter_mut()
+                .for_each(|c| *c = true);
+            any = true;
+        }
+    }
+    if !any {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut in_run = false;
+    for (&(_, c), &hide) in chars.iter().zip(&covered) {
+        if hide {
+            if !in_run {
+                out.push_str("<redacted>");
+            }
+            in_run = true;
+        } else {
+            in_run = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// The decode context: what quoting and the decode budget need, per thread
+// ---------------------------------------------------------------------------
+
+/// Where a decode stands: the secrets a quoted value must not show, and the
+/// budget of structure it may still build for fields it does not model.
+struct DecodeContext {
+    secrets: Vec<String>,
+    /// Estimated bytes of `serde_json::Value` structure still allowed.
+    budget: Cell<usize>,
+    /// Nesting depth inside unknown fields now.
+    depth: Cell<usize>,
+    /// Why the decode must stop and not be retried, once known.
+    fatal: RefCell<Option<String>>,
+}
+
+thread_local! {
+    static DECODE: RefCell<Option<DecodeContext>> = const { RefCell::new(None) };
+}
+
+/// The deepest nesting kept in a field that is not modelled.
+pub(crate) const MAX_EXTRA_DEPTH: usize = 64;
+
+/// Runs `f` (a decode) with `secrets` to hide from quoted values and
+/// `budget` estimated bytes of structure for unknown fields; returns its
+/// result and, if the decode was stopped for a reason retrying cannot
+/// change, that reason.
+pub(crate) fn with_decode_context<T>(
+    secrets: &[&str],
+    budget: usize,
+    f: impl FnOnce() -> T,
+) -> (T, Option<String>) {
+    struct Reset(Option<DecodeContext>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            let _ = DECODE.try_with(|d| *d.borrow_mut() = prev);
+        }
+    }
+    let ctx = DecodeContext {
+        secrets: secrets.iter().map(|s| (*s).to_string()).collect(),
+        budget: Cell::new(budget),
+        depth: Cell::new(0),
+        fatal: RefCell::new(None),
+    };
+    let prev = DECODE
+        .try_with(|d| d.borrow_mut().replace(ctx))
+        .ok()
+        .flatten();
+    let reset = Reset(prev);
+    let out = f();
+    let fatal = DECODE
+        .try_with(|d| {
+            d.borrow()
+                .as_ref()
+                .and_then(|c| c.fatal.borrow_mut().take())
+        })
+        .ok()
+        .flatten();
+    drop(reset);
+    (out, fatal)
+}
+
+/// Whether a decode context is set on this thread.
+pub(crate) fn in_decode_context() -> bool {
+    DECODE.try_with(|d| d.borrow().is_some()).unwrap_or(false)
+}
+
+/// A value quoted in an error message: the secrets of the decode under way
+/// removed from the whole text first, control characters dropped, and then
+/// cut to `max` characters (with `…`).
+pub(crate) fn quote(s: &str, max: usize) -> String {
+    let scrubbed = DECODE
+        .try_with(|d| match d.borrow().as_ref() {
+            Some(c) => {
+                let secrets: Vec<&str> = c.secrets.iter().map(String::as_str).collect();
+                scrub(s.to_string(), &secrets)
+            }
+            None => s.to_string(),
+        })
+        .unwrap_or_else(|_| s.to_string());
+    let clean: String = scrubbed.chars().filter(|c| !c.is_control()).collect();
+    shorten(&clean, max)
+}
+
+/// Takes `bytes` from the decode budget; false (and the decode marked as
+/// stopped for good) when the budget is spent.
+pub(crate) fn charge(bytes: usize) -> bool {
+    DECODE
+        .try_with(|d| match d.borrow().as_ref() {
+            Some(c) => match c.budget.get().checked_sub(bytes) {
+                Some(left) => {
+                    c.budget.set(left);
+                    true
+                }
+                None => {
+                    c.budget.set(0);
+                    c.fatal.borrow_mut().get_or_insert_with(|| {
+                        "the fields this client does not model hold more structure than the decode budget allows; not decoded further".to_string()
+                    });
+                    false
+                }
+            },
+            None => true,
+        })
+        .unwrap_or(true)
+}
+
+/// Enters one level of nesting inside an unknown field; false when that
+/// goes beyond [`MAX_EXTRA_DEPTH`].
+pub(crate) fn enter() -> bool {
+    DECODE
+        .try_with(|d| match d.borrow().as_ref() {
+            Some(c) => {
+                let depth = c.depth.get() + 1;
+                c.depth.set(depth);
+                if depth > MAX_EXTRA_DEPTH {
+                    c.fatal.borrow_mut().get_or_insert_with(|| {
+                        format!("a field this client does not model is nested deeper than {MAX_EXTRA_DEPTH} levels; not decoded further")
+                    });
+                    return false;
+                }
+                true
+            }
+            None => true,
+        })
+        .unwrap_or(true)
+}
+
+/// Leaves one level entered with [`enter`].
+pub(crate) fn leave() {
+    let _ = DECODE.try_with(|d| {
+        if let Some(c) = d.borrow().as_ref() {
+            c.depth.set(c.depth.get().saturating_sub(1));
+        }
+    });
+}
+
+/// Marks the decode under way as stopped for a reason retrying cannot change.
+pub(crate) fn stop(reason: String) {
+    let _ = DECODE.try_with(|d| {
+        if let Some(c) = d.borrow().as_ref() {
+            c.fatal.borrow_mut().get_or_insert(reason);
+        }
+    });
 }
 
 /// Flattens a JSON error value into one line of text.
@@ -299,6 +517,53 @@ mod tests {
         assert!(!e.message.contains('\n') && !e.message.contains('\r'));
         let e = parse_api_error(500, "x".repeat(10_000).as_bytes());
         assert!(e.message.chars().count() <= 501);
+    }
+
+    #[test]
+    fn secrets_and_their_pieces_are_redacted_before_the_cut() {
+        let token = "adv-secret-tok16";
+        // Whole, then cut: nothing of it left.
+        let s = format!("{} {token} tail", "p".repeat(30));
+        let out = redact_text(s, &[token], 40);
+        assert!(!out.contains("adv-se"), "{out}");
+        // A piece of 6 or more characters sent on its own is masked too.
+        let out = redact_text("x secret-to y".into(), &[token], 100);
+        assert_eq!(out, "x <redacted> y");
+        // Fewer than 6 characters of it are ordinary text.
+        let out = redact_text("the token".into(), &[token], 100);
+        assert_eq!(out, "the token");
+        // Quoting inside a decode context scrubs before it shortens.
+        let (q, _) = with_decode_context(&[token], 1 << 20, || {
+            quote(&format!("2026-11-30 08:52:26 pad pad pad {token}"), 40)
+        });
+        assert!(q.contains("<redacte") && !q.contains("adv-se"), "{q}");
+    }
+
+    #[test]
+    fn decode_budget_and_depth() {
+        let deep = format!(
+            r#"{{"call_uuid":"u","x":{}1{}}}"#,
+            "[".repeat(MAX_EXTRA_DEPTH + 1),
+            "]".repeat(MAX_EXTRA_DEPTH + 1)
+        );
+        let e = crate::model::decode_call(deep.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nested deeper than 64 levels"), "{e}");
+        let ok = format!(
+            r#"{{"call_uuid":"u","x":{}1{}}}"#,
+            "[".repeat(MAX_EXTRA_DEPTH),
+            "]".repeat(MAX_EXTRA_DEPTH)
+        );
+        assert!(crate::model::decode_call(ok.as_bytes()).is_ok());
+        let many = format!(r#"{{"call_uuid":"u","x":[{}1]}}"#, "1,".repeat(1000));
+        let (r, fatal) =
+            with_decode_context(&[], 4096, || crate::model::decode_call(many.as_bytes()));
+        assert!(r.unwrap_err().to_string().contains("decode budget"));
+        assert!(fatal.is_some(), "not retried");
+        let (r, fatal) =
+            with_decode_context(&[], 1 << 20, || crate::model::decode_call(many.as_bytes()));
+        assert!(r.is_ok() && fatal.is_none());
     }
 
     #[test]

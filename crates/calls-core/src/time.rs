@@ -95,13 +95,10 @@ pub fn format_record(t: DateTime<Utc>) -> String {
     }
 }
 
-/// Truncates long or odd input for an error message.
+/// Truncates long or odd input for an error message, after removing the
+/// client's secrets from the whole of it (during a decode by the client).
 fn shown(s: &str) -> String {
-    let mut out: String = s.chars().take(40).filter(|c| !c.is_control()).collect();
-    if s.chars().count() > 40 {
-        out.push('…');
-    }
-    out
+    crate::response::quote(s, 40)
 }
 
 fn impossible_or_bad(date: &str, whole: &str) -> String {

@@ -417,7 +417,7 @@ fn an_oversized_body_is_refused_without_reading_it() {
     let c = builder(&sim).max_body_bytes(1 << 20).build().unwrap();
     let err = c.list_page(&CallQuery::new(), 20, 0).unwrap_err();
     assert!(
-        matches!(err, Error::BadResponse(ref m) if m.contains("cap")),
+        matches!(err, Error::BadAnswer { status: 200, ref message } if message.contains("cap")),
         "{err:?}"
     );
     assert_eq!(
@@ -443,7 +443,7 @@ fn malformed_and_truncated_bodies() {
             .list_page(&CallQuery::new(), 20, 0)
             .unwrap_err();
         assert!(
-            matches!(err, Error::BadResponse(ref m) if !m.is_empty()),
+            matches!(err, Error::BadAnswer { status: 200, ref message } if !message.is_empty()),
             "{fault:?}: {err:?}"
         );
         assert_eq!(sim.stats().requests, 2);

@@ -218,13 +218,13 @@ fn token_never_reaches_any_error() {
             matches!(e, Error::Transport(_) | Error::Timeout(_))
         }),
         ("malformed body", Fault::Malformed, |e| {
-            matches!(e, Error::BadResponse(_))
+            matches!(e, Error::BadAnswer { status: 200, .. })
         }),
         ("truncated body", Fault::Truncated, |e| {
-            matches!(e, Error::BadResponse(_))
+            matches!(e, Error::BadAnswer { status: 200, .. })
         }),
         ("oversized body", Fault::Oversize { bytes: 1 << 30 }, |e| {
-            matches!(e, Error::BadResponse(_))
+            matches!(e, Error::BadAnswer { status: 200, .. })
         }),
     ];
     for (label, fault, kind_ok) in faults {
@@ -533,7 +533,10 @@ fn oversized_body_with_content_length_is_not_read() {
     let c = builder(&sim).build().unwrap();
     let e = c.list_page(&recent_query(), 20, 0).unwrap_err();
     match &e {
-        Error::BadResponse(m) => {
+        Error::BadAnswer {
+            status: 200,
+            message: m,
+        } => {
             assert!(m.contains("1073741824 bytes"), "{m}");
             assert!(m.contains("8388608-byte cap"), "{m}");
             assert!(m.contains("not read"), "{m}");
@@ -580,8 +583,13 @@ fn oversized_body_without_content_length_stops_at_the_cap() {
     drop(c);
     let written = server.join().unwrap();
     match &e {
-        Error::BadResponse(m) => assert!(m.contains(&format!("{CAP}-byte cap")), "{m}"),
-        other => panic!("expected BadResponse, got {other:?}"),
+        Error::BadAnswer {
+            status: 200,
+            message: m,
+        } => {
+            assert!(m.contains(&format!("{CAP}-byte cap")), "{m}")
+        }
+        other => panic!("expected BadAnswer from a 200, got {other:?}"),
     }
     assert!(
         written < LIMIT,

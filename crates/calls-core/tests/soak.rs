@@ -94,15 +94,13 @@ fn mixed_fault_soak() {
             }
             Err(e) => {
                 assert_no_token(&e);
-                assert!(
-                    e.is_retryable() || matches!(e, calls_core::Error::BadResponse(_)),
-                    "run {run}: {e}"
-                );
+                assert!(e.is_retryable() || e.is_bad_response(), "run {run}: {e}");
                 let kind = match (&e, retries_on) {
                     (_, false) => "error, retries off".to_string(),
-                    (calls_core::Error::BadResponse(m), true) => {
-                        format!("error, retries on: bad response: {m}")
-                    }
+                    (e, true) if e.is_bad_response() => format!(
+                        "error, retries on: bad response: {}",
+                        e.bad_response_message().unwrap_or_default()
+                    ),
                     (e, true) => format!(
                         "error, retries on: {}",
                         e.status()

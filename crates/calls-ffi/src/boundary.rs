@@ -27,7 +27,8 @@ pub struct Failure {
     pub code: calls_result,
     /// The message (never containing the auth token).
     pub message: String,
-    /// The HTTP status of the answer, 0 when there was none.
+    /// The HTTP status of the answer the failure came from (a 200 whose body
+    /// was unusable included), 0 when there was none.
     pub status: u16,
 }
 
@@ -64,7 +65,7 @@ pub fn code_of(e: &Error) -> calls_result {
         Error::Http(_) => CALLS_RESULT_HTTP,
         Error::Transport(_) => CALLS_RESULT_TRANSPORT,
         Error::Timeout(_) => CALLS_RESULT_TIMEOUT,
-        Error::BadResponse(_) => CALLS_RESULT_BAD_RESPONSE,
+        Error::BadResponse(_) | Error::BadAnswer { .. } => CALLS_RESULT_BAD_RESPONSE,
         // `Error` is non_exhaustive: a future variant with a status is an
         // HTTP failure, one without is a response we could not use.
         other if other.status().is_some() => CALLS_RESULT_HTTP,
@@ -132,7 +133,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 ///
 /// The body returns `Ok(CALLS_RESULT_OK)` or `Ok(CALLS_RESULT_DONE)`, or a
 /// [`Failure`]. The thread's HTTP status is reset to 0 first (the body calls
-/// [`mark_http_ok`] after a successful request); the last error becomes `""`
+/// [`mark_http_ok`] after a successful request; a failure's own status, such
+/// as the 200 of an answer that was BAD_RESPONSE, replaces it, and a failure
+/// without one leaves it); the last error becomes `""`
 /// on success, the failure's message otherwise. A panic becomes
 /// [`CALLS_RESULT_PANIC`].
 pub fn ffi_call(body: impl FnOnce() -> Result<calls_result, Failure>) -> calls_result {
@@ -144,7 +147,11 @@ pub fn ffi_call(body: impl FnOnce() -> Result<calls_result, Failure>) -> calls_r
         }
         Ok(Err(f)) => {
             set_last_error(&f.message);
-            set_status(f.status);
+            // A failure without a status of its own (such as building the
+            // output after a successful answer) keeps the answer's status.
+            if f.status != 0 {
+                set_status(f.status);
+            }
             f.code
         }
         Err(payload) => {
@@ -231,6 +238,27 @@ mod tests {
         });
         assert_eq!(rc, CALLS_RESULT_DONE);
         assert_eq!(last_http_status(), 200);
+        // A failure after a successful answer (building the output) keeps 200.
+        let rc = ffi_call(|| {
+            mark_http_ok();
+            Err(Failure::invalid("output too large"))
+        });
+        assert_eq!(rc, CALLS_RESULT_INVALID_ARGUMENT);
+        assert_eq!(last_http_status(), 200);
+        // A 200 whose body was unusable: BAD_RESPONSE with status 200.
+        let f = Failure::from(Error::BadAnswer {
+            status: 200,
+            message: "not JSON".into(),
+        });
+        assert_eq!((f.code, f.status), (CALLS_RESULT_BAD_RESPONSE, 200));
+        assert_eq!(ffi_call(|| Err(f)), CALLS_RESULT_BAD_RESPONSE);
+        assert_eq!(last_http_status(), 200);
+        // Nothing sent: 0.
+        assert_eq!(
+            ffi_call(|| Err(Failure::null("q"))),
+            CALLS_RESULT_NULL_PARAMETER
+        );
+        assert_eq!(last_http_status(), 0);
     }
 
     #[test]

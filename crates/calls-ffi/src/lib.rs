@@ -131,11 +131,17 @@ pub extern "C" fn calls_last_error_message() -> *const c_char {
     ffi_value(c"".as_ptr(), last_error_ptr)
 }
 
-/// The HTTP status of this thread's last fallible call: the status the
-/// service answered a failed request with (401, 404, 429, 503, ...), 200 after
-/// a call that received a successful answer, 0 when no HTTP answer was
-/// involved (a validation, argument, transport or timeout failure, or a call
-/// that sends nothing).
+/// The HTTP status of this thread's last fallible call. When the call
+/// received an HTTP answer, it is that answer's status whatever the outcome:
+/// the error status (401, 404, 429, 503, ...) of a failure; 200 after a
+/// success; and also 200 when the call failed with BAD_RESPONSE because a
+/// 200 answer's body could not be used (not JSON, more objects than the limit
+/// asked for, over the body cap). With retries, it describes the last
+/// attempt. It is 0 when no HTTP answer was involved: VALIDATION,
+/// INVALID_ARGUMENT and NULL_PARAMETER failures, TRANSPORT and TIMEOUT
+/// failures (no answer, or one that broke off before its head or during its
+/// body), and calls served without a request (a pager handing out calls it
+/// already holds).
 #[unsafe(no_mangle)]
 pub extern "C" fn calls_last_http_status() -> u16 {
     ffi_value(0, last_http_status)

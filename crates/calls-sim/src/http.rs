@@ -152,6 +152,72 @@ pub(crate) enum Body {
     Slow(Vec<u8>, Duration),
     /// `n` bytes streamed from a small repeating buffer.
     Oversize(u64),
+    /// A body generated as it is written.
+    Generated(Generated),
+}
+
+/// A large hostile body, produced piece by piece (never held whole).
+#[derive(Clone, Debug)]
+pub(crate) enum Generated {
+    /// A page of this many minimal call objects.
+    OverLimit(u64),
+    /// A page of one call with this many numbers in an unknown field.
+    Numbers(u64),
+}
+
+const GENERATED_HEAD: &[u8] = br#"{"api_id":"00000000-0000-4000-8000-000000000000","meta":{"limit":20,"offset":0,"total_count":100000000,"previous":null,"next":null},"objects":["#;
+
+impl Generated {
+    /// Writes the body to `w`.
+    pub(crate) fn write_to(&self, w: &mut dyn Write) -> io::Result<()> {
+        let mut out = io::BufWriter::with_capacity(64 * 1024, w);
+        out.write_all(GENERATED_HEAD)?;
+        match self {
+            Generated::OverLimit(n) => {
+                for i in 0..*n {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    write!(out, "{{\"call_uuid\":\"h{i}\"}}")?;
+                }
+                out.write_all(b"]}")?;
+            }
+            Generated::Numbers(n) => {
+                out.write_all(br#"{"call_uuid":"many-numbers","x":["#)?;
+                for i in 0..*n {
+                    out.write_all(if i > 0 { b",1" } else { b"1" })?;
+                }
+                out.write_all(b"]}]}")?;
+            }
+        }
+        out.flush()
+    }
+
+    /// The body's length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        struct Count(u64);
+        impl Write for Count {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0 += b.len() as u64;
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut c = Count(0);
+        match self.write_to(&mut c) {
+            Ok(()) => c.0,
+            Err(_) => 0,
+        }
+    }
+
+    /// The body compressed with gzip (only the compressed bytes are held).
+    pub(crate) fn gzip(&self) -> io::Result<Vec<u8>> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        self.write_to(&mut e)?;
+        e.finish()
+    }
 }
 
 /// A response to write.
@@ -203,6 +269,7 @@ pub(crate) fn write_reply(
     let len = match &reply.body {
         Body::Bytes(b) | Body::Slow(b, _) => b.len() as u64,
         Body::Oversize(n) => *n,
+        Body::Generated(g) => g.len(),
     };
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nDate: {}\r\nConnection: {}\r\n",
@@ -238,6 +305,10 @@ pub(crate) fn write_reply(
                 w.write_all(chunk)?;
                 w.flush()?;
             }
+        }
+        Body::Generated(g) => {
+            w.write_all(head.as_bytes())?;
+            g.write_to(w)?;
         }
         Body::Oversize(n) => {
             w.write_all(head.as_bytes())?;

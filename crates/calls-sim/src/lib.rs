@@ -64,11 +64,54 @@ pub enum Fault {
     },
     /// Answer normally after this delay.
     Delay(Duration),
+    /// `200` with a well-formed page holding `objects` minimal call objects
+    /// (`{"call_uuid":"h0"}`, ...) whatever `limit` was asked for; written
+    /// as it is generated (gzip-compressed first with `gzip`, sent with
+    /// `Content-Encoding: gzip`), never held whole.
+    OverLimit {
+        /// How many objects the page holds.
+        objects: u64,
+        /// Compress the body with gzip.
+        gzip: bool,
+    },
+    /// `200` with a page of one call whose unknown field `x` is an array of
+    /// `numbers` ones (`[1,1,1,...]`), generated as it is written.
+    ManyNumbers {
+        /// How many numbers the array holds.
+        numbers: u64,
+        /// Compress the body with gzip.
+        gzip: bool,
+    },
+    /// The real answer, each object of a list page carrying an unknown field
+    /// `padding` of `pad_bytes` characters.
+    FatPage {
+        /// Characters of padding per object.
+        pad_bytes: usize,
+    },
+    /// `200` with a page of one call whose `field` holds `prefix` followed by
+    /// the credentials the request carried: its auth token, or with `basic`
+    /// the base64 `auth_id:token` of its `Authorization` header.
+    EchoCredentials {
+        /// The call field that echoes them (`end_time`, `total_amount`, ...).
+        field: String,
+        /// Text before them.
+        prefix: String,
+        /// Echo the base64 Basic credentials instead of the token.
+        basic: bool,
+    },
+    /// An answer with this status and exactly this body.
+    Raw {
+        /// HTTP status code.
+        status: u16,
+        /// The body.
+        body: Vec<u8>,
+    },
 }
 
 impl Fault {
     /// The key under which this fault is counted in [`Stats::faults_by_kind`]:
-    /// `status_<code>`, `drop`, `malformed`, `truncated`, `slow_body`, `oversize`, `delay`.
+    /// `status_<code>`, `drop`, `malformed`, `truncated`, `slow_body`, `oversize`, `delay`,
+    /// `over_limit`, `many_numbers`, `fat_page`, `echo_credentials`, `raw_<code>`.
     pub fn kind(&self) -> String {
         match self {
             Fault::Status { status, .. } => format!("status_{status}"),
@@ -78,6 +121,11 @@ impl Fault {
             Fault::SlowBody { .. } => "slow_body".into(),
             Fault::Oversize { .. } => "oversize".into(),
             Fault::Delay(_) => "delay".into(),
+            Fault::OverLimit { .. } => "over_limit".into(),
+            Fault::ManyNumbers { .. } => "many_numbers".into(),
+            Fault::FatPage { .. } => "fat_page".into(),
+            Fault::EchoCredentials { .. } => "echo_credentials".into(),
+            Fault::Raw { status, .. } => format!("raw_{status}"),
         }
     }
 

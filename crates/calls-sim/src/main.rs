@@ -31,6 +31,16 @@ OPTIONS:
     --error-rate F           probability (0..1) of answering --error-status
     --drop-every N           every N-th API request: connection closed, no response
     --malformed-every N      every N-th API request: 200 with a non-JSON body
+    --over-limit-every N     every N-th API request: 200 with a page of
+                             --over-limit-objects minimal objects, whatever
+                             limit was asked
+    --over-limit-objects K   objects on such a page [default: 360000]
+    --gzip                   send those pages gzip-compressed
+    --echo-credentials-every N
+                             every N-th API request: 200 with a page whose
+                             end_time is `2026-11-30 08:52:26 pad pad pad `
+                             followed by the request's auth token
+    --echo-basic             ... by its base64 Basic credentials instead
     --late N                 N late records ...
     --late-after K           ... that appear after K API requests [default: 0]
     --arrivals N             N records arriving steadily while a client walks ...
@@ -79,6 +89,11 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
     let mut arrive_depth_days = 0u64;
     let mut break_order = false;
     let mut ignore_offset = false;
+    let mut over_limit_every = None;
+    let mut over_limit_objects = 360_000u64;
+    let mut gzip = false;
+    let mut echo_every = None;
+    let mut echo_basic = false;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -114,6 +129,11 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
             }
             "--drop-every" => drop_every = Some(positive(&flag, next())?),
             "--malformed-every" => malformed_every = Some(positive(&flag, next())?),
+            "--over-limit-every" => over_limit_every = Some(positive(&flag, next())?),
+            "--over-limit-objects" => over_limit_objects = value(&flag, next())?,
+            "--gzip" => gzip = true,
+            "--echo-credentials-every" => echo_every = Some(positive(&flag, next())?),
+            "--echo-basic" => echo_basic = true,
             "--late" => late = Some(value::<usize>(&flag, next())?),
             "--late-after" => late_after = value(&flag, next())?,
             "--arrivals" => arrivals = Some(value::<usize>(&flag, next())?),
@@ -145,6 +165,25 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
     }
     if let Some(n) = malformed_every {
         f = f.with_every(n, Fault::Malformed);
+    }
+    if let Some(n) = over_limit_every {
+        f = f.with_every(
+            n,
+            Fault::OverLimit {
+                objects: over_limit_objects,
+                gzip,
+            },
+        );
+    }
+    if let Some(n) = echo_every {
+        f = f.with_every(
+            n,
+            Fault::EchoCredentials {
+                field: "end_time".into(),
+                prefix: "2026-11-30 08:52:26 pad pad pad ".into(),
+                basic: echo_basic,
+            },
+        );
     }
     if let Some(p) = error_rate {
         f = f.with_rate(p, Fault::status(error_status));

@@ -358,15 +358,22 @@ impl Query {
             let stop = calls.partition_point(|c| c.end_micros() >= lo);
             calls.get(start..stop.max(start)).unwrap_or(&[])
         };
-        let mut out: Vec<&Call> = range(&ds.calls)
-            .iter()
-            .filter(|c| self.matches(ds, c))
-            .collect();
+        let main = range(&ds.calls).iter().filter(|c| self.matches(ds, c));
         let extra: Vec<&Call> = range(late).iter().filter(|c| self.matches(ds, c)).collect();
-        if !extra.is_empty() {
-            out.extend(extra);
-            out.sort_unstable_by(|a, b| Call::desc_cmp(a, b));
+        if extra.is_empty() {
+            return main.collect();
         }
+        // Both are sorted: merge them (a sort per request would cost the
+        // simulator more than the walk it serves).
+        let mut out = Vec::new();
+        let mut extra = extra.into_iter().peekable();
+        for c in main {
+            while let Some(e) = extra.next_if(|e| Call::desc_cmp(e, c).is_lt()) {
+                out.push(e);
+            }
+            out.push(c);
+        }
+        out.extend(extra);
         out
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::data::{Call, CallView, Dataset};
-use crate::http::{self, Body, ReadOutcome, Reply, Request};
+use crate::http::{self, Body, Generated, ReadOutcome, Reply, Request};
 use crate::prng::{SplitMix64, format_uuid};
 use crate::query::{self, Policy, Query};
 use crate::{Fault, Faults, SimConfig, Stats};
@@ -474,6 +474,63 @@ impl Shared {
                 }
                 Some(self.api_reply(req, &late))
             }
+            Some(Fault::OverLimit { objects, gzip }) => {
+                Some(generated(Generated::OverLimit(objects), gzip))
+            }
+            Some(Fault::ManyNumbers { numbers, gzip }) => {
+                Some(generated(Generated::Numbers(numbers), gzip))
+            }
+            Some(Fault::FatPage { pad_bytes }) => {
+                let mut r = self.api_reply(req, &late);
+                if let Body::Bytes(b) = &mut r.body
+                    && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(b)
+                    && let Some(objects) = v.get_mut("objects").and_then(|o| o.as_array_mut())
+                {
+                    let pad = "p".repeat(pad_bytes);
+                    for o in objects.iter_mut() {
+                        if let Some(m) = o.as_object_mut() {
+                            m.insert("padding".into(), serde_json::Value::String(pad.clone()));
+                        }
+                    }
+                    *b = serde_json::to_vec(&v).unwrap_or_default();
+                }
+                Some(r)
+            }
+            Some(Fault::EchoCredentials {
+                field,
+                prefix,
+                basic,
+            }) => {
+                let cred = req
+                    .header("Authorization")
+                    .and_then(|h| h.trim().split_once(' '))
+                    .map(|(_, c)| c.trim().to_string())
+                    .unwrap_or_default();
+                let secret = if basic {
+                    cred
+                } else {
+                    http::base64_decode(&cred)
+                        .and_then(|raw| String::from_utf8(raw).ok())
+                        .and_then(|s| s.split_once(':').map(|(_, t)| t.to_string()))
+                        .unwrap_or_default()
+                };
+                let mut call = serde_json::Map::new();
+                call.insert("call_uuid".into(), "echo-1".into());
+                call.insert(
+                    field,
+                    serde_json::Value::String(format!("{prefix}{secret}")),
+                );
+                let body = serde_json::json!({
+                    "api_id": self.api_id(),
+                    "meta": {"limit": 20, "offset": 0, "total_count": 1, "previous": null, "next": null},
+                    "objects": [call],
+                });
+                Some(Reply::json(
+                    200,
+                    serde_json::to_vec(&body).unwrap_or_default(),
+                ))
+            }
+            Some(Fault::Raw { status, body }) => Some(Reply::json(status, body)),
         }
     }
 
@@ -625,6 +682,21 @@ impl Shared {
     }
 }
 
+/// A generated hostile answer, gzip-compressed when asked (then only the
+/// compressed bytes are held).
+fn generated(g: Generated, gzip: bool) -> Reply {
+    if gzip && let Ok(bytes) = g.gzip() {
+        let mut r = Reply::json(200, bytes);
+        r.headers.push(("Content-Encoding".into(), "gzip".into()));
+        return r;
+    }
+    Reply {
+        status: 200,
+        headers: Vec::new(),
+        body: Body::Generated(g),
+    }
+}
+
 /// Accept connections until stopped; one thread per connection.
 pub(crate) fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     for stream in listener.incoming() {
@@ -698,6 +770,11 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
                 shared.handle_api(&req)
             };
             keep = keep && !shared.stopping();
+            // Handled: no longer in flight, before the client can see the
+            // answer and send its next request.
+            if !is_sim {
+                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
             let ok = match reply {
                 Some(r) => http::write_reply(&mut writer, &r, keep, &sleep).is_ok(),
                 None => {
@@ -708,11 +785,11 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
             shared.release();
             ok
         } else {
+            if !is_sim {
+                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
             false
         };
-        if !is_sim {
-            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-        }
         if !ok || !keep {
             break;
         }
