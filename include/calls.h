@@ -389,6 +389,60 @@ calls_result calls_client_fetch_all(const calls_client *c, const calls_query *q,
 calls_result calls_pager_new(const calls_client *c, const calls_query *q, uint64_t max_items, calls_pager **out);
 
 /**
+ * Makes a pager for a scheduled job (cron): every call matching `q` that
+ * ended since the last run, exactly once across runs.
+ *
+ * `state` is the text `calls_pager_sync_state` gave at the end of the
+ * previous run, or NULL for the first run. The first run walks from `q`'s
+ * lower `end_time` bound (the client's default window without one) up to
+ * now; each later run from the previous run's pinned upper bound minus
+ * `lookback_s` seconds (0: the default, 3600) up to now, and skips the calls
+ * earlier runs already returned (the state keeps their uuids, bounded by the
+ * calls of one lookback span). A call that becomes visible more than the
+ * lookback after the previous run ended is missed: a longer lookback catches
+ * later arrivals and re-reads more. Otherwise the ordinary pager:
+ * `calls_pager_next`, `calls_pager_next_page`, `calls_pager_checkpoint`
+ * (a resumed sync pager is still a sync pager) and `calls_pager_free`; no
+ * `max_items` cap.
+ *
+ * Store the new state only after the calls of the run are stored: if the
+ * job dies before, the next run (from the old state) returns them again.
+ *
+ * On success `*pager_out` is a new pager owned by the caller; on failure it
+ * is NULL. Errors: NULL_PARAMETER (`client`, `query` or `pager_out`),
+ * INVALID_ARGUMENT (`state` is not UTF-8), VALIDATION (`q` is invalid or has
+ * an upper `end_time` bound, as a sync always runs to now; the lookback is
+ * longer than retention; the state is damaged, edited, from another account
+ * or for other filters (`end_time` aside), or from another window policy).
+ * A state so old that part of what it owes is beyond retention fails at the
+ * first `calls_pager_next` (VALIDATION, naming what can no longer be
+ * fetched, nothing sent). `client` may be shared by many threads at once.
+ *
+ * # Safety
+ * `client` and `query` are NULL or live handles; `state` is NULL or
+ * NUL-terminated; `pager_out` is NULL or writable.
+ */
+calls_result calls_pager_sync_new(const calls_client *client, const calls_query *query, const char *state, uint32_t lookback_s, calls_pager **pager_out);
+
+/**
+ * The state for the next run of a sync pager (`calls_pager_sync_new`): an
+ * opaque NUL-terminated ASCII string (`calls-sync1.` followed by hexadecimal
+ * text; it grows with the calls of one lookback span, about 100 bytes a
+ * call), bound to the account and the query's filters, holding no secret.
+ * Store it as is; any change makes it invalid.
+ *
+ * Available once the pager returned CALLS_RESULT_DONE. Before that, after an
+ * error, and for a pager that is not a sync pager: CALLS_RESULT_INVALID_ARGUMENT.
+ * On success `*state_out` is owned by the caller (free it with
+ * `calls_string_free`) and `*len_out`, if `len_out` is not NULL, its length;
+ * on failure `*state_out` is NULL. Errors: NULL_PARAMETER, INVALID_ARGUMENT.
+ *
+ * # Safety
+ * `pager` is NULL or a live pager; `state_out` and `len_out` are NULL or writable.
+ */
+calls_result calls_pager_sync_state(const calls_pager *pager, char **state_out, size_t *len_out);
+
+/**
  * The next call, as one JSON object with every field the API sent.
  *
  * Returns CALLS_RESULT_OK with `*json_out` set (a NUL-terminated string
@@ -418,10 +472,12 @@ calls_result calls_pager_next_page(calls_pager *p, char **json_out, size_t *len_
 /**
  * The pager's counters so far, as a JSON object:
  * `{"requests":N,"retries":N,"windows":N,"slices":N,"splits":N,"pages":N,
- * "items":N,"duplicates_skipped":N,"rewalks":0}` (HTTP requests sent
+ * "items":N,"duplicates_skipped":N,"already_delivered":N,"rewalks":0}`
+ * (HTTP requests sent
  * including retries; retries; time windows of the plan; time slices walked;
  * of those, slices split off a running one for a free worker; pages
- * received; calls returned; calls skipped as already returned; `rewalks` is
+ * received; calls returned; calls skipped as already returned; for a sync
+ * pager, calls skipped as returned by an earlier run; `rewalks` is
  * always 0 since the cursor walk never walks a window again, and kept for
  * programs that read it).
  *

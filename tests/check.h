@@ -164,4 +164,51 @@ static inline unsigned closed_port(void)
     return ntohs(a.sin_port);
 }
 
+/* GET `path` from the simulator of PLIVO_API_URL (`http://127.0.0.1:PORT`,
+ * its control endpoints need no auth); returns the whole response (status
+ * line, headers, body) to free, or NULL. */
+static inline char *sim_get(const char *path)
+{
+    const char *url = env_or_die("PLIVO_API_URL");
+    const char *colon = strrchr(url, ':');
+    struct sockaddr_in a;
+    char req[512];
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    int fd, n;
+    if (colon == NULL || strncmp(url, "http://127.0.0.1:", 17) != 0)
+        return NULL;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)atoi(colon + 1));
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return NULL;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return NULL;
+    }
+    n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    if (n <= 0 || (size_t)n >= sizeof req || write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        ssize_t got;
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            out = xrealloc(out, cap + 1);
+        }
+        got = read(fd, out + len, cap - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fd);
+    if (out)
+        out[len] = '\0';
+    return out;
+}
+
 #endif /* CALLS_TESTS_CHECK_H */

@@ -76,6 +76,7 @@ scenarios=(
   "test_calls echo:--calls 50 --echo-credentials-every 1 --echo-basic"
   "test_resume offline:"
   "test_resume data:--calls 400 --seed 11"
+  "test_resume sync:--calls 400 --seed 11"
 )
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=23"

@@ -438,6 +438,118 @@ static void test_data(void)
 
 /* ------------------------------------------------------------------ main */
 
+/* Adds `count` calls that ended within the last `max_age` seconds. */
+static void sim_arrive(unsigned count, unsigned max_age)
+{
+    char path[96];
+    char *r;
+    snprintf(path, sizeof path, "/_sim/arrive?count=%u&max_age=%u", count, max_age);
+    r = sim_get(path);
+    CHECK(r != NULL && strncmp(r, "HTTP/1.1 200", 12) == 0);
+    free(r);
+}
+
+/* How many calls the simulator holds from `since` to a second from now. */
+static long sim_count_since(const char *since)
+{
+    char path[256], until[32], *r, *t;
+    long n = -1;
+    time_t later = time(NULL) + 1;
+    struct tm tm;
+    size_t i, k = 0;
+    gmtime_r(&later, &tm);
+    strftime(until, sizeof until, "%Y-%m-%d%%20%H%%3A%M%%3A%S", &tm);
+    snprintf(path, sizeof path, "/_sim/expected?end_time__gte=");
+    k = strlen(path);
+    for (i = 0; since[i] && k + 4 < sizeof path; i++) {
+        if (since[i] == ' ') {
+            memcpy(path + k, "%20", 3);
+            k += 3;
+        } else if (since[i] == ':') {
+            memcpy(path + k, "%3A", 3);
+            k += 3;
+        } else {
+            path[k++] = since[i];
+        }
+    }
+    path[k] = '\0';
+    snprintf(path + k, sizeof path - k, "&end_time__lt=%s", until);
+    r = sim_get(path);
+    t = r ? strstr(r, "\"total_count\":") : NULL;
+    if (t)
+        n = strtol(t + 14, NULL, 10);
+    free(r);
+    return n;
+}
+
+/* A series of sync runs with calls arriving between them: every call once. */
+static void test_sync(void)
+{
+    time_t now = time(NULL);
+    calls_client *c = make_client(NULL, NULL, NULL, 0);
+    char since[32];
+    calls_query *q, *other = query_since(now, 20, "outbound");
+    calls_pager *p = NULL, *plain = NULL, *r = SENTINEL;
+    uuids_t all = {NULL, 0, 0};
+    char *state = NULL, *s = SENTINEL, *stats = NULL;
+    size_t len = 99;
+    int run;
+
+    days_before(now, 20, since, sizeof since);
+    q = query_since(now, 20, NULL);
+    /* Before DONE, and for an ordinary pager: no state. */
+    CHECK_RC(calls_pager_new(c, q, 0, &plain), CALLS_RESULT_OK);
+    CHECK_RC(calls_pager_sync_state(plain, &s, &len), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+    calls_pager_free(plain);
+    CHECK_RC(calls_pager_sync_state(NULL, &s, &len), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_sync_new(NULL, q, NULL, 0, &r), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(r == NULL);
+    for (run = 0; run < 5; run++) {
+        calls_result rc;
+        size_t before = all.len;
+        if (run > 0)
+            sim_arrive(7, 900);
+        CHECK_RC(calls_pager_sync_new(c, q, state, 0, &p), CALLS_RESULT_OK);
+        s = SENTINEL;
+        CHECK_RC(calls_pager_sync_state(p, &s, &len), CALLS_RESULT_INVALID_ARGUMENT);
+        CHECK(s == NULL);
+        rc = take(p, SIZE_MAX, &all);
+        CHECK_RC(rc, CALLS_RESULT_DONE);
+        calls_string_free(state);
+        state = NULL;
+        CHECK_RC(calls_pager_sync_state(p, &state, &len), CALLS_RESULT_OK);
+        CHECK(state != NULL && len == strlen(state) && strncmp(state, "calls-sync1.", 12) == 0);
+        CHECK_RC(calls_pager_stats(p, &stats, NULL), CALLS_RESULT_OK);
+        if (getenv("TEST_VERBOSE"))
+            fprintf(stderr, "sync run %d: %zu calls, stats %s\n", run, all.len - before, stats);
+        CHECK(stats != NULL && strstr(stats, "\"already_delivered\":") != NULL);
+        calls_string_free(stats);
+        stats = NULL;
+        if (run > 0)
+            CHECK(all.len - before == 7);
+        calls_pager_free(p);
+        p = NULL;
+    }
+    CHECK(all.len > 50 && all_distinct(&all));
+    CHECK((long)all.len == sim_count_since(since));
+    /* Another query's filters, an edited state: VALIDATION; not UTF-8: INVALID_ARGUMENT. */
+    r = SENTINEL;
+    CHECK_RC(calls_pager_sync_new(c, other, state, 0, &r), CALLS_RESULT_VALIDATION);
+    CHECK(r == NULL && strstr(calls_last_error_message(), "other filters") != NULL);
+    if (state) {
+        char *bad = flipped(state, strlen(state) / 2);
+        CHECK_RC(calls_pager_sync_new(c, q, bad, 0, &r), CALLS_RESULT_VALIDATION);
+        free(bad);
+    }
+    CHECK_RC(calls_pager_sync_new(c, q, BAD_UTF8, 0, &r), CALLS_RESULT_INVALID_ARGUMENT);
+    calls_string_free(state);
+    free(all.v);
+    calls_query_free(q);
+    calls_query_free(other);
+    calls_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -445,8 +557,10 @@ int main(int argc, char **argv)
         test_offline();
     } else if (strcmp(s, "data") == 0) { /* --calls 400 --seed 11 */
         test_data();
+    } else if (strcmp(s, "sync") == 0) { /* --calls 400 --seed 11 */
+        test_sync();
     } else {
-        fprintf(stderr, "usage: test_resume offline|data\n");
+        fprintf(stderr, "usage: test_resume offline|data|sync\n");
         return 2;
     }
     return check_result();

@@ -42,6 +42,9 @@ pub(crate) struct Checkpoint {
     /// The cursors of the slices still to hand out, newest first; None
     /// before the export started, empty when it is done.
     pub slices: Option<Vec<Cursor>>,
+    /// For a sync pager: its run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<crate::sync::SyncRun>,
 }
 
 impl Checkpoint {
@@ -59,9 +62,11 @@ impl Checkpoint {
 
     /// The opaque string.
     pub(crate) fn encode(&self, auth_id: &str) -> String {
-        let payload = serde_json::to_string(self).unwrap_or_default();
-        let hex: String = payload.bytes().map(|b| format!("{b:02x}")).collect();
-        format!("{PREFIX}{hex}.{:016x}", check(&payload, auth_id))
+        encode_opaque(
+            PREFIX,
+            &serde_json::to_string(self).unwrap_or_default(),
+            auth_id,
+        )
     }
 
     /// Reads an opaque string; any damage is a validation error on `checkpoint`.
@@ -74,33 +79,55 @@ impl Checkpoint {
                  be resumed exactly; start the export again",
             ));
         }
-        let rest = s
-            .strip_prefix(PREFIX)
-            .ok_or_else(|| bad("not a calls checkpoint (it must start with `calls-ckpt2.`)"))?;
-        let (hex, sum) = rest
-            .split_once('.')
-            .ok_or_else(|| bad("truncated: the integrity check is missing"))?;
-        if hex.len() % 2 != 0 || hex.len() > MAX_HEX {
-            return Err(bad("corrupt: bad length"));
-        }
-        let bytes: Option<Vec<u8>> = (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect();
-        let payload = bytes
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| bad("corrupt: not hexadecimal text"))?;
-        let want = u64::from_str_radix(sum, 16).map_err(|_| bad("corrupt: bad integrity check"))?;
-        if sum.len() != 16 || want != check(&payload, auth_id) {
-            return Err(bad(
-                "tampered or corrupt, or made by another account (the integrity check does not match)",
-            ));
-        }
+        let payload = decode_opaque(PREFIX, "a calls checkpoint", "checkpoint", s, auth_id)?;
         serde_json::from_str(&payload).map_err(|e| bad(&format!("corrupt: {e}")))
     }
+}
+
+/// `<prefix><hex of payload>.<check>`: the payload readable by nothing but
+/// this library, with an integrity check bound to the account.
+pub(crate) fn encode_opaque(prefix: &str, payload: &str, auth_id: &str) -> String {
+    let hex: String = payload.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}.{:016x}", check(payload, auth_id))
+}
+
+/// The payload of an [`encode_opaque`] string; any damage is a validation
+/// error on `field`.
+pub(crate) fn decode_opaque(
+    prefix: &str,
+    what: &str,
+    field: &str,
+    s: &str,
+    auth_id: &str,
+) -> Result<String> {
+    let bad = |why: &str| Error::validation(field, why.to_string());
+    let rest = s
+        .trim()
+        .strip_prefix(prefix)
+        .ok_or_else(|| bad(&format!("not {what} (it must start with `{prefix}`)")))?;
+    let (hex, sum) = rest
+        .split_once('.')
+        .ok_or_else(|| bad("truncated: the integrity check is missing"))?;
+    if hex.len() % 2 != 0 || hex.len() > MAX_HEX {
+        return Err(bad("corrupt: bad length"));
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    let payload = bytes
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| bad("corrupt: not hexadecimal text"))?;
+    let want = u64::from_str_radix(sum, 16).map_err(|_| bad("corrupt: bad integrity check"))?;
+    if sum.len() != 16 || want != check(&payload, auth_id) {
+        return Err(bad(
+            "tampered or corrupt, or made by another account (the integrity check does not match)",
+        ));
+    }
+    Ok(payload)
 }
 
 fn check(payload: &str, auth_id: &str) -> u64 {
@@ -143,6 +170,7 @@ mod tests {
                     tie: None,
                 },
             ]),
+            sync: None,
         }
     }
 

@@ -32,6 +32,7 @@ pub mod query;
 pub mod ratelimit;
 pub mod response;
 pub mod retry;
+mod sync;
 pub mod time;
 mod walk;
 
@@ -43,3 +44,4 @@ pub use model::{
 pub use pager::{Pager, PagerStats};
 pub use policy::WindowPolicy;
 pub use query::{CallQuery, Cmp};
+pub use sync::DEFAULT_LOOKBACK;

@@ -50,6 +50,7 @@ use crate::error::{Error, Result};
 use crate::model::{Call, Page};
 use crate::policy::WindowPolicy;
 use crate::query::{Bounds, CallQuery};
+use crate::sync::{SyncRun, SyncState, filters_of};
 use crate::time::format_api;
 use crate::walk::{Cursor, PIECE_PAGES, Request, Walk};
 
@@ -76,6 +77,8 @@ pub struct PagerStats {
     /// Calls skipped because their `call_uuid` was already yielded (an
     /// arrival inside a second being walked pushed them into the next page).
     pub duplicates_skipped: u64,
+    /// For a sync pager: calls skipped because an earlier run delivered them.
+    pub already_delivered: u64,
 }
 
 /// One window of the plan: a query with both `end_time` bounds set.
@@ -160,8 +163,19 @@ pub struct Pager {
     max_items: Option<u64>,
     /// Where a resumed pager starts.
     resume: Option<Checkpoint>,
+    /// For a sync pager ([`Client::sync`]): what it skips and records.
+    sync: Option<Box<SyncPager>>,
     phase: Phase,
     stats: PagerStats,
+}
+
+/// The sync side of a pager.
+struct SyncPager {
+    run: SyncRun,
+    /// `run.skip` as a set.
+    skip: std::collections::HashSet<String>,
+    /// The query walked: the caller's filters from the run's lower bound.
+    plan: CallQuery,
 }
 
 /// Where a pager is.
@@ -219,6 +233,7 @@ impl Client {
             query: query.clone(),
             max_items: None,
             resume: None,
+            sync: None,
             phase: Phase::Idle,
             stats: PagerStats::default(),
         }
@@ -264,7 +279,13 @@ impl Client {
                 if slices.len() > MAX_CHECKPOINT_SLICES {
                     return Err(corrupt("too many slices"));
                 }
-                let plan = plan_windows(query, &self.policy(), pinned)?;
+                // A sync run walks its own range (from its state).
+                let plan_query = match &cp.sync {
+                    Some(run) => CallQuery::from_query_string(&run.plan_query)
+                        .map_err(|_| corrupt("its sync run's query"))?,
+                    None => query.clone(),
+                };
+                let plan = plan_windows(&plan_query, &self.policy(), pinned)?;
                 let whole = plan_cursors(&plan)?;
                 let (top, bottom) = match (whole.first(), whole.last()) {
                     (Some(t), Some(b)) => (t.upper.us, b.lower.us),
@@ -283,7 +304,152 @@ impl Client {
             _ => return Err(corrupt("the pinned time and the slices disagree")),
         }
         let mut pager = self.calls(query);
+        if let Some(run) = cp.sync.clone() {
+            if run.filters != filters_of(query) {
+                return Err(corrupt("its sync run is for other filters"));
+            }
+            let plan = CallQuery::from_query_string(&run.plan_query)
+                .map_err(|_| corrupt("its sync run's query"))?;
+            pager.sync = Some(Box::new(SyncPager {
+                skip: run.skip_set(),
+                run,
+                plan,
+            }));
+        }
         pager.resume = Some(cp);
+        Ok(pager)
+    }
+
+    /// A pager for a scheduled job: every call matching `query` that ended
+    /// since the last run, exactly once across runs; see the `sync` module.
+    ///
+    /// `state` is [`Pager::sync_state`] of the previous run (`None` for the
+    /// first). The first run walks from the query's lower `end_time` bound
+    /// (the policy's default window without one) up to now; a later one from
+    /// the previous run's pinned upper bound minus `lookback` (zero: the
+    /// default, [`DEFAULT_LOOKBACK`](crate::DEFAULT_LOOKBACK), 60 minutes) up
+    /// to now, skipping the calls earlier runs delivered. A call that becomes
+    /// visible later than `lookback` after the previous run ended is missed;
+    /// a longer lookback re-reads more. A longer lookback than the previous
+    /// run's takes full effect from the next run.
+    ///
+    /// Errors (validation): an upper `end_time` bound in `query` (a sync
+    /// always runs to now); a lookback longer than the retention; a state
+    /// that is damaged, from another account, or for other filters. A state
+    /// so old that part of what it still owes is beyond retention fails when
+    /// the pager starts, naming what can no longer be fetched.
+    pub fn sync(
+        &self,
+        query: &CallQuery,
+        state: Option<&str>,
+        lookback: std::time::Duration,
+    ) -> Result<Pager> {
+        query.validate()?;
+        let b = query.end_time_bounds();
+        let upper = if b.lt.is_some() {
+            Some("end_time__lt")
+        } else if b.lte.is_some() {
+            Some("end_time__lte")
+        } else if b.eq.is_some() {
+            Some("end_time")
+        } else {
+            None
+        };
+        if let Some(field) = upper {
+            return Err(Error::validation(
+                field,
+                "a sync always runs up to now: remove the upper end_time bound",
+            ));
+        }
+        let policy = self.policy();
+        let lookback = if lookback.is_zero() {
+            crate::DEFAULT_LOOKBACK
+        } else {
+            lookback
+        };
+        let retention = policy
+            .retention()
+            .to_std()
+            .unwrap_or(std::time::Duration::MAX);
+        if lookback > retention {
+            return Err(Error::validation(
+                "lookback",
+                format!(
+                    "{lookback:?} is longer than the service keeps records ({} days)",
+                    policy.retention_days
+                ),
+            ));
+        }
+        let lookback_us = i64::try_from(lookback.as_micros()).unwrap_or(i64::MAX);
+        let filters = filters_of(query);
+        let (plan, lower_us, skip) = match state {
+            None => {
+                let plan = match b.lower() {
+                    Some(_) => query.clone(),
+                    None => {
+                        let lower = crate::query::to_micros(Utc::now())
+                            .checked_sub_signed(policy.default_window())
+                            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                        query.with_end_time(Bounds {
+                            gte: Some(lower),
+                            ..Bounds::default()
+                        })
+                    }
+                };
+                let lower = plan
+                    .end_time_bounds()
+                    .lower()
+                    .map(|(t, _)| t.timestamp_micros());
+                (plan, lower, Vec::new())
+            }
+            Some(s) => {
+                let st = SyncState::decode(s, self.auth_id())?;
+                if st.filters != filters {
+                    return Err(Error::validation(
+                        "state",
+                        "made for other filters: a sync state belongs to the filters of one \
+                         query (end_time aside); start a new sync (no state) for these",
+                    ));
+                }
+                if st.policy() != policy {
+                    return Err(Error::validation(
+                        "state",
+                        "made under another window policy: sync with a client of the same policy",
+                    ));
+                }
+                let lower_us = st
+                    .pinned_us
+                    .saturating_sub(lookback_us)
+                    .max(st.kept_from_us);
+                let lower = DateTime::from_timestamp_micros(lower_us)
+                    .ok_or_else(|| Error::validation("state", "corrupt: out of range"))?;
+                let eb = Bounds {
+                    gte: Some(lower),
+                    ..Bounds::default()
+                };
+                let skip: Vec<(i64, String)> = st
+                    .delivered
+                    .into_iter()
+                    .filter(|(us, _)| *us >= lower_us)
+                    .collect();
+                (query.with_end_time(eb), Some(lower_us), skip)
+            }
+        };
+        let run = SyncRun {
+            filters,
+            plan_query: plan.to_query_string(),
+            lower_us,
+            lookback_us,
+            skip,
+            delivered: Vec::new(),
+            skipped: 0,
+        };
+        let mut pager = self.calls(query);
+        pager.sync = Some(Box::new(SyncPager {
+            skip: run.skip_set(),
+            run,
+            plan,
+        }));
         Ok(pager)
     }
 
@@ -316,9 +482,32 @@ impl Pager {
         self
     }
 
+    /// The state for the next run of a sync pager ([`Client::sync`]), once
+    /// it walked to its end; `None` before that, after an error, and for a
+    /// pager that is not a sync pager.
+    pub fn sync_state(&self) -> Option<String> {
+        let sync = self.sync.as_ref()?;
+        let Phase::Done(run) = &self.phase else {
+            return None;
+        };
+        if self.max_items.is_some() {
+            return None;
+        }
+        let state = sync.run.next_state(&self.client.policy(), run.now);
+        Some(state.encode(self.client.auth_id()))
+    }
+
+    /// Whether this is a sync pager.
+    pub fn is_sync(&self) -> bool {
+        self.sync.is_some()
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> PagerStats {
         let mut s = self.stats;
+        if let Some(sync) = &self.sync {
+            s.already_delivered = sync.run.skipped;
+        }
         if let Some(run) = self.run() {
             s.slices = run.walk.stats.slices;
             s.splits = run.walk.stats.splits;
@@ -359,6 +548,7 @@ impl Pager {
             ],
             now_us,
             slices,
+            sync: self.sync.as_ref().map(|s| s.run.clone()),
         }
         .encode(self.client.auth_id())
     }
@@ -370,29 +560,51 @@ impl Pager {
 
     /// The next batch of new calls (at most 20), or `None` when done.
     pub fn next_page(&mut self) -> Option<Result<Vec<Call>>> {
-        match self.fill() {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => return Some(Err(e)),
-        }
-        let mut out = Vec::with_capacity(MAX_LIMIT as usize);
-        while out.len() < MAX_LIMIT as usize {
-            match self.hand_out() {
-                Some(call) => out.push(call),
-                None => break,
+        loop {
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+            let mut out = Vec::with_capacity(MAX_LIMIT as usize);
+            while out.len() < MAX_LIMIT as usize {
+                match self.hand_out() {
+                    Some(call) => out.push(call),
+                    None => break,
+                }
+            }
+            // Empty only when a sync pager skipped every ready call.
+            if !out.is_empty() {
+                return Some(Ok(out));
             }
         }
-        Some(Ok(out))
     }
 
-    /// The next call of the walk, if one is ready.
+    /// The next call of the walk, if one is ready (a sync pager skips the
+    /// calls earlier runs delivered and records those the next run must skip).
     fn hand_out(&mut self) -> Option<Call> {
         let Phase::Walking(run) = &mut self.phase else {
             return None;
         };
-        let call = run.walk.pop()?;
-        self.stats.items += 1;
-        Some(call)
+        loop {
+            let call = run.walk.pop()?;
+            if let Some(sync) = self.sync.as_mut() {
+                if sync.skip.contains(&call.call_uuid) {
+                    sync.run.skipped += 1;
+                    continue;
+                }
+                let us = call.end_time.map_or(i64::MIN, |t| t.timestamp_micros());
+                let keep_from = run
+                    .now
+                    .timestamp_micros()
+                    .saturating_sub(sync.run.lookback_us);
+                if us >= keep_from {
+                    sync.run.delivered.push((us, call.call_uuid.clone()));
+                }
+            }
+            self.stats.items += 1;
+            return Some(call);
+        }
     }
 
     /// Walks until a call is ready (true) or the export is over (false).
@@ -438,7 +650,8 @@ impl Pager {
             .as_ref()
             .and_then(Checkpoint::now)
             .unwrap_or(real_now);
-        let plan = plan_windows(&self.query, &policy, now)?;
+        let plan_query = self.sync.as_ref().map_or(&self.query, |s| &s.plan);
+        let plan = plan_windows(plan_query, &policy, now)?;
         self.stats.windows = plan.len() as u64;
         let cursors = match self.resume.as_ref().and_then(|cp| cp.slices.clone()) {
             Some(slices) => slices,
@@ -461,6 +674,20 @@ impl Pager {
         if let Some(oldest) = walk.oldest() {
             let earliest = policy.earliest(real_now);
             let lower = DateTime::from_timestamp_micros(oldest.us).unwrap_or(earliest);
+            if lower < earliest && self.sync.is_some() {
+                return Err(Error::validation(
+                    "state",
+                    format!(
+                        "this sync would walk from {}, but the service keeps records for {} \
+                         days: calls that ended between {} and {} can no longer be fetched; \
+                         start a new sync (no state) from a recent lower bound",
+                        format_api(lower),
+                        policy.retention_days,
+                        format_api(lower),
+                        format_api(earliest)
+                    ),
+                ));
+            }
             if lower < earliest {
                 let b = self.query.end_time_bounds();
                 let field = if b.gte.is_some() {
@@ -487,7 +714,7 @@ impl Pager {
         let (tx, rx) = channel();
         Ok(Run {
             now,
-            query: self.query.clone(),
+            query: plan_query.clone(),
             walk,
             tx,
             rx,
@@ -625,10 +852,17 @@ impl Iterator for Pager {
     type Item = Result<Call>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.fill() {
-            Ok(true) => self.hand_out().map(Ok),
-            Ok(false) => None,
-            Err(e) => Some(Err(e)),
+        loop {
+            match self.fill() {
+                // None only when a sync pager skipped every ready call.
+                Ok(true) => {
+                    if let Some(call) = self.hand_out() {
+                        return Some(Ok(call));
+                    }
+                }
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
         }
     }
 }

@@ -110,6 +110,105 @@ pub unsafe extern "C" fn calls_pager_new(
     })
 }
 
+/// Makes a pager for a scheduled job (cron): every call matching `q` that
+/// ended since the last run, exactly once across runs.
+///
+/// `state` is the text `calls_pager_sync_state` gave at the end of the
+/// previous run, or NULL for the first run. The first run walks from `q`'s
+/// lower `end_time` bound (the client's default window without one) up to
+/// now; each later run from the previous run's pinned upper bound minus
+/// `lookback_s` seconds (0: the default, 3600) up to now, and skips the calls
+/// earlier runs already returned (the state keeps their uuids, bounded by the
+/// calls of one lookback span). A call that becomes visible more than the
+/// lookback after the previous run ended is missed: a longer lookback catches
+/// later arrivals and re-reads more. Otherwise the ordinary pager:
+/// `calls_pager_next`, `calls_pager_next_page`, `calls_pager_checkpoint`
+/// (a resumed sync pager is still a sync pager) and `calls_pager_free`; no
+/// `max_items` cap.
+///
+/// Store the new state only after the calls of the run are stored: if the
+/// job dies before, the next run (from the old state) returns them again.
+///
+/// On success `*pager_out` is a new pager owned by the caller; on failure it
+/// is NULL. Errors: NULL_PARAMETER (`client`, `query` or `pager_out`),
+/// INVALID_ARGUMENT (`state` is not UTF-8), VALIDATION (`q` is invalid or has
+/// an upper `end_time` bound, as a sync always runs to now; the lookback is
+/// longer than retention; the state is damaged, edited, from another account
+/// or for other filters (`end_time` aside), or from another window policy).
+/// A state so old that part of what it owes is beyond retention fails at the
+/// first `calls_pager_next` (VALIDATION, naming what can no longer be
+/// fetched, nothing sent). `client` may be shared by many threads at once.
+///
+/// # Safety
+/// `client` and `query` are NULL or live handles; `state` is NULL or
+/// NUL-terminated; `pager_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_pager_sync_new(
+    client: *const calls_client,
+    query: *const calls_query,
+    state: *const c_char,
+    lookback_s: u32,
+    pager_out: *mut *mut calls_pager,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY (all four): forwarded from this function's contract.
+        let out = unsafe { OutHandle::new(pager_out, "pager_out") }?;
+        let c = unsafe { try_ref(client, "client") }?;
+        let q = unsafe { try_ref(query, "query") }?;
+        let state = if state.is_null() {
+            None
+        } else {
+            Some(unsafe { try_str(state, "state") }?)
+        };
+        let lookback = std::time::Duration::from_secs(u64::from(lookback_s));
+        let pager = c.client.sync(&q.query, state, lookback)?;
+        out.set(calls_pager {
+            pager,
+            state: State::Running,
+        });
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
+/// The state for the next run of a sync pager (`calls_pager_sync_new`): an
+/// opaque NUL-terminated ASCII string (`calls-sync1.` followed by hexadecimal
+/// text; it grows with the calls of one lookback span, about 100 bytes a
+/// call), bound to the account and the query's filters, holding no secret.
+/// Store it as is; any change makes it invalid.
+///
+/// Available once the pager returned CALLS_RESULT_DONE. Before that, after an
+/// error, and for a pager that is not a sync pager: CALLS_RESULT_INVALID_ARGUMENT.
+/// On success `*state_out` is owned by the caller (free it with
+/// `calls_string_free`) and `*len_out`, if `len_out` is not NULL, its length;
+/// on failure `*state_out` is NULL. Errors: NULL_PARAMETER, INVALID_ARGUMENT.
+///
+/// # Safety
+/// `pager` is NULL or a live pager; `state_out` and `len_out` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_pager_sync_state(
+    pager: *const calls_pager,
+    state_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY (both): forwarded from this function's contract.
+        let out = unsafe { OutString::new(state_out, len_out, "state_out") }?;
+        let p = unsafe { try_ref(pager, "pager") }?;
+        if !p.pager.is_sync() {
+            return Err(Failure::invalid(
+                "not a sync pager: make it with calls_pager_sync_new",
+            ));
+        }
+        let Some(state) = p.pager.sync_state() else {
+            return Err(Failure::invalid(
+                "the sync state is available once calls_pager_next returned CALLS_RESULT_DONE",
+            ));
+        };
+        out.set(state)?;
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
 /// The next call, as one JSON object with every field the API sent.
 ///
 /// Returns CALLS_RESULT_OK with `*json_out` set (a NUL-terminated string
@@ -176,10 +275,12 @@ unsafe fn next_json<T: serde::Serialize>(
 
 /// The pager's counters so far, as a JSON object:
 /// `{"requests":N,"retries":N,"windows":N,"slices":N,"splits":N,"pages":N,
-/// "items":N,"duplicates_skipped":N,"rewalks":0}` (HTTP requests sent
+/// "items":N,"duplicates_skipped":N,"already_delivered":N,"rewalks":0}`
+/// (HTTP requests sent
 /// including retries; retries; time windows of the plan; time slices walked;
 /// of those, slices split off a running one for a free worker; pages
-/// received; calls returned; calls skipped as already returned; `rewalks` is
+/// received; calls returned; calls skipped as already returned; for a sync
+/// pager, calls skipped as returned by an earlier run; `rewalks` is
 /// always 0 since the cursor walk never walks a window again, and kept for
 /// programs that read it).
 ///
@@ -208,6 +309,7 @@ pub unsafe extern "C" fn calls_pager_stats(
             "pages": s.pages,
             "items": s.items,
             "duplicates_skipped": s.duplicates_skipped,
+            "already_delivered": s.already_delivered,
             "rewalks": 0,
         }))?;
         Ok(CALLS_RESULT_OK)

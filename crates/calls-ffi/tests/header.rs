@@ -79,6 +79,8 @@ fn header_has_the_contract() {
         "calls_result calls_client_builder_build(calls_client_builder *b, calls_client **out);",
         "calls_result calls_pager_checkpoint(const calls_pager *p, char **out, size_t *len_out);",
         "calls_result calls_pager_resume(const calls_client *c,",
+        "calls_result calls_pager_sync_new(const calls_client *client, const calls_query *query, const char *state, uint32_t lookback_s, calls_pager **pager_out);",
+        "calls_result calls_pager_sync_state(const calls_pager *pager, char **state_out, size_t *len_out);",
     ] {
         assert!(h.contains(needle), "header lacks `{needle}`");
     }
@@ -95,5 +97,5 @@ fn header_has_the_contract() {
             );
         }
     }
-    assert_eq!(fns, 28, "exported function count");
+    assert_eq!(fns, 30, "exported function count");
 }

@@ -389,6 +389,13 @@ impl Sim {
         chrono::DateTime::from_timestamp(self.shared.start - 86_400, 0).unwrap_or_default()
     }
 
+    /// `count` new calls that ended within the `max_age_secs` (at least 60)
+    /// before now, visible from the next request on and kept when the fault
+    /// plan changes (also `GET /_sim/arrive?count=N&max_age=SECS`).
+    pub fn arrive_now(&self, count: usize, max_age_secs: u64) -> usize {
+        self.shared.arrive_now(count, max_age_secs)
+    }
+
     /// Steady arrivals that became visible so far.
     pub fn arrived(&self) -> usize {
         self.shared.arrived()

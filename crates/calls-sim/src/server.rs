@@ -33,7 +33,8 @@ struct FaultState {
     pool: Vec<Call>,
     /// One arrives with every `arrive_every`-th request (0: none).
     arrive_every: u64,
-    /// Those that arrived, newest first.
+    /// Those that arrived, newest first (and those added by
+    /// [`Shared::arrive_now`], which outlive a change of the fault plan).
     arrived: Arc<Vec<Call>>,
     break_order: bool,
     ignore_offset: bool,
@@ -213,6 +214,12 @@ impl Shared {
             _ => (Vec::new(), 0),
         };
         let mut st = lock(&self.faults);
+        let kept: Vec<Call> = st
+            .arrived
+            .iter()
+            .filter(|c| c.end > self.start)
+            .cloned()
+            .collect();
         *st = FaultState {
             latency: f.latency,
             script: f.script.into_iter().collect(),
@@ -224,7 +231,7 @@ impl Shared {
             late_after: f.late.map_or(0, |l| l.after_requests),
             pool,
             arrive_every,
-            arrived: Arc::new(Vec::new()),
+            arrived: Arc::new(kept),
             break_order: f.break_order,
             ignore_offset: f.ignore_offset,
         };
@@ -254,6 +261,27 @@ impl Shared {
 
     pub(crate) fn arrived(&self) -> usize {
         lock(&self.faults).arrived.len()
+    }
+
+    /// `count` new calls that ended within the `max_age_secs` (at least 60)
+    /// before now, visible from the next request on: calls that keep ending
+    /// after the sim started, and late ones.
+    pub(crate) fn arrive_now(&self, count: usize, max_age_secs: u64) -> usize {
+        let now = chrono::Utc::now().timestamp();
+        let n = self.api_ids.fetch_add(1, Ordering::Relaxed);
+        let calls = self.dataset.generate_arrivals(
+            self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            count,
+            now,
+            max_age_secs,
+        );
+        let mut st = lock(&self.faults);
+        let arrived = Arc::make_mut(&mut st.arrived);
+        for call in calls {
+            let at = arrived.partition_point(|c| Call::desc_cmp(c, &call).is_lt());
+            arrived.insert(at, call);
+        }
+        count
     }
 
     pub(crate) fn expected(
@@ -675,6 +703,22 @@ impl Shared {
                         Reply::json(200, serde_json::to_vec(&body).unwrap_or_default())
                     }
                     Err(e) => self.error(400, &e),
+                }
+            }
+            "/_sim/arrive" => {
+                let pairs = query::parse_query(raw_query);
+                let get = |k: &str| {
+                    pairs
+                        .iter()
+                        .find(|(n, _)| n == k)
+                        .and_then(|(_, v)| v.parse::<u64>().ok())
+                };
+                match (get("count"), get("max_age")) {
+                    (Some(count), max_age) if count <= 1_000_000 => {
+                        let n = self.arrive_now(count as usize, max_age.unwrap_or(60));
+                        Reply::json(200, format!("{{\"arrived\":{n}}}").into_bytes())
+                    }
+                    _ => self.error(400, "count=N (at most 1000000) and optional max_age=SECS"),
                 }
             }
             _ => self.error(404, "not found"),
