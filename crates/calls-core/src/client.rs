@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::model::{self, Call, Page};
 use crate::policy::WindowPolicy;
 use crate::query::CallQuery;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{RateLimiter, RateStats};
 use crate::response;
 use crate::retry::RetryPolicy;
 
@@ -142,7 +142,16 @@ impl ClientBuilder {
     }
 
     /// The client-side request budget: at most `max` requests per `per`
-    /// (default 150 per 5 s, half the account's limit). `max == 0` turns it off.
+    /// across every thread of the client (default 150 per 5 s). `max == 0`
+    /// turns it off; `per` must then be longer than zero.
+    ///
+    /// The default is half of Plivo's account limit (300 per 5 s) so that
+    /// other programs on the same account keep room. To use the whole
+    /// account, `rate_limit(300, Duration::from_secs(5))`: the budget counts
+    /// a request until `per` after its answer, as the service's window can,
+    /// so it stays under the limit by itself. The budget is a ceiling: a 429
+    /// lowers it, and it climbs back while requests succeed
+    /// ([`crate::ratelimit`]).
     pub fn rate_limit(mut self, max: u32, per: Duration) -> Self {
         self.rate_max = max;
         self.rate_per = per;
@@ -212,6 +221,11 @@ impl ClientBuilder {
                     "{name} must be at most 24 hours, not {d:?}"
                 )));
             }
+        }
+        if self.rate_max > 0 && self.rate_per.is_zero() {
+            return Err(Error::InvalidArgument(
+                "rate_limit period must be longer than zero (max 0 turns the limit off)".into(),
+            ));
         }
         if self.max_body_bytes < 1024 {
             return Err(Error::InvalidArgument(
@@ -416,11 +430,29 @@ impl Client {
 
     /// Sends a GET with retries and decodes the body. The attempts are
     /// returned whatever the outcome, so that a failed request still counts.
+    ///
+    /// A request answered 429 on every attempt ends after `max_retries + 1`
+    /// attempts, and waits at most `max_retries × max_retry_after` from its
+    /// first 429 on (for its own pauses and those of other threads), with
+    /// the last 429 as its error.
     fn send<T>(&self, url: &str, decode: fn(&[u8]) -> Result<T>) -> (Result<T>, Attempts) {
         let inner = &*self.inner;
         let mut attempts = Attempts::default();
+        // After a 429: until when waiting on pauses is allowed, and the 429.
+        let mut storm: Option<(Instant, Error)> = None;
         loop {
-            attempts.waited += inner.limiter.acquire();
+            let permit = match inner.limiter.acquire(storm.as_ref().map(|(g, _)| *g)) {
+                Ok((permit, waited)) => {
+                    attempts.waited += waited;
+                    permit
+                }
+                Err(_) => {
+                    let err = storm.map(|(_, e)| e).unwrap_or_else(|| {
+                        Error::BadResponse("the rate limiter gave up without a 429".into())
+                    });
+                    return (Err(self.redact(err)), attempts);
+                }
+            };
             attempts.sent += 1;
             let request = inner
                 .agent
@@ -442,30 +474,50 @@ impl Client {
                     Ok(body) => decode(&body).map_err(|e| (e, true)),
                 },
             };
-            let err = match outcome {
-                Ok(v) => return (Ok(v), attempts),
-                Err((e, retried)) => {
-                    let retry = attempts.sent - 1;
-                    if !retried || retry >= inner.retry.max_retries {
-                        return (Err(self.redact(e)), attempts);
-                    }
-                    e
-                }
-            };
             let retry = attempts.sent - 1;
-            let wait = match &err {
-                Error::RateLimited { retry_after, .. } => {
-                    let wait = inner.retry.wait_for_429(retry, *retry_after);
-                    if let Some(until) = Instant::now().checked_add(wait) {
-                        inner.limiter.pause_until(until);
-                    }
-                    wait
+            let (err, retried) = match outcome {
+                Ok(v) => {
+                    permit.answered();
+                    return (Ok(v), attempts);
                 }
-                _ => inner.retry.backoff(retry),
+                Err(failure) => failure,
             };
+            if let Error::RateLimited { retry_after, .. } = &err {
+                // Every thread of the client waits out the pause (this one in
+                // `acquire`), and the budget drops.
+                let wait = inner.retry.wait_for_429(retry, *retry_after);
+                let now = Instant::now();
+                permit.rate_limited(now.checked_add(wait).unwrap_or(now));
+                if !retried || retry >= inner.retry.max_retries {
+                    return (Err(self.redact(err)), attempts);
+                }
+                let give_up = match &storm {
+                    Some((g, _)) => *g,
+                    None => inner
+                        .retry
+                        .max_retry_after
+                        .checked_mul(inner.retry.max_retries)
+                        .and_then(|d| now.checked_add(d))
+                        .unwrap_or(now),
+                };
+                storm = Some((give_up, err));
+                continue;
+            }
+            permit.answered();
+            if !retried || retry >= inner.retry.max_retries {
+                return (Err(self.redact(err)), attempts);
+            }
+            let wait = inner.retry.backoff(retry);
             attempts.waited += wait;
             std::thread::sleep(wait);
         }
+    }
+
+    /// The client's request counters: every request of this client and its
+    /// clones, across pagers and threads (429s, time waiting on the budget
+    /// and on `Retry-After`, the effective budget and request rate).
+    pub fn rate_stats(&self) -> RateStats {
+        self.inner.limiter.stats()
     }
 
     /// The texts no message may show: the base64 `auth_id:token` of the
@@ -698,6 +750,8 @@ mod tests {
         assert!(ok().concurrency(65).build().is_err());
         assert!(ok().timeout(Duration::ZERO).build().is_err());
         assert!(ok().max_body_bytes(10).build().is_err());
+        assert!(ok().rate_limit(1, Duration::ZERO).build().is_err());
+        assert!(ok().rate_limit(0, Duration::ZERO).build().is_ok());
         let bad_policy = WindowPolicy {
             default_window_days: 0,
             max_range_days: 30,
