@@ -14,24 +14,29 @@
 //!   (A token bucket or GCRA cannot do this: one that lets the first 300 go
 //!   at once lets 600 through in the first 5 s, and one that does not loses
 //!   the first window.)
-//! - **Spread.** Two sends are at least `per / (2 × budget)` apart (8.3 ms at
-//!   300 per 5 s): a window's budget goes out over at least half the window,
-//!   not in one burst.
+//! - **Spread.** Two sends are at least `per / (4 × budget)` apart (4.2 ms at
+//!   300 per 5 s): a window's budget goes out over at least a quarter of the
+//!   window, not in one burst. (Not evenly over the whole window: a sliding
+//!   window accepts the most when each window's budget goes out early.)
 //! - **Adaptive (AIMD).** A 429 pauses every thread until its `Retry-After`
 //!   and lowers the effective budget multiplicatively: to what the service
 //!   accepted from this client over the last `per`, but by at least 10% and
-//!   at most half. The budget then climbs back additively while no 429
-//!   comes, once per `per`: by half the gap up to the level the service last
-//!   accepted, then, after a wait of 2 windows (doubled after each failed
-//!   probe, up to 16), by 1% of the ceiling, doubled after each probe that
-//!   held. Several clients sharing one account each settle to a share.
+//!   at most half (a probe above the level last accepted that fails goes
+//!   back to that level). The budget then climbs back additively while no
+//!   429 comes, one step per `per`: by half the gap up to the level the
+//!   service last accepted; there, after a wait of 2 windows (doubled after
+//!   each failed probe, up to 8), by 1/32 of the ceiling per window; once 4
+//!   windows passed without a 429, each probe that held doubles the next.
+//!   Only a 429 to a request sent after the last cut cuts again (the others
+//!   were sent at the old budget). Clients sharing one account each settle
+//!   to a share.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The longest wait between probes above the level last accepted, in windows.
-const MAX_PROBE_WAIT: u32 = 16;
+const MAX_PROBE_WAIT: u32 = 8;
 
 /// Counters of a limiter: every request of one client, across its pagers
 /// and threads.
@@ -102,6 +107,8 @@ struct State {
     probe_wait: u32,
     probe_step: u32,
     calm_windows: u32,
+    /// Windows since the last 429.
+    since_429: u32,
     /// When the next additive step is due.
     next_step: Option<Instant>,
     /// The last decrease: a 429 to a request sent before it is not acted on again.
@@ -163,7 +170,8 @@ impl RateLimiter {
                 budget: max,
                 known: max,
                 probe_wait: 2,
-                probe_step: (max / 100).max(1),
+                probe_step: (max / 32).max(1),
+                since_429: 0,
                 calm_windows: 0,
                 next_step: None,
                 decreased_at: None,
@@ -214,7 +222,7 @@ impl RateLimiter {
                     None => Wait::Answer,
                 });
             }
-            let spacing = self.per / st.budget.saturating_mul(2).max(1);
+            let spacing = self.per / st.budget.saturating_mul(4).max(1);
             st.next_send = now.checked_add(spacing);
         }
         st.in_flight = st.in_flight.saturating_add(1);
@@ -332,20 +340,27 @@ impl RateLimiter {
         let observed = u32::try_from(st.answered.len()).unwrap_or(u32::MAX);
         let old = st.budget;
         if old > st.known {
-            // A probe above the level last accepted failed: back to it, and
-            // wait longer before the next probe.
+            // A probe above the level last accepted failed: back to that
+            // level, and a longer wait before the next probe.
             st.budget = st.known;
             st.probe_wait = st.probe_wait.saturating_mul(2).min(MAX_PROBE_WAIT);
         } else {
             let cut = u32::try_from(u64::from(old) * 9 / 10).unwrap_or(old);
             st.budget = observed.min(cut).max(old.div_ceil(2)).max(1);
             st.known = st.budget.max(observed.min(old));
+            st.probe_wait = 2;
         }
-        st.probe_step = (self.ceiling / 100).max(1);
+        st.probe_step = self.base_step();
+        st.since_429 = 0;
         st.calm_windows = 0;
         st.decreased_at = Some(now);
         let resume = st.paused_until.map_or(now, |p| p.max(now));
         st.next_step = resume.checked_add(self.per);
+    }
+
+    /// The first probe above the level last accepted: 1/32 of the ceiling.
+    fn base_step(&self) -> u32 {
+        (self.ceiling / 32).max(1)
     }
 
     /// The additive increase: one step per `per` without a 429.
@@ -358,10 +373,15 @@ impl RateLimiter {
         while now >= next && steps < 64 {
             steps += 1;
             st.calm_windows = st.calm_windows.saturating_add(1);
+            st.since_429 = st.since_429.saturating_add(1);
             if st.budget > st.known {
                 // The probe held for a whole window: the service accepts it.
+                // Once no 429 came for 4 windows (the account looks free),
+                // the probes double.
                 st.known = st.budget;
-                st.probe_step = st.probe_step.saturating_mul(2);
+                if st.since_429 >= 4 {
+                    st.probe_step = st.probe_step.saturating_mul(2);
+                }
                 st.probe_wait = 1;
             }
             if st.budget < st.known {
@@ -395,7 +415,7 @@ mod tests {
 
     #[test]
     fn a_slot_is_held_in_flight_and_for_per_after_the_answer() {
-        // Spacing is per / (2 × 3) = 833 ms: sends 1 s apart are not held by it.
+        // Spacing is per / (4 × 3) = 417 ms: sends 1 s apart are not held by it.
         let l = RateLimiter::new(3, 5 * S);
         let t0 = Instant::now();
         assert!(l.try_acquire(t0).is_ok());
@@ -414,8 +434,8 @@ mod tests {
         let l = RateLimiter::new(10, 5 * S);
         let t0 = Instant::now();
         assert!(l.try_acquire(t0).is_ok());
-        // 5 s / (2 × 10) = 250 ms.
-        let next = t0 + Duration::from_millis(250);
+        // 5 s / (4 × 10) = 125 ms.
+        let next = t0 + Duration::from_millis(125);
         assert_eq!(l.try_acquire(t0), Err(Wait::Until(next)));
         assert!(l.try_acquire(next).is_ok());
     }
@@ -504,7 +524,7 @@ mod tests {
         assert_eq!(seen, [95, 98, 99, 100]);
 
         // Ceiling 200, service 100: after the cut, no probe for 2 windows,
-        // then +2 (1% of the ceiling); its failure goes back to 100 and the
+        // then +6 (1/32 of the ceiling); its failure goes back to 100 and the
         // next probe waits 4 windows.
         let l = RateLimiter::new(200, 5 * S);
         let t = fill(&l, t0, 100);
@@ -517,7 +537,7 @@ mod tests {
             let _ = l.try_acquire(at);
             seen.push(budget(&l));
         }
-        assert_eq!(seen, [100, 102]);
+        assert_eq!(seen, [100, 106]);
         l.finish(at, at, Some(at));
         assert_eq!(budget(&l), 100);
         let mut seen = Vec::new();
@@ -526,7 +546,7 @@ mod tests {
             let _ = l.try_acquire(at);
             seen.push(budget(&l));
         }
-        assert_eq!(seen, [100, 100, 100, 102]);
+        assert_eq!(seen, [100, 100, 100, 106]);
     }
 
     #[test]
@@ -543,9 +563,10 @@ mod tests {
             let _ = l.try_acquire(at);
             seen.push(budget(&l));
         }
-        // Wait 2 windows, +10; it held: +20, +40, +80.
-        assert_eq!(seen, [500, 510, 530, 570, 650, 810]);
-        for _ in 0..3 {
+        // Wait 2 windows, +31; it held: +31 again; from 4 windows without
+        // a 429 on, each held probe doubles the next: +62, +124, +248.
+        assert_eq!(seen, [500, 531, 562, 624, 748, 996]);
+        for _ in 0..2 {
             at += 5 * S;
             let _ = l.try_acquire(at);
         }

@@ -20,6 +20,8 @@ use crate::*;
 pub struct calls_pager {
     pager: Pager,
     state: State,
+    /// For the client-wide counters in `calls_pager_stats`.
+    client: calls_core::Client,
 }
 
 enum State {
@@ -101,6 +103,7 @@ pub unsafe extern "C" fn calls_pager_new(
         out.set(calls_pager {
             pager,
             state: State::Running,
+            client: c.client.clone(),
         });
         Ok(CALLS_RESULT_OK)
     })
@@ -175,7 +178,10 @@ unsafe fn next_json<T: serde::Serialize>(
 /// "duplicates_skipped":N,"rewalks":N}` (HTTP requests sent including
 /// retries; retries; time windows started; pages received; calls returned;
 /// calls skipped as already returned; windows walked again because their
-/// total changed).
+/// total changed), and `"client"`: the client's request counters as
+/// `calls_client_stats` gives them (requests answered 429, time waiting on
+/// the budget and on Retry-After, the effective request rate), which cover
+/// every pager and thread of the client.
 ///
 /// Ownership of `*json_out` and `*len_out` as for `calls_pager_next`.
 /// Errors: NULL_PARAMETER.
@@ -201,6 +207,7 @@ pub unsafe extern "C" fn calls_pager_stats(
             "items": s.items,
             "duplicates_skipped": s.duplicates_skipped,
             "rewalks": s.rewalks,
+            "client": crate::client::rate_stats_json(&p.client.rate_stats()),
         }))?;
         Ok(CALLS_RESULT_OK)
     })
@@ -286,6 +293,7 @@ pub unsafe extern "C" fn calls_pager_resume(
         out.set(calls_pager {
             pager,
             state: State::Running,
+            client: c.client.clone(),
         });
         Ok(CALLS_RESULT_OK)
     })
