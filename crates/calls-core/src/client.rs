@@ -432,22 +432,29 @@ impl Client {
     /// returned whatever the outcome, so that a failed request still counts.
     ///
     /// A request answered 429 on every attempt ends after `max_retries + 1`
-    /// attempts, and waits at most `max_retries × max_retry_after` from its
-    /// first 429 on (for its own pauses and those of other threads), with
-    /// the last 429 as its error.
+    /// attempts with the last 429 as its error; each of its waits for a
+    /// pause (its own or one another thread's 429 set) is at most
+    /// `max_retry_after`, else it ends there: at most
+    /// `max_retries × max_retry_after` of pauses in all.
     fn send<T>(&self, url: &str, decode: fn(&[u8]) -> Result<T>) -> (Result<T>, Attempts) {
         let inner = &*self.inner;
         let mut attempts = Attempts::default();
-        // After a 429: until when waiting on pauses is allowed, and the 429.
-        let mut storm: Option<(Instant, Error)> = None;
+        // The last 429, while retrying one.
+        let mut storm: Option<Error> = None;
         loop {
-            let permit = match inner.limiter.acquire(storm.as_ref().map(|(g, _)| *g)) {
+            // After a 429, no wait for a pause (this thread's or another's)
+            // may be longer than the longest Retry-After honoured.
+            let give_up = storm.as_ref().map(|_| {
+                let now = Instant::now();
+                now.checked_add(inner.retry.max_retry_after).unwrap_or(now)
+            });
+            let permit = match inner.limiter.acquire(give_up) {
                 Ok((permit, waited)) => {
                     attempts.waited += waited;
                     permit
                 }
                 Err(_) => {
-                    let err = storm.map(|(_, e)| e).unwrap_or_else(|| {
+                    let err = storm.unwrap_or_else(|| {
                         Error::BadResponse("the rate limiter gave up without a 429".into())
                     });
                     return (Err(self.redact(err)), attempts);
@@ -491,16 +498,7 @@ impl Client {
                 if !retried || retry >= inner.retry.max_retries {
                     return (Err(self.redact(err)), attempts);
                 }
-                let give_up = match &storm {
-                    Some((g, _)) => *g,
-                    None => inner
-                        .retry
-                        .max_retry_after
-                        .checked_mul(inner.retry.max_retries)
-                        .and_then(|d| now.checked_add(d))
-                        .unwrap_or(now),
-                };
-                storm = Some((give_up, err));
+                storm = Some(err);
                 continue;
             }
             permit.answered();

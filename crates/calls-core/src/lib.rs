@@ -40,6 +40,6 @@ pub use model::{
     Call, CallDirection, HangupSource, Link, Meta, Money, Page, StirVerification, TransportProtocol,
 };
 pub use pager::{Pager, PagerStats};
-pub use ratelimit::RateStats;
 pub use policy::WindowPolicy;
 pub use query::{CallQuery, Cmp};
+pub use ratelimit::RateStats;

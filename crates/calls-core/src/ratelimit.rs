@@ -232,8 +232,8 @@ impl RateLimiter {
     }
 
     /// Blocks until a slot is free and takes it; returns it with how long it
-    /// waited. After `give_up`, rather than wait any longer for a pause or a
-    /// slot, returns `Err` with the time the pause (or the wait) would end.
+    /// waited. Rather than wait for a pause that ends after `give_up`,
+    /// returns `Err` with the time the pause would end.
     pub fn acquire(&self, give_up: Option<Instant>) -> Result<(Permit<'_>, Duration), Instant> {
         let start = Instant::now();
         let mut st = lock(&self.state);
@@ -255,21 +255,18 @@ impl RateLimiter {
                 Wait::Until(t) => (Some(t), false),
                 Wait::Answer => (None, false),
             };
-            if let Some(g) = give_up {
-                match until {
-                    Some(t) if t > g => return Err(t),
-                    None if now >= g => return Err(now),
-                    _ => {}
-                }
+            // Only a pause gives up: a slot of the budget frees within `per`
+            // of an answer, and every request is answered or times out.
+            if let Some(g) = give_up
+                && paused
+                && until.is_some_and(|t| t > g)
+            {
+                return Err(until.unwrap_or(now));
             }
             // A pause or a slot can change at every answer: woken by `finish`.
             let timeout = match until {
                 Some(t) => t.saturating_duration_since(now),
                 None => self.per.max(Duration::from_millis(1)),
-            };
-            let timeout = match give_up {
-                Some(g) if until.is_none() => timeout.min(g.saturating_duration_since(now)),
-                _ => timeout,
             };
             st = match self.changed.wait_timeout(st, timeout) {
                 Ok((g, _)) => g,
@@ -590,16 +587,12 @@ mod tests {
         let l = RateLimiter::new(0, 5 * S);
         let now = Instant::now();
         l.pause_until(now + 3600 * S);
-        assert_eq!(
-            l.acquire(Some(now)).map(|_| ()),
-            Err(now + 3600 * S)
-        );
-        let l = RateLimiter::new(1, 5 * S);
-        let (held, _) = l.acquire(None).unwrap();
-        // Its only slot in flight: no answer can come before a deadline passed.
-        assert!(l.acquire(Some(Instant::now())).is_err());
-        held.answered();
-        let s = l.stats();
-        assert_eq!(s.requests, 1);
+        assert_eq!(l.acquire(Some(now)).map(|_| ()), Err(now + 3600 * S));
+        // A pause ending before the deadline is waited out.
+        let l = RateLimiter::new(0, 5 * S);
+        l.pause_until(Instant::now());
+        let (p, _) = l.acquire(Some(Instant::now() + 3600 * S)).unwrap();
+        p.answered();
+        assert_eq!(l.stats().requests, 1);
     }
 }

@@ -190,10 +190,12 @@ pub unsafe extern "C" fn calls_client_builder_set_concurrency(
 /// lowers the budget, which then climbs back while requests succeed; clients
 /// sharing one account each settle to a share.
 ///
-/// With retries on, a request answered only 429 ends in
-/// CALLS_RESULT_RATE_LIMITED after max_retries + 1 attempts and at most
-/// max_retries × 60 s of waiting (each Retry-After is cut to 60 s): with the
-/// default 4 retries, within 4 minutes plus 5 × the request timeout.
+/// A 429 storm ends: with retries on, a request answered only 429 ends in
+/// CALLS_RESULT_RATE_LIMITED after max_retries + 1 attempts, each wait for a
+/// Retry-After pause (its own or one set by another thread) at most 60 s
+/// (longer Retry-Afters are cut to 60 s): with the default 4 retries, within
+/// 4 minutes of pauses plus 5 × the request timeout (30 s) plus the budget's
+/// own spacing.
 ///
 /// Errors: NULL_PARAMETER, INVALID_ARGUMENT (`per_ms == 0` with a limit, or
 /// more than 24 hours).

@@ -79,6 +79,8 @@ fn header_has_the_contract() {
         "calls_result calls_client_builder_build(calls_client_builder *b, calls_client **out);",
         "calls_result calls_pager_checkpoint(const calls_pager *p, char **out, size_t *len_out);",
         "calls_result calls_pager_resume(const calls_client *c,",
+        "calls_result calls_client_builder_set_rate_limit(calls_client_builder *builder, uint32_t max_requests, uint32_t per_ms);",
+        "calls_result calls_client_stats(const calls_client *c, char **json_out, size_t *len_out);",
     ] {
         assert!(h.contains(needle), "header lacks `{needle}`");
     }
@@ -95,5 +97,5 @@ fn header_has_the_contract() {
             );
         }
     }
-    assert_eq!(fns, 28, "exported function count");
+    assert_eq!(fns, 30, "exported function count");
 }

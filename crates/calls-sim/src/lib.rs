@@ -31,7 +31,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::server::Shared;
 
-
 /// Splits a raw query string into percent-decoded `(name, value)` pairs, as
 /// the simulator reads requests (for tests that stand up servers of their own).
 pub use crate::query::parse_query;
@@ -224,7 +223,9 @@ impl RateLimit {
         let max: u32 = max.trim().parse().map_err(|_| bad())?;
         let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
         if !(secs > 0.0 && secs <= 86_400.0) {
-            return Err(format!("the rate limit's SECONDS must be in (0, 86400], not {secs}"));
+            return Err(format!(
+                "the rate limit's SECONDS must be in (0, 86400], not {secs}"
+            ));
         }
         let per = Duration::try_from_secs_f64(secs).map_err(|_| bad())?;
         Ok(RateLimit { max, per })

@@ -411,7 +411,9 @@ impl Shared {
     fn handle_api(&self, req: &Request) -> Option<Reply> {
         let (fault, latency, late) = self.admit();
         let fault = match fault {
-            None => self.over_limit().map(|secs| Fault::rate_limited(&secs.to_string())),
+            None => self
+                .over_limit()
+                .map(|secs| Fault::rate_limited(&secs.to_string())),
             some => some,
         };
         if !latency.is_zero() && !self.sleep(latency) {

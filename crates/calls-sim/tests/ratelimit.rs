@@ -118,7 +118,9 @@ fn parse_max_per_seconds() {
         RateLimit::parse("100/0.5").unwrap().per,
         Duration::from_millis(500)
     );
-    for bad in ["300", "300/0", "/5", "x/5", "300/-1", "300/inf", "300/NaN", "-1/5"] {
+    for bad in [
+        "300", "300/0", "/5", "x/5", "300/-1", "300/inf", "300/NaN", "-1/5",
+    ] {
         assert!(RateLimit::parse(bad).is_err(), "{bad}");
     }
 }
