@@ -14,7 +14,7 @@ comma := ,
 export NO_PROXY := 127.0.0.1,localhost$(if $(NO_PROXY),$(comma)$(NO_PROXY))
 export no_proxy := $(NO_PROXY)
 
-.PHONY: all build test lint rust-test demo demo-rust fuzz bench clean
+.PHONY: all build test lint rust-test demo demo-rust fuzz bench bench-rate clean
 
 all: build
 
@@ -49,6 +49,11 @@ fuzz:
 bench: build
 	$(CARGO) build --release -p calls-sim
 	$(CARGO) run --release -p calls-core --example bench
+	$(CARGO) run --release -p calls-core --example bench_rate
+
+# Only the rate rows (issue 13): exports against calls-sim's 300-per-5-s limit.
+bench-rate:
+	$(CARGO) run --release -p calls-core --example bench_rate
 
 clean:
 	$(CARGO) clean

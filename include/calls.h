@@ -215,7 +215,8 @@ void calls_string_free(char *s);
  *
  * `auth_id` and `auth_token` are copied; they are checked by
  * `calls_client_builder_build`. Defaults: base URL `https://api.plivo.com`,
- * timeout 30 s, 4 retries, concurrency 4, window policy 7/30/90 days.
+ * timeout 30 s, 4 retries, concurrency 4, window policy 7/30/90 days, a
+ * budget of 150 requests per 5 s (`calls_client_builder_set_rate_limit`).
  *
  * On success `*out` is a new builder owned by the caller (pass it to
  * `calls_client_builder_build` or `calls_client_builder_free`); on failure it
@@ -282,6 +283,52 @@ calls_result calls_client_builder_set_max_retries(calls_client_builder *b, uint3
  * `b` is NULL or a live builder.
  */
 calls_result calls_client_builder_set_concurrency(calls_client_builder *b, uint32_t n);
+
+/**
+ * Sets the client-side request budget: at most `max_requests` requests in
+ * any `per_ms` milliseconds, across every thread and pager of the client.
+ * `max_requests == 0` means no client-side limit (`per_ms` is then ignored).
+ *
+ * The default is 150 requests per 5000 ms, half of Plivo's account limit
+ * (300 requests per 5 seconds), so that other programs using the same
+ * account keep room. To use the whole account,
+ * `calls_client_builder_set_rate_limit(builder, 300, 5000)`: a request is
+ * counted until `per_ms` after its answer arrived, the latest the service
+ * can have counted it, so a budget equal to the limit stays under it. The
+ * budget is a ceiling: a 429 pauses every thread for its `Retry-After` and
+ * lowers the budget, which then climbs back while requests succeed; clients
+ * sharing one account each settle to a share.
+ *
+ * A 429 storm ends: with retries on, a request answered only 429 ends in
+ * CALLS_RESULT_RATE_LIMITED after max_retries + 1 attempts, each wait for a
+ * Retry-After pause (its own or one set by another thread) at most 60 s
+ * (longer Retry-Afters are cut to 60 s): with the default 4 retries, within
+ * 4 minutes of pauses plus 5 × the request timeout (30 s) plus the budget's
+ * own spacing.
+ *
+ * Errors: NULL_PARAMETER, INVALID_ARGUMENT (`per_ms == 0` with a limit, or
+ * more than 24 hours).
+ *
+ * # Safety
+ * `builder` is NULL or a live builder.
+ */
+calls_result calls_client_builder_set_rate_limit(calls_client_builder *builder, uint32_t max_requests, uint32_t per_ms);
+
+/**
+ * The client's request counters as a JSON object, covering every request of
+ * the client (all its pagers and threads) so far: `requests`,
+ * `answered_429`, `waited_budget_ms` and `waited_retry_after_ms` (summed
+ * over threads), `active_ms` (first request to last answer),
+ * `requests_per_second` (over `active_ms`), `budget` (the effective budget
+ * now) and `ceiling` (the configured one), both per `per_ms`, 0 = no limit.
+ *
+ * Ownership of `*json_out` and `*len_out` as for `calls_client_list_page`.
+ * Errors: NULL_PARAMETER. `c` may be shared by many threads at once.
+ *
+ * # Safety
+ * `c` is NULL or a live client; `json_out` and `len_out` are NULL or writable.
+ */
+calls_result calls_client_stats(const calls_client *c, char **json_out, size_t *len_out);
 
 /**
  * Sets the service's time-window policy, in days: the window searched when
@@ -479,7 +526,10 @@ calls_result calls_pager_next_page(calls_pager *p, char **json_out, size_t *len_
  * received; calls returned; calls skipped as already returned; for a sync
  * pager, calls skipped as returned by an earlier run; `rewalks` is
  * always 0 since the cursor walk never walks a window again, and kept for
- * programs that read it).
+ * programs that read it), and `"client"`: the client's request counters as
+ * `calls_client_stats` gives them (requests answered 429, time waiting on
+ * the budget and on Retry-After, the effective request rate), which cover
+ * every pager and thread of the client.
  *
  * Ownership of `*json_out` and `*len_out` as for `calls_pager_next`.
  * Errors: NULL_PARAMETER.

@@ -65,6 +65,7 @@ step "header: C++17" "$CXX" -x c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -
 scenarios=(
   "test_calls offline:"
   "test_calls data:--calls 400 --seed 11"
+  "test_calls budget:--calls 3000 --seed 5 --rate-limit 20/0.25"
   "test_calls not_found:--calls 50 --error-every 1 --error-status 404"
   "test_calls server:--calls 50 --error-every 1 --error-status 503"
   "test_calls rate_limited:--calls 50 --rate-limit-every 1 --retry-after 0"

@@ -123,6 +123,7 @@ static void test_builder(void)
     CHECK_RC(calls_client_builder_set_max_retries(NULL, 1), CALLS_RESULT_NULL_PARAMETER);
     CHECK_RC(calls_client_builder_set_concurrency(NULL, 1), CALLS_RESULT_NULL_PARAMETER);
     CHECK_RC(calls_client_builder_set_window_policy(NULL, 7, 30, 90), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_rate_limit(NULL, 300, 5000), CALLS_RESULT_NULL_PARAMETER);
     CHECK_RC(calls_client_builder_build(NULL, &c), CALLS_RESULT_NULL_PARAMETER);
     CHECK(c == NULL);
 
@@ -154,6 +155,15 @@ static void test_builder(void)
     CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_INVALID_ARGUMENT);
     CHECK(strstr(calls_last_error_message(), "concurrency") != NULL);
     check_no_secret();
+    /* a rate limit over no time, or over more than a day; 0 requests = no limit */
+    CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_rate_limit(b, 300, 0), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(calls_last_error_message(), "per_ms") != NULL);
+    CHECK_RC(calls_client_builder_set_rate_limit(b, 1, 86400001), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_client_builder_set_rate_limit(b, 0, 0), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, "http://127.0.0.1:9"), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    calls_client_free(c);
     /* timeout 0 */
     CHECK_RC(calls_client_builder_new("MA1", SECRET, &b), CALLS_RESULT_OK);
     CHECK_RC(calls_client_builder_set_timeout_ms(b, 0), CALLS_RESULT_OK);
@@ -179,6 +189,7 @@ static void test_builder(void)
     CHECK_RC(calls_client_builder_set_max_retries(b, 0), CALLS_RESULT_OK);
     CHECK_RC(calls_client_builder_set_concurrency(b, 8), CALLS_RESULT_OK);
     CHECK_RC(calls_client_builder_set_window_policy(b, 30, 90, 90), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_rate_limit(b, 300, 5000), CALLS_RESULT_OK);
     CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
     CHECK(c != NULL);
     calls_client_free(c);
@@ -737,6 +748,69 @@ static void test_echo(void)
 
 /* ------------------------------------------------------------------ main */
 
+/* The number after `"key":` in a JSON text, or -1. */
+static long long json_number(const char *json, const char *key)
+{
+    char pat[64];
+    const char *p;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    p = json ? strstr(json, pat) : NULL;
+    return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* Against calls-sim --rate-limit 20/0.25: a client whose budget is the
+ * service's limit, set from C, exports everything with no more than 1% of
+ * its requests answered 429, and reports its counters. */
+static void test_budget(void)
+{
+    calls_client_builder *b = NULL;
+    calls_client *c = NULL;
+    calls_query *q = query_since(time(NULL), 89, NULL);
+    calls_pager *p = NULL;
+    char *json = NULL, *all = NULL;
+    size_t n = 0;
+    long long requests, answered_429;
+    calls_result rc;
+
+    CHECK_RC(calls_client_builder_from_env(&b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_rate_limit(b, 20, 250), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_concurrency(b, 8), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_max_retries(b, 10), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    if (c == NULL)
+        return;
+    CHECK_RC(calls_pager_new(c, q, 0, &p), CALLS_RESULT_OK);
+    while ((rc = calls_pager_next(p, &json, NULL)) == CALLS_RESULT_OK) {
+        n++;
+        calls_string_free(json);
+        json = NULL;
+    }
+    CHECK_RC(rc, CALLS_RESULT_DONE);
+    CHECK_RC(calls_pager_stats(p, &json, NULL), CALLS_RESULT_OK);
+    CHECK(json != NULL && strstr(json, "\"client\":{") != NULL);
+    CHECK(json_number(json, "ceiling") == 20);
+    calls_string_free(json);
+    json = NULL;
+    /* The same calls again, in one piece. */
+    CHECK_RC(calls_client_fetch_all(c, q, 0, &all, NULL), CALLS_RESULT_OK);
+    CHECK(n > 1000 && all != NULL && count_of(all, "\"call_uuid\"") == n);
+    CHECK_RC(calls_client_stats(c, &json, NULL), CALLS_RESULT_OK);
+    requests = json_number(json, "requests");
+    answered_429 = json_number(json, "answered_429");
+    CHECK(requests >= 100 && answered_429 >= 0 && answered_429 * 100 <= requests);
+    if (!(answered_429 * 100 <= requests))
+        fprintf(stderr, "  client stats: %s\n", json ? json : "(none)");
+    CHECK(json_number(json, "waited_budget_ms") >= 0 && strstr(json, "\"requests_per_second\":") != NULL);
+    calls_string_free(json);
+    json = SENTINEL;
+    CHECK_RC(calls_client_stats(NULL, &json, NULL), CALLS_RESULT_NULL_PARAMETER);
+    CHECK(json == NULL);
+    calls_string_free(all);
+    calls_pager_free(p);
+    calls_query_free(q);
+    calls_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -749,6 +823,8 @@ int main(int argc, char **argv)
         test_offline_requests();
     } else if (strcmp(s, "data") == 0) {
         test_data();
+    } else if (strcmp(s, "budget") == 0) { /* --rate-limit 20/0.25 */
+        test_budget();
     } else if (strcmp(s, "not_found") == 0) { /* --error-every 1 --error-status 404 */
         expect_failure(0, 0, CALLS_RESULT_NOT_FOUND, 404);
     } else if (strcmp(s, "server") == 0) { /* --error-every 1 --error-status 503 */
@@ -768,7 +844,7 @@ int main(int argc, char **argv)
         test_echo();
     } else {
         fprintf(stderr,
-                "usage: test_calls offline|data|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
+                "usage: test_calls offline|data|budget|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
         return 2;
     }
     return check_result();

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::model::{self, Call, Page};
 use crate::policy::WindowPolicy;
 use crate::query::CallQuery;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{RateLimiter, RateStats};
 use crate::response;
 use crate::retry::RetryPolicy;
 
@@ -142,7 +142,16 @@ impl ClientBuilder {
     }
 
     /// The client-side request budget: at most `max` requests per `per`
-    /// (default 150 per 5 s, half the account's limit). `max == 0` turns it off.
+    /// across every thread of the client (default 150 per 5 s). `max == 0`
+    /// turns it off; `per` must then be longer than zero.
+    ///
+    /// The default is half of Plivo's account limit (300 per 5 s) so that
+    /// other programs on the same account keep room. To use the whole
+    /// account, `rate_limit(300, Duration::from_secs(5))`: the budget counts
+    /// a request until `per` after its answer, as the service's window can,
+    /// so it stays under the limit by itself. The budget is a ceiling: a 429
+    /// lowers it, and it climbs back while requests succeed
+    /// ([`crate::ratelimit`]).
     pub fn rate_limit(mut self, max: u32, per: Duration) -> Self {
         self.rate_max = max;
         self.rate_per = per;
@@ -212,6 +221,11 @@ impl ClientBuilder {
                     "{name} must be at most 24 hours, not {d:?}"
                 )));
             }
+        }
+        if self.rate_max > 0 && self.rate_per.is_zero() {
+            return Err(Error::InvalidArgument(
+                "rate_limit period must be longer than zero (max 0 turns the limit off)".into(),
+            ));
         }
         if self.max_body_bytes < 1024 {
             return Err(Error::InvalidArgument(
@@ -446,6 +460,12 @@ impl Client {
     /// Sends a GET with retries and decodes the body. The attempts are
     /// returned whatever the outcome, so that a failed request still counts.
     ///
+    /// A request answered 429 on every attempt ends after `max_retries + 1`
+    /// attempts with the last 429 as its error; each of its waits for a
+    /// pause (its own or one another thread's 429 set) is at most
+    /// `max_retry_after`, else it ends there: at most
+    /// `max_retries × max_retry_after` of pauses in all.
+    ///
     /// The decode runs with the client's secrets (removed from any value it
     /// quotes before that is shortened) and a budget of the body cap for the
     /// structure of fields it does not model. A body refused for what it is
@@ -453,8 +473,27 @@ impl Client {
     fn send<T>(&self, url: &str, decode: impl Fn(&[u8]) -> Result<T>) -> (Result<T>, Attempts) {
         let inner = &*self.inner;
         let mut attempts = Attempts::default();
+        // The last 429, while retrying one.
+        let mut storm: Option<Error> = None;
         loop {
-            attempts.waited += inner.limiter.acquire();
+            // After a 429, no wait for a pause (this thread's or another's)
+            // may be longer than the longest Retry-After honoured.
+            let give_up = storm.as_ref().map(|_| {
+                let now = Instant::now();
+                now.checked_add(inner.retry.max_retry_after).unwrap_or(now)
+            });
+            let permit = match inner.limiter.acquire(give_up) {
+                Ok((permit, waited)) => {
+                    attempts.waited += waited;
+                    permit
+                }
+                Err(_) => {
+                    let err = storm.unwrap_or_else(|| {
+                        Error::BadResponse("the rate limiter gave up without a 429".into())
+                    });
+                    return (Err(self.redact(err)), attempts);
+                }
+            };
             attempts.sent += 1;
             let request = inner
                 .agent
@@ -491,30 +530,41 @@ impl Client {
                     }
                 },
             };
-            let err = match outcome {
-                Ok(v) => return (Ok(v), attempts),
-                Err((e, retried)) => {
-                    let retry = attempts.sent - 1;
-                    if !retried || retry >= inner.retry.max_retries {
-                        return (Err(self.redact(e)), attempts);
-                    }
-                    e
-                }
-            };
             let retry = attempts.sent - 1;
-            let wait = match &err {
-                Error::RateLimited { retry_after, .. } => {
-                    let wait = inner.retry.wait_for_429(retry, *retry_after);
-                    if let Some(until) = Instant::now().checked_add(wait) {
-                        inner.limiter.pause_until(until);
-                    }
-                    wait
+            let (err, retried) = match outcome {
+                Ok(v) => {
+                    permit.answered();
+                    return (Ok(v), attempts);
                 }
-                _ => inner.retry.backoff(retry),
+                Err(failure) => failure,
             };
+            if let Error::RateLimited { retry_after, .. } = &err {
+                // Every thread of the client waits out the pause (this one in
+                // `acquire`), and the budget drops.
+                let wait = inner.retry.wait_for_429(retry, *retry_after);
+                let now = Instant::now();
+                permit.rate_limited(now.checked_add(wait).unwrap_or(now));
+                if !retried || retry >= inner.retry.max_retries {
+                    return (Err(self.redact(err)), attempts);
+                }
+                storm = Some(err);
+                continue;
+            }
+            permit.answered();
+            if !retried || retry >= inner.retry.max_retries {
+                return (Err(self.redact(err)), attempts);
+            }
+            let wait = inner.retry.backoff(retry);
             attempts.waited += wait;
             std::thread::sleep(wait);
         }
+    }
+
+    /// The client's request counters: every request of this client and its
+    /// clones, across pagers and threads (429s, time waiting on the budget
+    /// and on `Retry-After`, the effective budget and request rate).
+    pub fn rate_stats(&self) -> RateStats {
+        self.inner.limiter.stats()
     }
 
     /// The texts no message may show: the base64 `auth_id:token` of the
@@ -757,6 +807,8 @@ mod tests {
         assert!(ok().concurrency(65).build().is_err());
         assert!(ok().timeout(Duration::ZERO).build().is_err());
         assert!(ok().max_body_bytes(10).build().is_err());
+        assert!(ok().rate_limit(1, Duration::ZERO).build().is_err());
+        assert!(ok().rate_limit(0, Duration::ZERO).build().is_ok());
         let bad_policy = WindowPolicy {
             default_window_days: 0,
             max_range_days: 30,

@@ -44,4 +44,5 @@ pub use model::{
 pub use pager::{Pager, PagerStats};
 pub use policy::WindowPolicy;
 pub use query::{CallQuery, Cmp};
+pub use ratelimit::RateStats;
 pub use sync::DEFAULT_LOOKBACK;

@@ -45,7 +45,8 @@ impl calls_client_builder {
 ///
 /// `auth_id` and `auth_token` are copied; they are checked by
 /// `calls_client_builder_build`. Defaults: base URL `https://api.plivo.com`,
-/// timeout 30 s, 4 retries, concurrency 4, window policy 7/30/90 days.
+/// timeout 30 s, 4 retries, concurrency 4, window policy 7/30/90 days, a
+/// budget of 150 requests per 5 s (`calls_client_builder_set_rate_limit`).
 ///
 /// On success `*out` is a new builder owned by the caller (pass it to
 /// `calls_client_builder_build` or `calls_client_builder_free`); on failure it
@@ -172,6 +173,100 @@ pub unsafe extern "C" fn calls_client_builder_set_concurrency(
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         b.update(|x| x.concurrency(n))?;
         Ok(CALLS_RESULT_OK)
+    })
+}
+
+/// Sets the client-side request budget: at most `max_requests` requests in
+/// any `per_ms` milliseconds, across every thread and pager of the client.
+/// `max_requests == 0` means no client-side limit (`per_ms` is then ignored).
+///
+/// The default is 150 requests per 5000 ms, half of Plivo's account limit
+/// (300 requests per 5 seconds), so that other programs using the same
+/// account keep room. To use the whole account,
+/// `calls_client_builder_set_rate_limit(builder, 300, 5000)`: a request is
+/// counted until `per_ms` after its answer arrived, the latest the service
+/// can have counted it, so a budget equal to the limit stays under it. The
+/// budget is a ceiling: a 429 pauses every thread for its `Retry-After` and
+/// lowers the budget, which then climbs back while requests succeed; clients
+/// sharing one account each settle to a share.
+///
+/// A 429 storm ends: with retries on, a request answered only 429 ends in
+/// CALLS_RESULT_RATE_LIMITED after max_retries + 1 attempts, each wait for a
+/// Retry-After pause (its own or one set by another thread) at most 60 s
+/// (longer Retry-Afters are cut to 60 s): with the default 4 retries, within
+/// 4 minutes of pauses plus 5 × the request timeout (30 s) plus the budget's
+/// own spacing.
+///
+/// Errors: NULL_PARAMETER, INVALID_ARGUMENT (`per_ms == 0` with a limit, or
+/// more than 24 hours).
+///
+/// # Safety
+/// `builder` is NULL or a live builder.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_client_builder_set_rate_limit(
+    builder: *mut calls_client_builder,
+    max_requests: u32,
+    per_ms: u32,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY: forwarded from this function's contract.
+        let b = unsafe { try_mut(builder, "builder") }?;
+        if max_requests > 0 && per_ms == 0 {
+            return Err(Failure::invalid(
+                "per_ms must be longer than 0 when max_requests is not 0 (0 requests = no limit)",
+            ));
+        }
+        if u64::from(per_ms) > 24 * 3600 * 1000 {
+            return Err(Failure::invalid(format!(
+                "per_ms must be at most 24 hours, not {per_ms}"
+            )));
+        }
+        let per = Duration::from_millis(u64::from(per_ms));
+        b.update(|x| x.rate_limit(max_requests, per))?;
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
+/// The client's request counters as a JSON object, covering every request of
+/// the client (all its pagers and threads) so far: `requests`,
+/// `answered_429`, `waited_budget_ms` and `waited_retry_after_ms` (summed
+/// over threads), `active_ms` (first request to last answer),
+/// `requests_per_second` (over `active_ms`), `budget` (the effective budget
+/// now) and `ceiling` (the configured one), both per `per_ms`, 0 = no limit.
+///
+/// Ownership of `*json_out` and `*len_out` as for `calls_client_list_page`.
+/// Errors: NULL_PARAMETER. `c` may be shared by many threads at once.
+///
+/// # Safety
+/// `c` is NULL or a live client; `json_out` and `len_out` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_client_stats(
+    c: *const calls_client,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY (both): forwarded from this function's contract.
+        let out = unsafe { OutString::new(json_out, len_out, "json_out") }?;
+        let c = unsafe { try_ref(c, "c") }?;
+        out.set_json(&rate_stats_json(&c.client.rate_stats()))?;
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
+/// The JSON of a client's request counters (`calls_client_stats`, and
+/// `"client"` in `calls_pager_stats`).
+pub(crate) fn rate_stats_json(s: &calls_core::RateStats) -> serde_json::Value {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    serde_json::json!({
+        "requests": s.requests,
+        "answered_429": s.answered_429,
+        "waited_budget_ms": ms(s.waited_budget),
+        "waited_retry_after_ms": ms(s.waited_retry_after),
+        "active_ms": ms(s.active),
+        "requests_per_second": (s.requests_per_second() * 100.0).round() / 100.0,
+        "budget": s.budget,
+        "ceiling": s.ceiling,
     })
 }
 

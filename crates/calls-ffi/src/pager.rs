@@ -20,6 +20,8 @@ use crate::*;
 pub struct calls_pager {
     pager: Pager,
     state: State,
+    /// For the client-wide counters in `calls_pager_stats`.
+    client: calls_core::Client,
 }
 
 enum State {
@@ -105,6 +107,7 @@ pub unsafe extern "C" fn calls_pager_new(
         out.set(calls_pager {
             pager,
             state: State::Running,
+            client: c.client.clone(),
         });
         Ok(CALLS_RESULT_OK)
     })
@@ -165,6 +168,7 @@ pub unsafe extern "C" fn calls_pager_sync_new(
         out.set(calls_pager {
             pager,
             state: State::Running,
+            client: c.client.clone(),
         });
         Ok(CALLS_RESULT_OK)
     })
@@ -282,7 +286,10 @@ unsafe fn next_json<T: serde::Serialize>(
 /// received; calls returned; calls skipped as already returned; for a sync
 /// pager, calls skipped as returned by an earlier run; `rewalks` is
 /// always 0 since the cursor walk never walks a window again, and kept for
-/// programs that read it).
+/// programs that read it), and `"client"`: the client's request counters as
+/// `calls_client_stats` gives them (requests answered 429, time waiting on
+/// the budget and on Retry-After, the effective request rate), which cover
+/// every pager and thread of the client.
 ///
 /// Ownership of `*json_out` and `*len_out` as for `calls_pager_next`.
 /// Errors: NULL_PARAMETER.
@@ -311,6 +318,7 @@ pub unsafe extern "C" fn calls_pager_stats(
             "duplicates_skipped": s.duplicates_skipped,
             "already_delivered": s.already_delivered,
             "rewalks": 0,
+            "client": crate::client::rate_stats_json(&p.client.rate_stats()),
         }))?;
         Ok(CALLS_RESULT_OK)
     })
@@ -398,6 +406,7 @@ pub unsafe extern "C" fn calls_pager_resume(
         out.set(calls_pager {
             pager,
             state: State::Running,
+            client: c.client.clone(),
         });
         Ok(CALLS_RESULT_OK)
     })

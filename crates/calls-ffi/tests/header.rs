@@ -81,6 +81,8 @@ fn header_has_the_contract() {
         "calls_result calls_pager_resume(const calls_client *c,",
         "calls_result calls_pager_sync_new(const calls_client *client, const calls_query *query, const char *state, uint32_t lookback_s, calls_pager **pager_out);",
         "calls_result calls_pager_sync_state(const calls_pager *pager, char **state_out, size_t *len_out);",
+        "calls_result calls_client_builder_set_rate_limit(calls_client_builder *builder, uint32_t max_requests, uint32_t per_ms);",
+        "calls_result calls_client_stats(const calls_client *c, char **json_out, size_t *len_out);",
     ] {
         assert!(h.contains(needle), "header lacks `{needle}`");
     }
@@ -97,5 +99,5 @@ fn header_has_the_contract() {
             );
         }
     }
-    assert_eq!(fns, 30, "exported function count");
+    assert_eq!(fns, 32, "exported function count");
 }

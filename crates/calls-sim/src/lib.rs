@@ -274,6 +274,54 @@ pub struct Stats {
     pub max_in_flight: u64,
     /// API requests being handled now.
     pub in_flight: u64,
+    /// API requests refused with 429 by the per-account limit ([`SimConfig::rate_limit`]);
+    /// not counted in `faults`.
+    #[serde(default)]
+    pub rate_limited: u64,
+    /// The most API requests the per-account limit accepted within any one of its
+    /// windows (never more than its `max`).
+    #[serde(default)]
+    pub max_in_window: u64,
+}
+
+/// A per-account request limit enforced by the simulator, as Plivo's
+/// (300 requests per 5 seconds): a sliding window over the arrival times of
+/// the requests it accepted. A request that would make more than `max` in any
+/// `per` is answered `429` with a `Retry-After` of the whole seconds until the
+/// oldest accepted request leaves the window (at least 1), and is not counted
+/// in the window. Checked when a request arrives (before any latency), after
+/// the fault plan: a request given a fault is not counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests accepted in any window at most; 0 refuses every request.
+    pub max: u32,
+    /// The window's length.
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// Plivo's limit: 300 requests per 5 seconds.
+    pub fn plivo() -> RateLimit {
+        RateLimit {
+            max: 300,
+            per: Duration::from_secs(5),
+        }
+    }
+
+    /// Parses `MAX/SECONDS` (`300/5`, `100/0.5`).
+    pub fn parse(s: &str) -> Result<RateLimit, String> {
+        let bad = || format!("a rate limit is MAX/SECONDS (such as 300/5), not {s:?}");
+        let (max, secs) = s.split_once('/').ok_or_else(bad)?;
+        let max: u32 = max.trim().parse().map_err(|_| bad())?;
+        let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
+        if !(secs > 0.0 && secs <= 86_400.0) {
+            return Err(format!(
+                "the rate limit's SECONDS must be in (0, 86400], not {secs}"
+            ));
+        }
+        let per = Duration::try_from_secs_f64(secs).map_err(|_| bad())?;
+        Ok(RateLimit { max, per })
+    }
 }
 
 /// Configuration of a simulator.
@@ -305,6 +353,8 @@ pub struct SimConfig {
     pub host: String,
     /// Listen port; 0 picks a free one. Default 0.
     pub port: u16,
+    /// The per-account request limit; `None` (the default) accepts every request.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for SimConfig {
@@ -322,6 +372,7 @@ impl Default for SimConfig {
             workers: 16,
             host: "127.0.0.1".into(),
             port: 0,
+            rate_limit: None,
         }
     }
 }
@@ -404,6 +455,12 @@ impl Sim {
     /// Replace the fault plan (restarts script/every/late counting and the rate PRNG).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.set_faults(faults);
+    }
+
+    /// Replace the per-account request limit (`None` turns it off); its window
+    /// starts empty.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        self.shared.set_rate_limit(limit);
     }
 
     /// Current counters.

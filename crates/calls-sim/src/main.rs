@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use calls_sim::{Fault, Faults, LateArrivals, Sim, SimConfig};
+use calls_sim::{Fault, Faults, LateArrivals, RateLimit, Sim, SimConfig};
 
 const USAGE: &str = "\
 calls-sim: a local simulator of Plivo's Zentrunk call-record endpoint
@@ -24,6 +24,9 @@ OPTIONS:
     --auth-token Y           auth token [default: simulator-token]
     --workers W              requests handled concurrently [default: 16]
     --latency-ms MS          latency added before every API answer
+    --rate-limit MAX/SECS    per-account limit: at most MAX accepted requests in
+                             any SECS seconds (sliding window; Plivo's is 300/5),
+                             others answered 429 with Retry-After [default: off]
     --rate-limit-every N     every N-th API request answers 429
     --retry-after SECS       Retry-After value sent with 429s [default: 1]
     --error-every N          every N-th API request answers --error-status
@@ -111,6 +114,9 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
             "--auth-token" => c.auth_token = value(&flag, next())?,
             "--workers" => c.workers = positive(&flag, next())? as usize,
             "--latency-ms" => latency_ms = value(&flag, next())?,
+            "--rate-limit" => {
+                c.rate_limit = Some(RateLimit::parse(&value::<String>(&flag, next())?)?)
+            }
             "--rate-limit-every" => rate_limit_every = Some(positive(&flag, next())?),
             "--retry-after" => retry_after = value(&flag, next())?,
             "--error-every" => error_every = Some(positive(&flag, next())?),

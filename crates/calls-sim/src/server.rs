@@ -13,7 +13,7 @@ use crate::data::{Call, CallView, Dataset};
 use crate::http::{self, Body, Generated, ReadOutcome, Reply, Request};
 use crate::prng::{SplitMix64, format_uuid};
 use crate::query::{self, Policy, Query};
-use crate::{Fault, Faults, SimConfig, Stats};
+use crate::{Fault, Faults, RateLimit, SimConfig, Stats};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -66,6 +66,42 @@ struct Counters {
     requests: u64,
     faults: u64,
     by_kind: BTreeMap<String, u64>,
+    rate_limited: u64,
+    max_in_window: u64,
+}
+
+/// The per-account limit's sliding window: arrival times of accepted requests.
+#[derive(Default)]
+struct Window {
+    limit: Option<RateLimit>,
+    accepted: VecDeque<Instant>,
+}
+
+impl Window {
+    /// `Ok(count in the window)` when the request arriving `now` is accepted,
+    /// `Err(Retry-After seconds)` when it is refused.
+    fn admit(&mut self, now: Instant) -> Option<Result<u64, u64>> {
+        let limit = self.limit?;
+        while let Some(&t) = self.accepted.front() {
+            if now.saturating_duration_since(t) >= limit.per {
+                self.accepted.pop_front();
+            } else {
+                break;
+            }
+        }
+        if self.accepted.len() < limit.max as usize {
+            self.accepted.push_back(now);
+            return Some(Ok(self.accepted.len() as u64));
+        }
+        let free_at = self
+            .accepted
+            .front()
+            .and_then(|&t| t.checked_add(limit.per))
+            .unwrap_or(now);
+        let wait = free_at.saturating_duration_since(now);
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Some(Err(secs.max(1)))
+    }
 }
 
 /// State shared by the accept thread, connection threads and the [`crate::Sim`] handle.
@@ -79,6 +115,7 @@ pub(crate) struct Shared {
     dataset: Dataset,
     faults: Mutex<FaultState>,
     counters: Mutex<Counters>,
+    window: Mutex<Window>,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     stop: AtomicBool,
@@ -180,6 +217,10 @@ impl Shared {
                 ignore_offset: false,
             }),
             counters: Mutex::new(Counters::default()),
+            window: Mutex::new(Window {
+                limit: config.rate_limit,
+                accepted: VecDeque::new(),
+            }),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -237,6 +278,13 @@ impl Shared {
         };
     }
 
+    pub(crate) fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        *lock(&self.window) = Window {
+            limit,
+            accepted: VecDeque::new(),
+        };
+    }
+
     pub(crate) fn stats(&self) -> Stats {
         let c = lock(&self.counters);
         Stats {
@@ -245,6 +293,8 @@ impl Shared {
             faults_by_kind: c.by_kind.clone(),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
+            rate_limited: c.rate_limited,
+            max_in_window: c.max_in_window,
         }
     }
 
@@ -392,6 +442,23 @@ impl Shared {
         self.busy_cv.notify_one();
     }
 
+    /// The per-account limit's verdict on an API request arriving now (one
+    /// given no fault): `Some(Retry-After seconds)` when it is refused.
+    fn over_limit(&self) -> Option<u64> {
+        let verdict = lock(&self.window).admit(Instant::now())?;
+        let mut c = lock(&self.counters);
+        match verdict {
+            Ok(in_window) => {
+                c.max_in_window = c.max_in_window.max(in_window);
+                None
+            }
+            Err(secs) => {
+                c.rate_limited += 1;
+                Some(secs)
+            }
+        }
+    }
+
     /// Count an API request and pick its fault, latency and late-record view.
     fn admit(&self) -> (Option<Fault>, Duration, Arc<Vec<Call>>, Quirks) {
         let (fault, latency, late, quirks) = {
@@ -447,6 +514,12 @@ impl Shared {
         let late = Late {
             calls: &late,
             quirks,
+        };
+        let fault = match fault {
+            None => self
+                .over_limit()
+                .map(|secs| Fault::rate_limited(&secs.to_string())),
+            some => some,
         };
         if !latency.is_zero() && !self.sleep(latency) {
             return None;
@@ -844,6 +917,29 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::parse_uuid;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_window_slides_and_says_when() {
+        let mut w = super::Window {
+            limit: Some(crate::RateLimit {
+                max: 2,
+                per: Duration::from_millis(2500),
+            }),
+            accepted: Default::default(),
+        };
+        let t0 = Instant::now();
+        assert_eq!(w.admit(t0), Some(Ok(1)));
+        assert_eq!(w.admit(t0 + Duration::from_millis(100)), Some(Ok(2)));
+        // Full until t0 + 2.5 s: 2.4 s away, said as 3 whole seconds.
+        assert_eq!(w.admit(t0 + Duration::from_millis(100)), Some(Err(3)));
+        // A refused request is not counted: the first slot frees at t0 + 2.5 s.
+        assert_eq!(w.admit(t0 + Duration::from_millis(2499)), Some(Err(1)));
+        assert_eq!(w.admit(t0 + Duration::from_millis(2500)), Some(Ok(2)));
+        assert_eq!(w.admit(t0 + Duration::from_millis(2501)), Some(Err(1)));
+        let mut off = super::Window::default();
+        assert_eq!(off.admit(t0), None);
+    }
 
     #[test]
     fn uuid_parse() {

@@ -70,6 +70,25 @@ fn serves_with_flags() {
 }
 
 #[test]
+fn rate_limit_flag() {
+    let r = spawn(&["--calls", "50", "--rate-limit", "2/600"]);
+    let auth = Some(("MASIMULATOR000000001", "simulator-token"));
+    let path = "/v1/Account/MASIMULATOR000000001/Zentrunk/Call/?limit=1";
+    let statuses: Vec<u16> = (0..4)
+        .map(|_| get(&r.base, path, auth).unwrap().status)
+        .collect();
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    let refused = get(&r.base, path, auth).unwrap();
+    let secs: u64 = refused.header("Retry-After").unwrap().parse().unwrap();
+    assert!((590..=600).contains(&secs), "Retry-After {secs}");
+    let s = get(&r.base, "/_sim/stats", None).unwrap().json();
+    assert_eq!(s["requests"], 5);
+    assert_eq!(s["rate_limited"], 3);
+    assert_eq!(s["max_in_window"], 2);
+    assert_eq!(s["faults"], 0, "the limit's 429s are not faults");
+}
+
+#[test]
 fn error_drop_malformed_late_flags() {
     let r = spawn(&[
         "--calls",
@@ -124,6 +143,10 @@ fn help_and_usage_errors() {
         &["--calls", "many"],
         &["--error-rate", "2"],
         &["--drop-every", "0"],
+        &["--rate-limit", "300"],
+        &["--rate-limit", "300/0"],
+        &["--rate-limit", "x/5"],
+        &["--rate-limit", "300/-1"],
         &["positional"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();

@@ -1,0 +1,142 @@
+//! `make bench` (rate rows): throughput at the account's limit.
+//!
+//! calls-sim enforces Plivo's per-account limit (a sliding window of 300
+//! requests per 5 s, 429 with `Retry-After`) behind 20 ms of latency; clients
+//! at concurrency 8 export about 62,000 calls (over 3,000 requests each row).
+//! A row's figure is accepted requests ÷ (60 × seconds + 300): the most a
+//! 300-per-5-s sliding window can accept in that time. The 429 share is the
+//! simulator's count of requests it refused over every request it received.
+//!
+//! Rows: budget = the limit; budget = 2 × the limit; two clients on one
+//! account at once, each with budget = the limit. Each row has a simulator
+//! of its own (an empty window) and checks that the export is complete.
+//!
+//! `cargo run --release -p calls-core --example bench_rate [-- ROW]`, ROW one
+//! of `limit`, `double`, `shared` (all three without one).
+
+use std::time::{Duration, Instant};
+
+use calls_core::{CallQuery, Client, Cmp};
+use calls_sim::{Faults, RateLimit, Sim, SimConfig};
+use chrono::Utc;
+
+const LATENCY_MS: u64 = 20;
+const CONCURRENCY: usize = 8;
+
+fn main() {
+    let only = std::env::args().nth(1);
+    let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    println!("| measurement | value | reference | ratio | target |");
+    println!("|---|---|---|---|---|");
+    if want("limit") {
+        row(
+            "budget = the limit (300 per 5 s)",
+            300,
+            1,
+            "≥ 95%, ≤ 1% 429",
+        );
+    }
+    if want("double") {
+        row(
+            "budget = 2 × the limit (600 per 5 s)",
+            600,
+            1,
+            "≥ 90%, ≤ 5% 429",
+        );
+    }
+    if want("shared") {
+        row(
+            "two clients on one account, each 300 per 5 s",
+            300,
+            2,
+            "≥ 90%, ≤ 5% 429",
+        );
+    }
+}
+
+fn row(name: &str, budget: u32, clients: usize, target: &str) {
+    // 70,000 calls over 100 days: about 62,000 in the last 89 days.
+    let sim = Sim::start(SimConfig {
+        calls: 74_000,
+        seed: 11,
+        faults: Faults::none().with_latency(Duration::from_millis(LATENCY_MS)),
+        rate_limit: Some(RateLimit::plivo()),
+        ..SimConfig::default()
+    })
+    .expect("sim");
+    let now = Utc::now();
+    let q = CallQuery::new()
+        .end_time(Cmp::Gte, now - chrono::Duration::days(89))
+        .end_time(Cmp::Lt, now);
+    let expected: usize = sim
+        .calls_json()
+        .iter()
+        .filter(|c| {
+            c["end_time"]
+                .as_str()
+                .and_then(|t| calls_core::time::parse_timestamp(t).ok())
+                .is_some_and(|t| t >= now - chrono::Duration::days(89) && t < now)
+        })
+        .count();
+    let start = Instant::now();
+    let results: Vec<(usize, calls_core::RateStats)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                let q = &q;
+                let sim = &sim;
+                s.spawn(move || {
+                    let client = Client::builder(sim.auth_id(), sim.auth_token())
+                        .base_url(sim.base_url())
+                        .concurrency(CONCURRENCY)
+                        .rate_limit(budget, Duration::from_secs(5))
+                        .max_retries(10)
+                        .build()
+                        .expect("client");
+                    let t = Instant::now();
+                    let mut n = 0usize;
+                    for c in client.calls(q) {
+                        c.expect("export");
+                        n += 1;
+                    }
+                    eprintln!(
+                        "client done in {:.1} s: {:?}",
+                        t.elapsed().as_secs_f64(),
+                        client.rate_stats()
+                    );
+                    (n, client.rate_stats())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("export thread"))
+            .collect()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    for (n, _) in &results {
+        assert_eq!(*n, expected, "{name}: incomplete export");
+    }
+    let st = sim.stats();
+    let accepted = st.requests - st.rate_limited;
+    let most = 60.0 * secs + 300.0;
+    let ratio = accepted as f64 / most;
+    let share_429 = st.rate_limited as f64 / st.requests as f64;
+    let client_429: u64 = results.iter().map(|(_, r)| r.answered_429).sum();
+    let waited: f64 = results
+        .iter()
+        .map(|(_, r)| r.waited_retry_after.as_secs_f64())
+        .sum();
+    println!(
+        "| {name}: accepted requests in {secs:.1} s, {} calls × {clients} (complete) | {accepted} | {most:.0} | {:.1}% | {target} |",
+        expected,
+        ratio * 100.0
+    );
+    println!(
+        "| {name}: answered 429 (sim {}, clients {client_429}; {waited:.1} s of thread time paused), most in a window {} | {} / {} | | {:.2}% | |",
+        st.rate_limited,
+        st.max_in_window,
+        st.rate_limited,
+        st.requests,
+        share_429 * 100.0
+    );
+}
