@@ -60,7 +60,11 @@ typedef struct calls_client_builder calls_client_builder;
  * Made by `calls_pager_new`, released with `calls_pager_free`. It holds its
  * own reference to the client's connection pool, so it keeps working after
  * `calls_client_free`. `calls_pager_checkpoint` and `calls_pager_resume`
- * continue an interrupted export. Use from one thread at a time.
+ * continue an interrupted export. Use from one thread at a time; the one
+ * exception is `calls_pager_cancel`, which any thread may call at any time.
+ * A second thread calling another `calls_pager_*` function while one is
+ * inside it gets CALLS_RESULT_INVALID_ARGUMENT ("in use by another thread")
+ * and changes nothing.
  */
 typedef struct calls_pager calls_pager;
 
@@ -117,6 +121,11 @@ typedef uint32_t calls_result;
  * The service did not answer in time.
  */
 #define CALLS_RESULT_TIMEOUT 201
+
+/**
+ * Stopped by `calls_pager_cancel`.
+ */
+#define CALLS_RESULT_CANCELLED 202
 
 /**
  * 401 or 403: the credentials were refused.
@@ -263,6 +272,21 @@ calls_result calls_client_builder_set_base_url(calls_client_builder *b, const ch
  * `b` is NULL or a live builder.
  */
 calls_result calls_client_builder_set_timeout_ms(calls_client_builder *b, uint32_t ms);
+
+/**
+ * Sets a deadline in milliseconds for every single library call made with
+ * the client (`calls_client_list_page`, `calls_client_fetch_all` and each
+ * `calls_pager_next*`): none blocks longer, retries and waits included; past
+ * it, CALLS_RESULT_TIMEOUT; a `Retry-After` reaching beyond it fails at once
+ * with CALLS_RESULT_RATE_LIMITED. Each HTTP attempt's timeout is cut to what
+ * is left. 0 means no deadline. Defaults to 0 (no deadline); at most
+ * 86400000 (24 h), checked by `calls_client_builder_build`.
+ * Errors here: NULL_PARAMETER.
+ *
+ * # Safety
+ * `builder` is NULL or a live builder.
+ */
+calls_result calls_client_builder_set_deadline_ms(calls_client_builder *builder, uint32_t ms);
 
 /**
  * Sets how many times a failed request is sent again (429, 5xx, dropped
@@ -595,6 +619,23 @@ calls_result calls_pager_checkpoint(const calls_pager *p, char **out, size_t *le
  * NUL-terminated; `out` is NULL or writable.
  */
 calls_result calls_pager_resume(const calls_client *c, const calls_query *q, const char *checkpoint, calls_pager **out);
+
+/**
+ * Cancels a pager. Safe to call from any thread, including while another
+ * thread is inside `calls_pager_next` or `calls_pager_next_page` on this
+ * pager (the one exception to the one-thread rule): that call then returns
+ * CALLS_RESULT_CANCELLED within a few milliseconds, whatever it was waiting
+ * for (an answer, a backoff, a `Retry-After`, the request budget; requests
+ * in flight finish on their own and are dropped), and every later
+ * `calls_pager_next*` returns CALLS_RESULT_CANCELLED too (a pager that
+ * already returned DONE keeps returning DONE). `calls_pager_checkpoint`
+ * still works after it: a pager resumed from that checkpoint goes on.
+ * Calling it again does nothing more. Errors: NULL_PARAMETER.
+ *
+ * # Safety
+ * `pager` is NULL or a live pager (not freed while this runs).
+ */
+calls_result calls_pager_cancel(calls_pager *pager);
 
 /**
  * Releases a pager (page requests it still has in flight finish on their own).

@@ -75,6 +75,7 @@ scenarios=(
   "test_calls over_limit:--calls 50 --over-limit-every 1 --over-limit-objects 100000"
   "test_calls echo:--calls 50 --echo-credentials-every 1"
   "test_calls echo:--calls 50 --echo-credentials-every 1 --echo-basic"
+  "test_calls cancel:--calls 400 --hold"
   "test_resume offline:"
   "test_resume data:--calls 400 --seed 11"
   "test_resume sync:--calls 400 --seed 11"

@@ -11,6 +11,7 @@
 #include "check.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 static const char *const BAD_UTF8 = "\xff\xfe bad";
 static const char *const SECRET = "s3cr3t-t0ken-never-shown";
@@ -811,6 +812,117 @@ static void test_budget(void)
     calls_client_free(c);
 }
 
+/* ------------------------------------------------------------- cancel */
+
+/* The simulator's count of API requests being handled now, or -1. */
+static long sim_in_flight(void)
+{
+    char *r = sim_get("/_sim/stats");
+    const char *t = r ? strstr(r, "\"in_flight\":") : NULL;
+    long n = t ? strtol(t + 12, NULL, 10) : -1;
+    free(r);
+    return n;
+}
+
+typedef struct {
+    calls_pager *pager;
+    calls_result rc;
+    int done;
+    pthread_mutex_t mu;
+} next_job;
+
+static void *next_in_thread(void *arg)
+{
+    next_job *j = arg;
+    char *json = NULL;
+    calls_result rc = calls_pager_next(j->pager, &json, NULL);
+    calls_string_free(json);
+    pthread_mutex_lock(&j->mu);
+    j->rc = rc;
+    j->done = 1;
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+static int job_done(next_job *j)
+{
+    int d;
+    pthread_mutex_lock(&j->mu);
+    d = j->done;
+    pthread_mutex_unlock(&j->mu);
+    return d;
+}
+
+/* Against a simulator holding every answer (--hold): a second thread's
+ * calls_pager_next is refused while the first is inside it; calls_pager_cancel
+ * from the second thread makes the first return CANCELLED while its answer is
+ * still held (counted by the simulator); a deadline ends list_page. */
+static void test_cancel(void)
+{
+    time_t now = time(NULL);
+    calls_client *c = test_client(NULL, NULL, NULL, 0, 0, 0);
+    calls_client_builder *b = NULL;
+    calls_client *bounded = NULL;
+    calls_query *q = query_since(now, 5, NULL);
+    next_job j;
+    pthread_t t;
+    char *json = SENTINEL, *r;
+    long spins = 0;
+    struct timespec t0, t1;
+
+    memset(&j, 0, sizeof j);
+    pthread_mutex_init(&j.mu, NULL);
+    CHECK_RC(calls_pager_cancel(NULL), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_new(c, q, 0, &j.pager), CALLS_RESULT_OK);
+    CHECK(pthread_create(&t, NULL, next_in_thread, &j) == 0);
+    while (sim_in_flight() < 1 && spins++ < 100000)
+        sched_yield();
+    CHECK(sim_in_flight() == 1);
+    /* In use by the other thread: refused, nothing changed. */
+    CHECK_RC(calls_pager_next(j.pager, &json, NULL), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK(json == NULL && strstr(calls_last_error_message(), "another thread") != NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_RC(calls_pager_cancel(j.pager), CALLS_RESULT_OK);
+    spins = 0;
+    while (!job_done(&j) && spins++ < 2000000)
+        sched_yield();
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Returned while its answer is still held. */
+    CHECK(job_done(&j) && sim_in_flight() == 1);
+    if (!job_done(&j)) {
+        r = sim_get("/_sim/release");
+        free(r);
+    }
+    pthread_join(t, NULL);
+    CHECK_RC(j.rc, CALLS_RESULT_CANCELLED);
+    if (getenv("TEST_VERBOSE"))
+        fprintf(stderr, "cancel returned after %.3f ms\n",
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    CHECK_RC(calls_pager_next(j.pager, &json, NULL), CALLS_RESULT_CANCELLED);
+    CHECK_RC(calls_pager_cancel(j.pager), CALLS_RESULT_OK);
+    calls_pager_free(j.pager);
+    pthread_mutex_destroy(&j.mu);
+
+    /* A deadline: list_page ends with TIMEOUT while the answer is held. */
+    CHECK_RC(calls_client_builder_new(env_or_die("PLIVO_AUTH_ID"), env_or_die("PLIVO_AUTH_TOKEN"), &b),
+             CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_deadline_ms(NULL, 300), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_deadline_ms(b, 300), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &bounded), CALLS_RESULT_OK);
+    json = SENTINEL;
+    CHECK_RC(calls_client_list_page(bounded, q, 20, 0, &json, NULL), CALLS_RESULT_TIMEOUT);
+    CHECK(json == NULL);
+    r = sim_get("/_sim/release");
+    CHECK(r != NULL && strncmp(r, "HTTP/1.1 200", 12) == 0);
+    free(r);
+    CHECK_RC(calls_client_list_page(bounded, q, 20, 0, &json, NULL), CALLS_RESULT_OK);
+    calls_string_free(json);
+    calls_client_free(bounded);
+    calls_query_free(q);
+    calls_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -842,9 +954,11 @@ int main(int argc, char **argv)
         test_over_limit();
     } else if (strcmp(s, "echo") == 0) { /* --echo-credentials-every 1 [--echo-basic] */
         test_echo();
+    } else if (strcmp(s, "cancel") == 0) { /* --hold */
+        test_cancel();
     } else {
         fprintf(stderr,
-                "usage: test_calls offline|data|budget|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
+                "usage: test_calls offline|data|budget|cancel|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
         return 2;
     }
     return check_result();

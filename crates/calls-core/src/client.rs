@@ -70,6 +70,7 @@ pub struct ClientBuilder {
     rate_per: Duration,
     max_body_bytes: u64,
     tls_roots: TlsRoots,
+    deadline: Option<Duration>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -164,6 +165,16 @@ impl ClientBuilder {
         self
     }
 
+    /// No single library call (`list_page`, `get_call`, `fetch_all`, each
+    /// `next` of a pager) blocks longer than `d`, retries and waits included:
+    /// past it, [`Error::Timeout`]; a `Retry-After` reaching beyond it fails
+    /// at once with [`Error::RateLimited`]. `None` (or zero): no deadline.
+    /// Defaults to no deadline.
+    pub fn deadline(mut self, d: Option<Duration>) -> Self {
+        self.deadline = d.filter(|d| !d.is_zero());
+        self
+    }
+
     /// Which certificates `https://` connections are verified against
     /// (default [`TlsRoots::WebPki`]).
     pub fn tls_roots(mut self, roots: TlsRoots) -> Self {
@@ -215,6 +226,7 @@ impl ClientBuilder {
             ("retry base", self.retry.base),
             ("retry max_backoff", self.retry.max_backoff),
             ("retry max_retry_after", self.retry.max_retry_after),
+            ("deadline", self.deadline.unwrap_or_default()),
         ] {
             if d > MAX_SETTING_DURATION {
                 return Err(Error::InvalidArgument(format!(
@@ -280,6 +292,8 @@ impl ClientBuilder {
                 limiter: RateLimiter::new(self.rate_max, self.rate_per),
                 concurrency: self.concurrency,
                 max_body: self.max_body_bytes,
+                deadline: self.deadline,
+                timeout: self.timeout,
                 reply_bound: reply_bound(
                     self.connect_timeout + self.timeout,
                     &self.retry,
@@ -311,6 +325,10 @@ struct Inner {
     limiter: RateLimiter,
     concurrency: usize,
     max_body: u64,
+    /// No single library call blocks longer (see [`ClientBuilder::deadline`]).
+    deadline: Option<Duration>,
+    /// The timeout of one attempt.
+    timeout: Duration,
     /// The longest one logical request can take (see [`reply_bound`]).
     reply_bound: Duration,
 }
@@ -373,6 +391,7 @@ impl Client {
             rate_per: Duration::from_secs(5),
             max_body_bytes: 8 * 1024 * 1024,
             tls_roots: TlsRoots::WebPki,
+            deadline: None,
         }
     }
 
@@ -401,6 +420,12 @@ impl Client {
         self.inner.policy
     }
 
+    /// When a library call starting now must be over ([`ClientBuilder::deadline`]).
+    pub(crate) fn until(&self) -> Option<Instant> {
+        let now = Instant::now();
+        self.inner.deadline.and_then(|d| now.checked_add(d))
+    }
+
     /// The longest a pager waits for one request's answer.
     pub(crate) fn reply_bound(&self) -> Duration {
         self.inner.reply_bound
@@ -422,7 +447,8 @@ impl Client {
         check_limit(limit)?;
         query.validate()?;
         query.validate_window(&self.inner.policy, chrono::Utc::now())?;
-        self.fetch_page(&query.to_query_string(), limit, offset).0
+        self.fetch_page(&query.to_query_string(), limit, offset, self.until())
+            .0
     }
 
     /// Fetches one call by its `call_uuid`.
@@ -439,7 +465,7 @@ impl Client {
             ));
         }
         let url = format!("{}{}/", self.inner.endpoint, call_uuid);
-        self.send(&url, model::decode_call).0
+        self.send(&url, model::decode_call, self.until()).0
     }
 
     /// One page by an already validated, encoded query string.
@@ -448,13 +474,14 @@ impl Client {
         query_string: &str,
         limit: u32,
         offset: u64,
+        until: Option<Instant>,
     ) -> (Result<Page>, Attempts) {
         let sep = if query_string.is_empty() { "" } else { "&" };
         let url = format!(
             "{}?{query_string}{sep}limit={limit}&offset={offset}",
             self.inner.endpoint
         );
-        self.send(&url, |b| model::decode_page_with_limit(b, limit))
+        self.send(&url, |b| model::decode_page_with_limit(b, limit), until)
     }
 
     /// Sends a GET with retries and decodes the body. The attempts are
@@ -470,8 +497,20 @@ impl Client {
     /// quotes before that is shortened) and a budget of the body cap for the
     /// structure of fields it does not model. A body refused for what it is
     /// (more objects than asked for, over the budget) is not sent for again.
-    fn send<T>(&self, url: &str, decode: impl Fn(&[u8]) -> Result<T>) -> (Result<T>, Attempts) {
+    fn send<T>(
+        &self,
+        url: &str,
+        decode: impl Fn(&[u8]) -> Result<T>,
+        until: Option<Instant>,
+    ) -> (Result<T>, Attempts) {
         let inner = &*self.inner;
+        let late = |attempts: &Attempts, what: &str| {
+            Error::Timeout(format!(
+                "the deadline ({:?}) was reached {what} after {} attempt(s)",
+                inner.deadline.unwrap_or_default(),
+                attempts.sent
+            ))
+        };
         let mut attempts = Attempts::default();
         // The last 429, while retrying one.
         let mut storm: Option<Error> = None;
@@ -482,24 +521,47 @@ impl Client {
                 let now = Instant::now();
                 now.checked_add(inner.retry.max_retry_after).unwrap_or(now)
             });
+            let give_up = match (give_up, until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let permit = match inner.limiter.acquire(give_up) {
                 Ok((permit, waited)) => {
                     attempts.waited += waited;
                     permit
                 }
                 Err(_) => {
-                    let err = storm.unwrap_or_else(|| {
-                        Error::BadResponse("the rate limiter gave up without a 429".into())
-                    });
+                    let err = match storm {
+                        Some(e) => e,
+                        None if until.is_some() => {
+                            late(&attempts, "waiting for the request budget")
+                        }
+                        None => Error::BadResponse("the rate limiter gave up without a 429".into()),
+                    };
                     return (Err(self.redact(err)), attempts);
                 }
+            };
+            // What is left of the deadline bounds this attempt too.
+            let attempt_timeout = match until {
+                Some(u) => {
+                    let left = u.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        permit.answered();
+                        return (Err(late(&attempts, "before an attempt")), attempts);
+                    }
+                    left.min(inner.timeout)
+                }
+                None => inner.timeout,
             };
             attempts.sent += 1;
             let request = inner
                 .agent
                 .get(url)
                 .header("Authorization", inner.auth_header.as_str())
-                .header("Accept", "application/json");
+                .header("Accept", "application/json")
+                .config()
+                .timeout_global(Some(attempt_timeout))
+                .build();
             // Each failure comes with whether sending again may help.
             let outcome = match request.call() {
                 Err(e) => Err(response::transport_error(e)),
@@ -544,7 +606,9 @@ impl Client {
                 let wait = inner.retry.wait_for_429(retry, *retry_after);
                 let now = Instant::now();
                 permit.rate_limited(now.checked_add(wait).unwrap_or(now));
-                if !retried || retry >= inner.retry.max_retries {
+                // A pause reaching beyond the deadline: fail now, not then.
+                let beyond = until.is_some_and(|u| now.checked_add(wait).is_none_or(|t| t > u));
+                if !retried || retry >= inner.retry.max_retries || beyond {
                     return (Err(self.redact(err)), attempts);
                 }
                 storm = Some(err);
@@ -555,6 +619,10 @@ impl Client {
                 return (Err(self.redact(err)), attempts);
             }
             let wait = inner.retry.backoff(retry);
+            if until.is_some_and(|u| Instant::now().checked_add(wait).is_none_or(|t| t > u)) {
+                let e = late(&attempts, &format!("before a retry (last error: {err})"));
+                return (Err(self.redact(e)), attempts);
+            }
             attempts.waited += wait;
             std::thread::sleep(wait);
         }

@@ -93,6 +93,9 @@ pub enum Error {
         /// What was wrong with it.
         message: String,
     },
+    /// Stopped by [`Canceller::cancel`](crate::Canceller::cancel).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {

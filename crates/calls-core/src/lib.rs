@@ -41,7 +41,7 @@ pub use error::{ApiError, Error, Result};
 pub use model::{
     Call, CallDirection, HangupSource, Link, Meta, Money, Page, StirVerification, TransportProtocol,
 };
-pub use pager::{Pager, PagerStats};
+pub use pager::{Canceller, Pager, PagerStats};
 pub use policy::WindowPolicy;
 pub use query::{CallQuery, Cmp};
 pub use ratelimit::RateStats;

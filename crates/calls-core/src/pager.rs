@@ -40,7 +40,10 @@
 //!
 //! This module is the thin layer of threads and HTTP around that walk.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -80,6 +83,30 @@ pub struct PagerStats {
     /// For a sync pager: calls skipped because an earlier run delivered them.
     pub already_delivered: u64,
 }
+
+/// Stops a pager from any thread: [`Pager::canceller`].
+///
+/// After [`cancel`](Canceller::cancel), a `next` of the pager blocked in
+/// another thread returns [`Error::Cancelled`] within a few milliseconds
+/// (it does not wait for the requests in flight, which finish on their own),
+/// and every later `next` returns it too.
+#[derive(Debug, Clone, Default)]
+pub struct Canceller(Arc<AtomicBool>);
+
+impl Canceller {
+    /// Cancels the pager. Safe from any thread, at any time, more than once.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`cancel`](Canceller::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How often a pager waiting for an answer looks at its canceller.
+const CANCEL_POLL: Duration = Duration::from_millis(10);
 
 /// One window of the plan: a query with both `end_time` bounds set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +192,10 @@ pub struct Pager {
     resume: Option<Checkpoint>,
     /// For a sync pager ([`Client::sync`]): what it skips and records.
     sync: Option<Box<SyncPager>>,
+    cancel: Canceller,
+    /// When the whole iteration must be over (`fetch_all` under a deadline);
+    /// otherwise each `next` has the client's deadline of its own.
+    until: Option<Instant>,
     phase: Phase,
     stats: PagerStats,
 }
@@ -234,6 +265,8 @@ impl Client {
             max_items: None,
             resume: None,
             sync: None,
+            cancel: Canceller::default(),
+            until: None,
             phase: Phase::Idle,
             stats: PagerStats::default(),
         }
@@ -459,6 +492,8 @@ impl Client {
         if let Some(n) = max_items {
             pager = pager.max_items(n);
         }
+        // One library call: the deadline covers all of it.
+        pager.until = self.until();
         pager.collect()
     }
 }
@@ -495,6 +530,11 @@ impl Pager {
         }
         let state = sync.run.next_state(&self.client.policy(), run.now);
         Some(state.encode(self.client.auth_id()))
+    }
+
+    /// A handle that cancels this pager from any thread (see [`Canceller`]).
+    pub fn canceller(&self) -> Canceller {
+        self.cancel.clone()
     }
 
     /// Whether this is a sync pager.
@@ -609,6 +649,14 @@ impl Pager {
 
     /// Walks until a call is ready (true) or the export is over (false).
     fn fill(&mut self) -> Result<bool> {
+        if self.cancel.is_cancelled() && !matches!(self.phase, Phase::Done(_)) {
+            self.phase = match std::mem::replace(&mut self.phase, Phase::Idle) {
+                Phase::Walking(run) => Phase::Failed(Some(run)),
+                Phase::Failed(run) => Phase::Failed(run),
+                _ => Phase::Failed(None),
+            };
+            return Err(Error::Cancelled);
+        }
         if matches!(self.phase, Phase::Idle) {
             match self.start() {
                 Ok(run) => self.phase = Phase::Walking(Box::new(run)),
@@ -621,7 +669,14 @@ impl Pager {
         let Phase::Walking(run) = &mut self.phase else {
             return Ok(false);
         };
-        match run.fill(&self.client, self.max_items, &mut self.stats) {
+        let until = self.until.or_else(|| self.client.until());
+        match run.fill(
+            &self.client,
+            self.max_items,
+            &mut self.stats,
+            &self.cancel,
+            until,
+        ) {
             Ok(true) => Ok(true),
             Ok(false) => {
                 self.phase = match std::mem::replace(&mut self.phase, Phase::Idle) {
@@ -733,6 +788,8 @@ impl Run {
         client: &Client,
         max_items: Option<u64>,
         stats: &mut PagerStats,
+        cancel: &Canceller,
+        until: Option<Instant>,
     ) -> Result<bool> {
         // Answers already there first: they may free a worker.
         while let Ok(reply) = self.rx.try_recv() {
@@ -754,20 +811,43 @@ impl Run {
                     "pager state lost: the walk has slices left but nothing to send".into(),
                 ));
             }
-            let reply = match self.rx.recv_timeout(client.reply_bound()) {
-                Ok(r) => r,
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(Error::Timeout(
-                        "no page request finished within the longest time its timeouts and \
-                         retries allow"
-                            .into(),
-                    ));
-                }
+            let reply = self.wait(client, cancel, until)?;
+            self.take(reply, stats)?;
+        }
+    }
+
+    /// The next answer, looking at the canceller and the deadline meanwhile.
+    fn wait(&self, client: &Client, cancel: &Canceller, until: Option<Instant>) -> Result<Reply> {
+        let start = Instant::now();
+        let bound = start.checked_add(client.reply_bound()).unwrap_or(start);
+        loop {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let now = Instant::now();
+            if until.is_some_and(|u| now >= u) {
+                return Err(Error::Timeout(
+                    "the deadline was reached waiting for a page".into(),
+                ));
+            }
+            if now >= bound {
+                return Err(Error::Timeout(
+                    "no page request finished within the longest time its timeouts and \
+                     retries allow"
+                        .into(),
+                ));
+            }
+            let mut slice = CANCEL_POLL.min(bound - now);
+            if let Some(u) = until {
+                slice = slice.min(u.saturating_duration_since(now));
+            }
+            match self.rx.recv_timeout(slice) {
+                Ok(r) => return Ok(r),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(Error::BadResponse("pager state lost".into()));
                 }
-            };
-            self.take(reply, stats)?;
+            }
         }
     }
 
@@ -803,10 +883,11 @@ impl Run {
         let worker = client.clone();
         let tx = self.tx.clone();
         let limit = request.limit;
+        let until = client.until();
         let job = move || {
             let (limit, offset) = (request.limit, request.offset);
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                worker.fetch_page(&query, limit, offset)
+                worker.fetch_page(&query, limit, offset, until)
             }));
             let (page, attempts) = run.unwrap_or_else(|_| {
                 (

@@ -65,6 +65,7 @@ pub fn code_of(e: &Error) -> calls_result {
         Error::Http(_) => CALLS_RESULT_HTTP,
         Error::Transport(_) => CALLS_RESULT_TRANSPORT,
         Error::Timeout(_) => CALLS_RESULT_TIMEOUT,
+        Error::Cancelled => CALLS_RESULT_CANCELLED,
         Error::BadResponse(_) | Error::BadAnswer { .. } => CALLS_RESULT_BAD_RESPONSE,
         // `Error` is non_exhaustive: a future variant with a status is an
         // HTTP failure, one without is a response we could not use.

@@ -137,6 +137,30 @@ pub unsafe extern "C" fn calls_client_builder_set_timeout_ms(
     })
 }
 
+/// Sets a deadline in milliseconds for every single library call made with
+/// the client (`calls_client_list_page`, `calls_client_fetch_all` and each
+/// `calls_pager_next*`): none blocks longer, retries and waits included; past
+/// it, CALLS_RESULT_TIMEOUT; a `Retry-After` reaching beyond it fails at once
+/// with CALLS_RESULT_RATE_LIMITED. Each HTTP attempt's timeout is cut to what
+/// is left. 0 means no deadline. Defaults to 0 (no deadline); at most
+/// 86400000 (24 h), checked by `calls_client_builder_build`.
+/// Errors here: NULL_PARAMETER.
+///
+/// # Safety
+/// `builder` is NULL or a live builder.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_client_builder_set_deadline_ms(
+    builder: *mut calls_client_builder,
+    ms: u32,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY: forwarded from this function's contract.
+        let b = unsafe { try_mut(builder, "builder") }?;
+        b.update(|x| x.deadline(Some(Duration::from_millis(u64::from(ms)))))?;
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
 /// Sets how many times a failed request is sent again (429, 5xx, dropped
 /// connections, timeouts, undecodable bodies); default 4, 0 = never.
 /// Errors: NULL_PARAMETER.

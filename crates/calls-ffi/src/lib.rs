@@ -56,6 +56,8 @@ pub const CALLS_RESULT_VALIDATION: calls_result = 102;
 pub const CALLS_RESULT_TRANSPORT: calls_result = 200;
 /// The service did not answer in time.
 pub const CALLS_RESULT_TIMEOUT: calls_result = 201;
+/// Stopped by `calls_pager_cancel`.
+pub const CALLS_RESULT_CANCELLED: calls_result = 202;
 /// 401 or 403: the credentials were refused.
 pub const CALLS_RESULT_UNAUTHORIZED: calls_result = 300;
 /// 404: no such account path or record.
@@ -82,6 +84,7 @@ pub(crate) fn result_str(code: calls_result) -> &'static std::ffi::CStr {
         CALLS_RESULT_VALIDATION => c"CALLS_RESULT_VALIDATION: invalid query (nothing was sent)",
         CALLS_RESULT_TRANSPORT => c"CALLS_RESULT_TRANSPORT: connection failed",
         CALLS_RESULT_TIMEOUT => c"CALLS_RESULT_TIMEOUT: timed out",
+        CALLS_RESULT_CANCELLED => c"CALLS_RESULT_CANCELLED: cancelled",
         CALLS_RESULT_UNAUTHORIZED => c"CALLS_RESULT_UNAUTHORIZED: credentials refused",
         CALLS_RESULT_NOT_FOUND => c"CALLS_RESULT_NOT_FOUND: not found",
         CALLS_RESULT_RATE_LIMITED => c"CALLS_RESULT_RATE_LIMITED: rate limited",
@@ -174,6 +177,7 @@ mod tests {
             CALLS_RESULT_VALIDATION,
             CALLS_RESULT_TRANSPORT,
             CALLS_RESULT_TIMEOUT,
+            CALLS_RESULT_CANCELLED,
             CALLS_RESULT_UNAUTHORIZED,
             CALLS_RESULT_NOT_FOUND,
             CALLS_RESULT_RATE_LIMITED,

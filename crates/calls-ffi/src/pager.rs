@@ -2,11 +2,13 @@
 
 use std::ffi::c_char;
 
-use calls_core::Pager;
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
+use calls_core::{Canceller, Pager};
 
 use crate::boundary::{Failure, ffi_call, ffi_void, mark_http_ok};
 use crate::client::calls_client;
-use crate::ptr::{OutHandle, OutString, free_box, to_json, try_mut, try_ref, try_str};
+use crate::ptr::{OutHandle, OutString, free_box, to_json, try_ref, try_str};
 use crate::query::calls_query;
 use crate::*;
 
@@ -16,8 +18,19 @@ use crate::*;
 /// Made by `calls_pager_new`, released with `calls_pager_free`. It holds its
 /// own reference to the client's connection pool, so it keeps working after
 /// `calls_client_free`. `calls_pager_checkpoint` and `calls_pager_resume`
-/// continue an interrupted export. Use from one thread at a time.
+/// continue an interrupted export. Use from one thread at a time; the one
+/// exception is `calls_pager_cancel`, which any thread may call at any time.
+/// A second thread calling another `calls_pager_*` function while one is
+/// inside it gets CALLS_RESULT_INVALID_ARGUMENT ("in use by another thread")
+/// and changes nothing.
 pub struct calls_pager {
+    /// Reached without the lock, from any thread.
+    cancel: Canceller,
+    /// Held for the whole of each call; `try_lock` tells a concurrent one.
+    inner: Mutex<PagerInner>,
+}
+
+struct PagerInner {
     pager: Pager,
     state: State,
     /// For the client-wide counters in `calls_pager_stats`.
@@ -32,6 +45,33 @@ enum State {
 }
 
 impl calls_pager {
+    fn new(pager: Pager, client: calls_core::Client) -> Self {
+        calls_pager {
+            cancel: pager.canceller(),
+            inner: Mutex::new(PagerInner {
+                pager,
+                state: State::Running,
+                client,
+            }),
+        }
+    }
+
+    /// The pager's state, unless another thread is inside a call on it. A
+    /// call that panicked (caught at the boundary) leaves the lock poisoned:
+    /// the state is still consistent (its errors are sticky), so it is used.
+    fn lock(&self) -> Result<MutexGuard<'_, PagerInner>, Failure> {
+        match self.inner.try_lock() {
+            Ok(g) => Ok(g),
+            Err(TryLockError::Poisoned(e)) => Ok(e.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(Failure::invalid(
+                "the pager is in use by another thread: use a pager from one thread at a time \
+                 (only calls_pager_cancel may be called meanwhile)",
+            )),
+        }
+    }
+}
+
+impl PagerInner {
     /// Runs one step of the pager: `Ok(Some(json))`, `Ok(None)` when done.
     fn step<T: serde::Serialize>(
         &mut self,
@@ -104,11 +144,7 @@ pub unsafe extern "C" fn calls_pager_new(
         if max_items > 0 {
             pager = pager.max_items(max_items);
         }
-        out.set(calls_pager {
-            pager,
-            state: State::Running,
-            client: c.client.clone(),
-        });
+        out.set(calls_pager::new(pager, c.client.clone()));
         Ok(CALLS_RESULT_OK)
     })
 }
@@ -165,11 +201,7 @@ pub unsafe extern "C" fn calls_pager_sync_new(
         };
         let lookback = std::time::Duration::from_secs(u64::from(lookback_s));
         let pager = c.client.sync(&q.query, state, lookback)?;
-        out.set(calls_pager {
-            pager,
-            state: State::Running,
-            client: c.client.clone(),
-        });
+        out.set(calls_pager::new(pager, c.client.clone()));
         Ok(CALLS_RESULT_OK)
     })
 }
@@ -198,6 +230,7 @@ pub unsafe extern "C" fn calls_pager_sync_state(
         // SAFETY (both): forwarded from this function's contract.
         let out = unsafe { OutString::new(state_out, len_out, "state_out") }?;
         let p = unsafe { try_ref(pager, "pager") }?;
+        let p = p.lock()?;
         if !p.pager.is_sync() {
             return Err(Failure::invalid(
                 "not a sync pager: make it with calls_pager_sync_new",
@@ -266,7 +299,8 @@ unsafe fn next_json<T: serde::Serialize>(
     ffi_call(|| {
         // SAFETY (both): forwarded from this function's contract.
         let out = unsafe { OutString::new(json_out, len_out, "json_out") }?;
-        let p = unsafe { try_mut(p, "p") }?;
+        let p = unsafe { try_ref(p, "p") }?;
+        let mut p = p.lock()?;
         match p.step(f)? {
             Some(json) => {
                 out.set(json)?;
@@ -306,6 +340,7 @@ pub unsafe extern "C" fn calls_pager_stats(
         // SAFETY (both): forwarded from this function's contract.
         let out = unsafe { OutString::new(json_out, len_out, "json_out") }?;
         let p = unsafe { try_ref(p, "p") }?;
+        let p = p.lock()?;
         let s = p.pager.stats();
         out.set_json(&serde_json::json!({
             "requests": s.requests,
@@ -358,6 +393,7 @@ pub unsafe extern "C" fn calls_pager_checkpoint(
         // SAFETY (both): forwarded from this function's contract.
         let out = unsafe { OutString::new(out, len_out, "out") }?;
         let p = unsafe { try_ref(p, "p") }?;
+        let p = p.lock()?;
         out.set(p.pager.checkpoint())?;
         Ok(CALLS_RESULT_OK)
     })
@@ -403,11 +439,31 @@ pub unsafe extern "C" fn calls_pager_resume(
         let checkpoint = unsafe { try_str(checkpoint, "checkpoint") }?;
         q.query.validate()?;
         let pager = c.client.resume(&q.query, checkpoint)?;
-        out.set(calls_pager {
-            pager,
-            state: State::Running,
-            client: c.client.clone(),
-        });
+        out.set(calls_pager::new(pager, c.client.clone()));
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
+/// Cancels a pager. Safe to call from any thread, including while another
+/// thread is inside `calls_pager_next` or `calls_pager_next_page` on this
+/// pager (the one exception to the one-thread rule): that call then returns
+/// CALLS_RESULT_CANCELLED within a few milliseconds, whatever it was waiting
+/// for (an answer, a backoff, a `Retry-After`, the request budget; requests
+/// in flight finish on their own and are dropped), and every later
+/// `calls_pager_next*` returns CALLS_RESULT_CANCELLED too (a pager that
+/// already returned DONE keeps returning DONE). `calls_pager_checkpoint`
+/// still works after it: a pager resumed from that checkpoint goes on.
+/// Calling it again does nothing more. Errors: NULL_PARAMETER.
+///
+/// # Safety
+/// `pager` is NULL or a live pager (not freed while this runs).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_pager_cancel(pager: *mut calls_pager) -> calls_result {
+    ffi_call(|| {
+        // SAFETY: forwarded from this function's contract; only the
+        // canceller (not the locked state) is touched.
+        let p = unsafe { try_ref(pager, "pager") }?;
+        p.cancel.cancel();
         Ok(CALLS_RESULT_OK)
     })
 }

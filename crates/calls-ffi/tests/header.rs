@@ -64,6 +64,9 @@ fn header_has_the_contract() {
         "#define CALLS_RESULT_VALIDATION 102",
         "#define CALLS_RESULT_TRANSPORT 200",
         "#define CALLS_RESULT_TIMEOUT 201",
+        "#define CALLS_RESULT_CANCELLED 202",
+        "calls_result calls_pager_cancel(calls_pager *pager);",
+        "calls_result calls_client_builder_set_deadline_ms(calls_client_builder *builder, uint32_t ms);",
         "#define CALLS_RESULT_UNAUTHORIZED 300",
         "#define CALLS_RESULT_NOT_FOUND 301",
         "#define CALLS_RESULT_RATE_LIMITED 302",
@@ -99,5 +102,5 @@ fn header_has_the_contract() {
             );
         }
     }
-    assert_eq!(fns, 32, "exported function count");
+    assert_eq!(fns, 34, "exported function count");
 }

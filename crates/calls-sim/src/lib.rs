@@ -191,6 +191,9 @@ pub struct Faults {
     pub break_order: bool,
     /// Answer every list request as if `offset` were 0 (`meta` still shows it).
     pub ignore_offset: bool,
+    /// Hold every API answer until [`Sim::release`] (or `/_sim/release`): a
+    /// request is then in flight for as long as a test needs.
+    pub hold: bool,
 }
 
 impl Faults {
@@ -236,6 +239,12 @@ impl Faults {
             depth_secs,
             count,
         });
+        self
+    }
+
+    /// Every answer held until [`Sim::release`].
+    pub fn with_hold(mut self) -> Faults {
+        self.hold = true;
         self
     }
 
@@ -445,6 +454,11 @@ impl Sim {
     /// plan changes (also `GET /_sim/arrive?count=N&max_age=SECS`).
     pub fn arrive_now(&self, count: usize, max_age_secs: u64) -> usize {
         self.shared.arrive_now(count, max_age_secs)
+    }
+
+    /// Lets every held answer go, and answers no longer wait (see [`Faults::hold`]).
+    pub fn release(&self) {
+        self.shared.release_held();
     }
 
     /// Steady arrivals that became visible so far.

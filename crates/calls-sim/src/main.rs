@@ -54,6 +54,7 @@ OPTIONS:
                              before the start)
     --break-order            answer pages oldest first (a broken service)
     --ignore-offset          answer every page as if offset were 0
+    --hold                   hold every API answer until GET /_sim/release
     --default-window-days D  window without end_time filters [default: 7]
     --max-range-days R       largest end_time range [default: 30]
     --retention-days T       records older than this never exist [default: 90]
@@ -92,6 +93,7 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
     let mut arrive_depth_days = 0u64;
     let mut break_order = false;
     let mut ignore_offset = false;
+    let mut hold = false;
     let mut over_limit_every = None;
     let mut over_limit_objects = 360_000u64;
     let mut gzip = false;
@@ -153,6 +155,7 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
             "--tie" => c.tie_burst = value(&flag, next())?,
             "--break-order" => break_order = true,
             "--ignore-offset" => ignore_offset = true,
+            "--hold" => hold = true,
             "--default-window-days" => c.default_window_days = value(&flag, next())?,
             "--max-range-days" => c.max_range_days = value(&flag, next())?,
             "--retention-days" => c.retention_days = value(&flag, next())?,
@@ -205,6 +208,7 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
     }
     f.break_order = break_order;
     f.ignore_offset = ignore_offset;
+    f.hold = hold;
     c.faults = f;
     Ok(Some(c))
 }

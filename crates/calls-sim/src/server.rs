@@ -129,6 +129,9 @@ pub(crate) struct Shared {
     live_cv: Condvar,
     next_conn: AtomicU64,
     api_ids: AtomicU64,
+    /// Answers wait while this is set ([`Faults::hold`]).
+    hold: Mutex<bool>,
+    hold_cv: Condvar,
 }
 
 /// How this answer misbehaves (see [`Faults`]).
@@ -234,6 +237,8 @@ impl Shared {
             live_cv: Condvar::new(),
             next_conn: AtomicU64::new(0),
             api_ids: AtomicU64::new(0),
+            hold: Mutex::new(false),
+            hold_cv: Condvar::new(),
         };
         shared.set_faults(config.faults.clone());
         shared
@@ -254,6 +259,8 @@ impl Shared {
             }
             _ => (Vec::new(), 0),
         };
+        *lock(&self.hold) = f.hold;
+        self.hold_cv.notify_all();
         let mut st = lock(&self.faults);
         let kept: Vec<Call> = st
             .arrived
@@ -311,6 +318,27 @@ impl Shared {
 
     pub(crate) fn arrived(&self) -> usize {
         lock(&self.faults).arrived.len()
+    }
+
+    /// Ends [`Faults::hold`]: every held answer goes.
+    pub(crate) fn release_held(&self) {
+        *lock(&self.hold) = false;
+        self.hold_cv.notify_all();
+    }
+
+    /// Waits while answers are held; false when the server stops.
+    fn wait_release(&self) -> bool {
+        let mut held = lock(&self.hold);
+        while *held {
+            if self.stopping() {
+                return false;
+            }
+            held = match self.hold_cv.wait_timeout(held, Duration::from_millis(50)) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        !self.stopping()
     }
 
     /// `count` new calls that ended within the `max_age_secs` (at least 60)
@@ -522,6 +550,9 @@ impl Shared {
             some => some,
         };
         if !latency.is_zero() && !self.sleep(latency) {
+            return None;
+        }
+        if !self.wait_release() {
             return None;
         }
         match fault {
@@ -777,6 +808,10 @@ impl Shared {
                     }
                     Err(e) => self.error(400, &e),
                 }
+            }
+            "/_sim/release" => {
+                self.release_held();
+                Reply::json(200, b"{\"released\":true}".to_vec())
             }
             "/_sim/arrive" => {
                 let pairs = query::parse_query(raw_query);
