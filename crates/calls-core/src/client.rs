@@ -32,6 +32,8 @@ use crate::query::CallQuery;
 use crate::ratelimit::{RateLimiter, RateStats};
 use crate::response;
 use crate::retry::RetryPolicy;
+use crate::trace::{self, LOG_TARGET, RequestHook, RequestLog};
+use log::Level;
 
 /// Plivo's API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.plivo.com";
@@ -71,6 +73,7 @@ pub struct ClientBuilder {
     max_body_bytes: u64,
     tls_roots: TlsRoots,
     deadline: Option<Duration>,
+    hook: Option<RequestHook>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -88,6 +91,8 @@ impl std::fmt::Debug for ClientBuilder {
             .field("rate_limit", &(self.rate_max, self.rate_per))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("tls_roots", &self.tls_roots)
+            .field("deadline", &self.deadline)
+            .field("on_request", &self.hook.is_some())
             .finish()
     }
 }
@@ -179,6 +184,19 @@ impl ClientBuilder {
     /// (default [`TlsRoots::WebPki`]).
     pub fn tls_roots(mut self, roots: TlsRoots) -> Self {
         self.tls_roots = roots;
+        self
+    }
+
+    /// Calls `f` once for each attempt of each request sent: method, path
+    /// and query (the account id shown as `{auth_id}`), status, duration,
+    /// attempt number, and why it is retried; see [`RequestLog`] for the
+    /// levels.
+    /// It runs on the thread that sent the request: a pager's request
+    /// threads included, so possibly on several at once; keep it short. The
+    /// same lines go to the `log` facade (target `calls`) whether or not a
+    /// hook is set. No credential appears in them. Defaults to none.
+    pub fn on_request(mut self, f: impl Fn(&RequestLog<'_>) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(f));
         self
     }
 
@@ -294,6 +312,7 @@ impl ClientBuilder {
                 max_body: self.max_body_bytes,
                 deadline: self.deadline,
                 timeout: self.timeout,
+                hook: self.hook,
                 reply_bound: reply_bound(
                     self.connect_timeout + self.timeout,
                     &self.retry,
@@ -329,6 +348,7 @@ struct Inner {
     deadline: Option<Duration>,
     /// The timeout of one attempt.
     timeout: Duration,
+    hook: Option<RequestHook>,
     /// The longest one logical request can take (see [`reply_bound`]).
     reply_bound: Duration,
 }
@@ -362,6 +382,29 @@ impl std::fmt::Debug for Client {
 /// The longest text an error message takes from a response or a transport.
 const MAX_MESSAGE_CHARS: usize = 1000;
 
+/// The most characters of a log line.
+const MAX_LOG_CHARS: usize = 3000;
+
+/// One attempt, as a log line tells it.
+#[derive(Clone, Copy)]
+struct Trace<'a> {
+    path: &'a str,
+    status: Option<u16>,
+    took: Duration,
+    attempt: u32,
+}
+
+impl<'a> Trace<'a> {
+    fn new(path: &'a str, status: Option<u16>, took: Duration, attempt: u32) -> Self {
+        Trace {
+            path,
+            status,
+            took,
+            attempt,
+        }
+    }
+}
+
 /// The longest any duration setting may be.
 const MAX_SETTING_DURATION: Duration = Duration::from_secs(24 * 3600);
 
@@ -392,6 +435,7 @@ impl Client {
             max_body_bytes: 8 * 1024 * 1024,
             tls_roots: TlsRoots::WebPki,
             deadline: None,
+            hook: None,
         }
     }
 
@@ -512,6 +556,11 @@ impl Client {
             ))
         };
         let mut attempts = Attempts::default();
+        let path = response::redact_text(
+            trace::shown_path(url, &inner.auth_id),
+            &self.secrets(),
+            MAX_LOG_CHARS,
+        );
         // The last 429, while retrying one.
         let mut storm: Option<Error> = None;
         loop {
@@ -562,6 +611,7 @@ impl Client {
                 .config()
                 .timeout_global(Some(attempt_timeout))
                 .build();
+            let started = Instant::now();
             // Each failure comes with whether sending again may help.
             let outcome = match request.call() {
                 Err(e) => Err(response::transport_error(e)),
@@ -582,7 +632,7 @@ impl Client {
                         drop(body);
                         // A body that arrived whole but does not decode is a
                         // corrupted transfer, unless what it holds is the refusal.
-                        decoded.map_err(|e| {
+                        decoded.map(|v| (v, status)).map_err(|e| {
                             let e = match e {
                                 Error::BadResponse(message) => Error::BadAnswer { status, message },
                                 other => other,
@@ -592,13 +642,24 @@ impl Client {
                     }
                 },
             };
+            let took = started.elapsed();
             let retry = attempts.sent - 1;
             let (err, retried) = match outcome {
-                Ok(v) => {
+                Ok((v, status)) => {
                     permit.answered();
+                    let t = Trace::new(&path, Some(status), took, attempts.sent);
+                    self.trace(Level::Debug, t, "", None);
                     return (Ok(v), attempts);
                 }
-                Err(failure) => failure,
+                Err((e, retried)) => (self.redact(e), retried),
+            };
+            let t = Trace::new(&path, err.status(), took, attempts.sent);
+            let why_final = |retried: bool| {
+                if retried {
+                    format!("; giving up after {} attempt(s): {err}", attempts.sent)
+                } else {
+                    format!("; not retried: {err}")
+                }
             };
             if let Error::RateLimited { retry_after, .. } = &err {
                 // Every thread of the client waits out the pause (this one in
@@ -608,23 +669,63 @@ impl Client {
                 permit.rate_limited(now.checked_add(wait).unwrap_or(now));
                 // A pause reaching beyond the deadline: fail now, not then.
                 let beyond = until.is_some_and(|u| now.checked_add(wait).is_none_or(|t| t > u));
-                if !retried || retry >= inner.retry.max_retries || beyond {
-                    return (Err(self.redact(err)), attempts);
+                if beyond && retried && retry < inner.retry.max_retries {
+                    let why = format!("; the pause of {wait:?} reaches beyond the deadline: {err}");
+                    self.trace(Level::Error, t, &why, None);
+                    return (Err(err), attempts);
                 }
+                if !retried || retry >= inner.retry.max_retries {
+                    self.trace(Level::Error, t, &why_final(retried), None);
+                    return (Err(err), attempts);
+                }
+                let why = format!("retrying after a pause of {wait:?}: {err}");
+                self.trace(Level::Warn, t, &format!("; {why}"), Some(&why));
                 storm = Some(err);
                 continue;
             }
             permit.answered();
             if !retried || retry >= inner.retry.max_retries {
-                return (Err(self.redact(err)), attempts);
+                self.trace(Level::Error, t, &why_final(retried), None);
+                return (Err(err), attempts);
             }
             let wait = inner.retry.backoff(retry);
             if until.is_some_and(|u| Instant::now().checked_add(wait).is_none_or(|t| t > u)) {
+                let why = format!("; no time left before the deadline for a retry: {err}");
+                self.trace(Level::Error, t, &why, None);
                 let e = late(&attempts, &format!("before a retry (last error: {err})"));
                 return (Err(self.redact(e)), attempts);
             }
+            let why = format!("retrying in {wait:?}: {err}");
+            self.trace(Level::Warn, t, &format!("; {why}"), Some(&why));
             attempts.waited += wait;
             std::thread::sleep(wait);
+        }
+    }
+
+    /// Sends one attempt's line to the `log` facade and the request hook,
+    /// scrubbed of the client's secrets.
+    fn trace(&self, level: Level, t: Trace<'_>, outcome: &str, retry: Option<&str>) {
+        let hook = self.inner.hook.as_ref();
+        if hook.is_none() && !log::log_enabled!(target: LOG_TARGET, level) {
+            return;
+        }
+        let secrets = self.secrets();
+        let message = trace::line("GET", t.path, t.status, t.took, t.attempt, outcome);
+        let message = response::redact_text(message, &secrets, MAX_LOG_CHARS);
+        log::log!(target: LOG_TARGET, level, "{message}");
+        if let Some(hook) = hook {
+            let retry =
+                retry.map(|r| response::redact_text(r.to_string(), &secrets, MAX_LOG_CHARS));
+            hook(&RequestLog {
+                level,
+                method: "GET",
+                path: t.path,
+                status: t.status,
+                duration: t.took,
+                attempt: t.attempt,
+                retry: retry.as_deref(),
+                message: &message,
+            });
         }
     }
 

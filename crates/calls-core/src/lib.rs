@@ -34,15 +34,19 @@ pub mod response;
 pub mod retry;
 mod sync;
 pub mod time;
+mod trace;
 mod walk;
 
 pub use client::{Client, ClientBuilder, TlsRoots};
 pub use error::{ApiError, Error, Result};
+/// The level of a request's log line ([`RequestLog::level`]): the `log` crate's.
+pub use log::Level as LogLevel;
 pub use model::{
     Call, CallDirection, HangupSource, Link, Meta, Money, Page, StirVerification, TransportProtocol,
 };
-pub use pager::{Canceller, Pager, PagerStats};
+pub use pager::{Canceller, Pager, PagerStats, ProgressFn};
 pub use policy::WindowPolicy;
 pub use query::{CallQuery, Cmp};
 pub use ratelimit::RateStats;
 pub use sync::DEFAULT_LOOKBACK;
+pub use trace::{LOG_TARGET, RequestHook, RequestLog};

@@ -40,6 +40,7 @@
 //!
 //! This module is the thin layer of threads and HTTP around that walk.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -82,7 +83,16 @@ pub struct PagerStats {
     pub duplicates_skipped: u64,
     /// For a sync pager: calls skipped because an earlier run delivered them.
     pub already_delivered: u64,
+    /// An estimate of the calls this pager yields in all: those yielded so
+    /// far and what the last `total_count` of each time slice says is left
+    /// (slices not asked yet counted at the density of those asked). Exact
+    /// on a service where nothing arrives, once every slice was asked;
+    /// `None` before the first page.
+    pub total_estimate: Option<u64>,
 }
+
+/// A progress callback: [`Pager::set_progress`].
+pub type ProgressFn = Box<dyn FnMut(&PagerStats) -> ControlFlow<()> + Send>;
 
 /// Stops a pager from any thread: [`Pager::canceller`].
 ///
@@ -198,6 +208,7 @@ pub struct Pager {
     until: Option<Instant>,
     phase: Phase,
     stats: PagerStats,
+    progress: Option<ProgressFn>,
 }
 
 /// The sync side of a pager.
@@ -269,6 +280,7 @@ impl Client {
             until: None,
             phase: Phase::Idle,
             stats: PagerStats::default(),
+            progress: None,
         }
     }
 
@@ -532,6 +544,25 @@ impl Pager {
         Some(state.encode(self.client.auth_id()))
     }
 
+    /// Calls `f` after every page received, with the counters then (a page
+    /// that brought nothing new included), on the thread iterating the pager
+    /// (with concurrency, pages come from request threads, but the callback
+    /// runs in the one calling `next`). Returning `ControlFlow::Break(())`
+    /// cancels the pager: that `next` and every later one yield
+    /// [`Error::Cancelled`]. Defaults to none; `None` removes it.
+    pub fn set_progress(&mut self, f: Option<ProgressFn>) {
+        self.progress = f;
+    }
+
+    /// [`set_progress`](Pager::set_progress) in builder form.
+    pub fn on_progress(
+        mut self,
+        f: impl FnMut(&PagerStats) -> ControlFlow<()> + Send + 'static,
+    ) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
     /// A handle that cancels this pager from any thread (see [`Canceller`]).
     pub fn canceller(&self) -> Canceller {
         self.cancel.clone()
@@ -544,16 +575,11 @@ impl Pager {
 
     /// The counters so far.
     pub fn stats(&self) -> PagerStats {
-        let mut s = self.stats;
-        if let Some(sync) = &self.sync {
-            s.already_delivered = sync.run.skipped;
-        }
-        if let Some(run) = self.run() {
-            s.slices = run.walk.stats.slices;
-            s.splits = run.walk.stats.splits;
-            s.duplicates_skipped = run.walk.stats.duplicates;
-        }
-        s
+        merged_stats(
+            self.stats,
+            self.run().map(|r| &r.walk),
+            self.sync.as_ref().map(|s| s.run.skipped),
+        )
     }
 
     fn run(&self) -> Option<&Run> {
@@ -670,13 +696,25 @@ impl Pager {
             return Ok(false);
         };
         let until = self.until.or_else(|| self.client.until());
-        match run.fill(
+        let skipped = self.sync.as_ref().map(|s| s.run.skipped);
+        let progress = &mut self.progress;
+        let mut report = |walk: &Walk, stats: &PagerStats| match progress {
+            Some(f) => f(&merged_stats(*stats, Some(walk), skipped)),
+            None => ControlFlow::Continue(()),
+        };
+        let filled = run.fill(
             &self.client,
             self.max_items,
             &mut self.stats,
             &self.cancel,
             until,
-        ) {
+            &mut report,
+        );
+        if matches!(filled, Err(Error::Cancelled)) {
+            // Stopped by the progress callback: sticky, like a cancel.
+            self.cancel.cancel();
+        }
+        match filled {
             Ok(true) => Ok(true),
             Ok(false) => {
                 self.phase = match std::mem::replace(&mut self.phase, Phase::Idle) {
@@ -790,10 +828,11 @@ impl Run {
         stats: &mut PagerStats,
         cancel: &Canceller,
         until: Option<Instant>,
+        report: &mut dyn FnMut(&Walk, &PagerStats) -> ControlFlow<()>,
     ) -> Result<bool> {
         // Answers already there first: they may free a worker.
         while let Ok(reply) = self.rx.try_recv() {
-            self.take(reply, stats)?;
+            self.take(reply, stats, report)?;
         }
         loop {
             self.dispatch(client, max_items)?;
@@ -812,7 +851,7 @@ impl Run {
                 ));
             }
             let reply = self.wait(client, cancel, until)?;
-            self.take(reply, stats)?;
+            self.take(reply, stats, report)?;
         }
     }
 
@@ -912,8 +951,13 @@ impl Run {
         Ok(())
     }
 
-    /// Takes one answer into the walk.
-    fn take(&mut self, reply: Reply, stats: &mut PagerStats) -> Result<()> {
+    /// Takes one answer into the walk, and reports the page.
+    fn take(
+        &mut self,
+        reply: Reply,
+        stats: &mut PagerStats,
+        report: &mut dyn FnMut(&Walk, &PagerStats) -> ControlFlow<()>,
+    ) -> Result<()> {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.scheduled = self
             .scheduled
@@ -925,8 +969,27 @@ impl Run {
         stats.pages += 1;
         let fresh = self.walk.absorb(&reply.request, page)?;
         self.accepted = self.accepted.saturating_add(fresh);
-        Ok(())
+        match report(&self.walk, stats) {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(()) => Err(Error::Cancelled),
+        }
     }
+}
+
+/// The pager's own counters with the walk's and the sync's.
+fn merged_stats(mut s: PagerStats, walk: Option<&Walk>, skipped: Option<u64>) -> PagerStats {
+    if let Some(skipped) = skipped {
+        s.already_delivered = skipped;
+    }
+    if let Some(walk) = walk {
+        s.slices = walk.stats.slices;
+        s.splits = walk.stats.splits;
+        s.duplicates_skipped = walk.stats.duplicates;
+        s.total_estimate = walk
+            .remaining_estimate()
+            .map(|left| left.saturating_add(s.items));
+    }
+    s
 }
 
 impl Iterator for Pager {

@@ -247,6 +247,9 @@ struct Slice {
     last_query: Option<(Edge, Edge)>,
     /// The `total_count` of the current query's last answer.
     last_total: Option<u64>,
+    /// Calls the last answer's `total_count` says are left below its page
+    /// (for progress estimates only; unknown after a split).
+    left: Option<u64>,
     phase: Phase,
     /// Where the slice started (its checkpoint while nothing was handed out).
     start: Cursor,
@@ -278,6 +281,7 @@ impl Slice {
             explained: 0,
             last_query: None,
             last_total: None,
+            left: None,
             phase: if cursor.lower.us > cursor.upper.us
                 || (cursor.lower.us == cursor.upper.us && !(cursor.lower.incl && cursor.upper.incl))
             {
@@ -416,6 +420,45 @@ impl Walk {
             .collect()
     }
 
+    /// An estimate of the calls still to hand out, for progress reports:
+    /// those buffered, what each slice's last `total_count` says is left
+    /// below its last page, and, for slices not answered yet, their time
+    /// span at the density of the answered ones. `None` while no slice that
+    /// is still walked has a count (and the buffers are empty).
+    pub(crate) fn remaining_estimate(&self) -> Option<u64> {
+        if self.slices.is_empty() {
+            return Some(0);
+        }
+        let mut buffered = 0u64;
+        let (mut known, mut known_span, mut unknown_span) = (0u64, 0u128, 0u128);
+        let mut counted = false;
+        for s in &self.slices {
+            buffered = buffered.saturating_add(s.buffer.len() as u64);
+            if s.phase == Phase::Done {
+                counted = true;
+                continue;
+            }
+            let span = u128::try_from(s.upper.us.saturating_sub(s.lower.us)).unwrap_or(0);
+            match s.left {
+                Some(left) => {
+                    counted = true;
+                    known = known.saturating_add(left);
+                    known_span += span;
+                }
+                None => unknown_span += span,
+            }
+        }
+        if !counted {
+            return None;
+        }
+        let guessed = if unknown_span == 0 || known_span == 0 {
+            0
+        } else {
+            u64::try_from(u128::from(known) * unknown_span / known_span).unwrap_or(u64::MAX)
+        };
+        Some(buffered.saturating_add(known).saturating_add(guessed))
+    }
+
     /// The oldest lower bound still to walk.
     pub(crate) fn oldest(&self) -> Option<Edge> {
         self.slices.last().map(|s| s.lower)
@@ -498,6 +541,8 @@ impl Walk {
         let m = split_point(s.lower, s.upper, s.span.or(span))?;
         let cursor = Cursor::new(s.lower, Edge { us: m, incl: false });
         s.lower = Edge { us: m, incl: true };
+        // Part of what was left is now the new slice's.
+        s.left = None;
         let new = Slice::new(self.next_id, cursor);
         self.next_id += 1;
         self.stats.slices += 1;
@@ -602,6 +647,7 @@ impl Walk {
         self.stats.duplicates += dups;
         let covered = req.offset.saturating_add(n as u64);
         let done = n == 0 || reached_lower || total.is_some_and(|t| t <= covered);
+        s.left = total.map(|t| t.saturating_sub(covered));
         if done {
             s.phase = Phase::Done;
             s.seen = HashSet::new();

@@ -143,6 +143,66 @@ fn a_short_page_is_the_end_only_when_total_count_agrees() {
     assert!(w.next_request(false, 2).is_none());
 }
 
+/// Answers `r` from `rows` (seconds, uuids; newest first) as the service
+/// would: the rows inside its bounds, from its offset, with their count.
+fn serve(rows: &[(i64, String)], r: &Request) -> Page {
+    let inside: Vec<&(i64, String)> = rows
+        .iter()
+        .filter(|(sec, _)| r.lower.admits_from_below(sec * S) && r.upper.admits_from_above(sec * S))
+        .collect();
+    let calls = inside
+        .iter()
+        .skip(r.offset as usize)
+        .take(r.limit as usize)
+        .map(|(sec, u)| call(*sec, u))
+        .collect();
+    page(calls, Some(inside.len() as u64))
+}
+
+#[test]
+fn the_estimate_of_what_is_left_follows_total_count_exactly_on_a_still_service() {
+    // 57 calls over [0, 100], several in one second.
+    let mut rows: Vec<(i64, String)> = (0..57)
+        .map(|k| (99 - (k * 7) % 97, format!("c{k}")))
+        .collect();
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut w = walk(0, 100);
+    assert_eq!(w.remaining_estimate(), None, "nothing answered yet");
+    let mut handed = 0u64;
+    while let Some(r) = w.next_request(false, 6) {
+        let p = serve(&rows, &r);
+        w.absorb(&r, p).unwrap();
+        assert_eq!(w.remaining_estimate(), Some(57 - handed));
+        // Hand out part of what is buffered.
+        if w.pop().is_some() {
+            handed += 1;
+        }
+        assert_eq!(w.remaining_estimate(), Some(57 - handed));
+    }
+    handed += drain(&mut w).len() as u64;
+    assert_eq!(handed, 57);
+    assert_eq!(w.remaining_estimate(), Some(0));
+}
+
+#[test]
+fn slices_not_answered_yet_are_estimated_at_the_density_of_those_answered() {
+    // Two slices of 100 s each, one call every second in both.
+    let rows: Vec<(i64, String)> = (0..200).rev().map(|s| (s, format!("c{s}"))).collect();
+    let cursors = vec![
+        Cursor::new(edge(100, true), edge(199, true)),
+        Cursor::new(edge(0, true), edge(100, false)),
+    ];
+    let mut w = Walk::new(cursors, 1000, 16);
+    let r = w.next_request(false, 20).unwrap();
+    assert_eq!(r.lower, edge(100, true));
+    let p = serve(&rows, &r);
+    w.absorb(&r, p).unwrap();
+    // 20 buffered, 80 left above second 100, and the other 100 s at the
+    // same density: about 100 more.
+    let e = w.remaining_estimate().unwrap();
+    assert!((195..=205).contains(&e), "estimate {e}");
+}
+
 #[test]
 fn the_cursor_never_rises_above_a_sub_second_pin() {
     let pin = Edge {
