@@ -85,6 +85,110 @@ typedef struct calls_query calls_query;
 typedef uint32_t calls_result;
 
 /**
+ * The level of a log line: `CALLS_LOG_ERROR` (1) … `CALLS_LOG_DEBUG` (4).
+ * The values are part of the ABI.
+ */
+typedef uint32_t calls_log_level;
+
+/**
+ * One line of the request log: one attempt of one request. Every pointer
+ * is valid during the callback only; strings are NUL-terminated UTF-8.
+ * No field holds the auth token or the Basic credentials, whole or in part;
+ * the account id in `path` is shown as `{auth_id}`. Fields may be added at
+ * the end in later versions.
+ */
+typedef struct {
+    /**
+     * `CALLS_LOG_ERROR`, `CALLS_LOG_WARN` or `CALLS_LOG_DEBUG`.
+     */
+    calls_log_level level;
+    /**
+     * The whole line, e.g. `GET /v1/Account/{auth_id}/Zentrunk/Call/?… -> 200 in 12.5 ms (attempt 1)`.
+     */
+    const char *message;
+    /**
+     * `GET`.
+     */
+    const char *method;
+    /**
+     * The path and query sent.
+     */
+    const char *path;
+    /**
+     * The HTTP status of the answer; 0 when there was none (connection
+     * error, timeout).
+     */
+    uint16_t status;
+    /**
+     * 1 for the first attempt of a request, 2 for its first retry, …
+     */
+    uint32_t attempt;
+    /**
+     * How long the attempt took, in microseconds.
+     */
+    uint64_t duration_us;
+    /**
+     * Why this attempt is retried and after how long; NULL when it is not.
+     */
+    const char *retry_reason;
+} calls_log_record;
+
+/**
+ * A log callback: called once for each attempt of each request the client
+ * sends, with `user_data` as given to `calls_client_builder_set_log`. It
+ * runs on the thread that sent the request, which for a pager with a
+ * concurrency above 1 is one of its request threads: it may be called from
+ * several threads at once, so it must be thread-safe, and it should return
+ * quickly (the request waits for it). It must not call into the library.
+ */
+typedef void (*calls_log_callback)(const calls_log_record *record, void *user_data);
+
+/**
+ * A pager's counters, as the progress callback sees them. Fields may be
+ * added at the end in later versions (the library allocates the struct).
+ */
+typedef struct {
+    /**
+     * Calls returned to the caller so far.
+     */
+    uint64_t calls;
+    /**
+     * Pages received.
+     */
+    uint64_t pages;
+    /**
+     * HTTP requests sent, retries included.
+     */
+    uint64_t requests;
+    /**
+     * Of those, retries.
+     */
+    uint64_t retries;
+    /**
+     * An estimate of the calls the pager returns in all, from the
+     * `total_count` of each time slice's last page (slices not asked yet
+     * counted at the density of those asked); exact on a service where
+     * nothing arrives once every slice was asked. -1 while unknown.
+     */
+    int64_t total_estimate;
+    /**
+     * For a sync pager: calls skipped because an earlier run returned them.
+     */
+    uint64_t already_delivered;
+} calls_progress;
+
+/**
+ * A progress callback: called after every page a pager receives, on the
+ * thread inside `calls_pager_next*`, with the counters then (valid during
+ * the call only) and the `user_data` given to `calls_pager_set_progress`.
+ * Return 0 to go on; any other value cancels the pager (that call returns
+ * CALLS_RESULT_CANCELLED, as does every later one). It must not call
+ * `calls_pager_*` functions on the same pager other than
+ * `calls_pager_cancel` (they would get CALLS_RESULT_INVALID_ARGUMENT).
+ */
+typedef int (*calls_progress_callback)(const calls_progress *progress, void *user_data);
+
+/**
  * Success.
  */
 #define CALLS_RESULT_OK 0
@@ -162,6 +266,26 @@ typedef uint32_t calls_result;
  * `calls_last_error_message()`. The handles involved should be freed, not reused.
  */
 #define CALLS_RESULT_PANIC 900
+
+/**
+ * A request that failed for good (its error is what the call returns).
+ */
+#define CALLS_LOG_ERROR 1
+
+/**
+ * An attempt that failed and is retried.
+ */
+#define CALLS_LOG_WARN 2
+
+/**
+ * Not used for requests today; kept for lines about a whole export.
+ */
+#define CALLS_LOG_INFO 3
+
+/**
+ * A request answered as expected.
+ */
+#define CALLS_LOG_DEBUG 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -287,6 +411,26 @@ calls_result calls_client_builder_set_timeout_ms(calls_client_builder *b, uint32
  * `builder` is NULL or a live builder.
  */
 calls_result calls_client_builder_set_deadline_ms(calls_client_builder *builder, uint32_t ms);
+
+/**
+ * Sets the log callback of the clients this builder makes:
+ * `callback(record, user_data)` is called once for each attempt of each
+ * request sent whose level is at most `max_level` (`CALLS_LOG_ERROR` 1: a
+ * request that failed for good; `CALLS_LOG_WARN` 2: an attempt retried,
+ * with why; `CALLS_LOG_DEBUG` 4: a request answered), with the method, path
+ * and query, status, duration and attempt number (see `calls_log_record`
+ * and `calls_log_callback`: it may run on several threads at once). No
+ * credential appears in a record, whole or in part. Defaults to none.
+ * Errors: NULL_PARAMETER (`builder` or `callback`), INVALID_ARGUMENT
+ * (`max_level` outside 1..=4).
+ *
+ * # Safety
+ * `builder` is NULL or a live builder; `callback`, when not NULL, is a
+ * thread-safe function of the type's signature that does not unwind (no
+ * C++ exception, no `longjmp`) and stays callable while any client built
+ * here (or pager made from one) is alive.
+ */
+calls_result calls_client_builder_set_log(calls_client_builder *builder, calls_log_callback callback, void *user_data, calls_log_level max_level);
 
 /**
  * Sets how many times a failed request is sent again (429, 5xx, dropped
@@ -541,14 +685,33 @@ calls_result calls_pager_next(calls_pager *p, char **json_out, size_t *len_out);
 calls_result calls_pager_next_page(calls_pager *p, char **json_out, size_t *len_out);
 
 /**
+ * Sets the pager's progress callback: `callback(progress, user_data)` is
+ * called after every page the pager receives (see `calls_progress_callback`:
+ * on the thread inside `calls_pager_next*`; a non-zero return cancels the
+ * pager with CALLS_RESULT_CANCELLED). A NULL `callback` removes it. Defaults
+ * to none. `user_data` is passed back unchanged and never dereferenced.
+ * Errors: NULL_PARAMETER (`pager`), INVALID_ARGUMENT (in use by another
+ * thread).
+ *
+ * # Safety
+ * `pager` is NULL or a live pager; `callback`, when not NULL, is a function
+ * of the type's signature that neither unwinds (no C++ exception, no
+ * `longjmp`) nor outlives the program's use of the pager.
+ */
+calls_result calls_pager_set_progress(calls_pager *pager, calls_progress_callback callback, void *user_data);
+
+/**
  * The pager's counters so far, as a JSON object:
  * `{"requests":N,"retries":N,"windows":N,"slices":N,"splits":N,"pages":N,
- * "items":N,"duplicates_skipped":N,"already_delivered":N,"rewalks":0}`
+ * "items":N,"duplicates_skipped":N,"already_delivered":N,"total_estimate":N,
+ * "rewalks":0}`
  * (HTTP requests sent
  * including retries; retries; time windows of the plan; time slices walked;
  * of those, slices split off a running one for a free worker; pages
  * received; calls returned; calls skipped as already returned; for a sync
- * pager, calls skipped as returned by an earlier run; `rewalks` is
+ * pager, calls skipped as returned by an earlier run; the estimated number
+ * of calls in all, as `calls_progress` has it, or null before the first
+ * page; `rewalks` is
  * always 0 since the cursor walk never walks a window again, and kept for
  * programs that read it), and `"client"`: the client's request counters as
  * `calls_client_stats` gives them (requests answered 429, time waiting on

@@ -923,6 +923,167 @@ static void test_cancel(void)
     calls_client_free(c);
 }
 
+/* A counter of the simulator's (`/_sim/stats`): -1 when unreadable. */
+static long sim_stat(const char *name)
+{
+    char key[64];
+    char *r = sim_get("/_sim/stats");
+    const char *t;
+    long n = -1;
+    snprintf(key, sizeof key, "\"%s\":", name);
+    t = r ? strstr(r, key) : NULL;
+    if (t)
+        n = strtol(t + strlen(key), NULL, 10);
+    free(r);
+    return n;
+}
+
+/* What the log callback saw; it may run on several threads at once. */
+typedef struct {
+    pthread_mutex_t mu;
+    long lines, debug, warn, error, retried_503, later_attempts, bad, leaked;
+    const char *token;
+} log_sink;
+
+/* Whether `text` holds any 6-character piece of `secret`. */
+static int has_piece(const char *text, const char *secret)
+{
+    size_t n = strlen(secret), i;
+    char piece[7];
+    for (i = 0; text && i + 6 <= n; i++) {
+        memcpy(piece, secret + i, 6);
+        piece[6] = '\0';
+        if (strstr(text, piece) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+static void on_log(const calls_log_record *r, void *user)
+{
+    log_sink *s = user;
+    int bad = r == NULL || r->message == NULL || r->path == NULL || r->method == NULL ||
+              strcmp(r->method, "GET") != 0 ||
+              strncmp(r->path, "/v1/Account/{auth_id}/Zentrunk/Call/", 36) != 0 ||
+              strstr(r->message, r->path) == NULL || r->attempt < 1;
+    pthread_mutex_lock(&s->mu);
+    s->lines++;
+    if (bad) {
+        s->bad++;
+    } else {
+        s->debug += r->level == CALLS_LOG_DEBUG;
+        s->warn += r->level == CALLS_LOG_WARN;
+        s->error += r->level == CALLS_LOG_ERROR;
+        s->retried_503 += r->level == CALLS_LOG_WARN && r->status == 503 && r->retry_reason != NULL;
+        s->later_attempts += r->attempt > 1;
+        s->leaked += has_piece(r->message, s->token) || has_piece(r->path, s->token) ||
+                     has_piece(r->retry_reason, s->token) ||
+                     strstr(r->message, env_or_die("PLIVO_AUTH_ID")) != NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* What the progress callback saw. */
+typedef struct {
+    long reports, out_of_order;
+    uint64_t last_pages, last_calls;
+    int64_t last_estimate;
+    uint64_t stop_at; /* cancel when this many pages were received; 0: never */
+} progress_sink;
+
+static int on_progress(const calls_progress *p, void *user)
+{
+    progress_sink *s = user;
+    s->reports++;
+    if (p->pages != s->last_pages + 1 || p->calls < s->last_calls || p->requests < p->pages)
+        s->out_of_order++;
+    s->last_pages = p->pages;
+    s->last_calls = p->calls;
+    s->last_estimate = p->total_estimate;
+    return s->stop_at != 0 && p->pages >= s->stop_at;
+}
+
+/* --calls 4000 --error-every 5 --error-status 503: a progress report after
+ * every page and one log line per request, both counted against the
+ * simulator; a non-zero return from the progress callback cancels. */
+static void test_observe(void)
+{
+    calls_client_builder *b = NULL;
+    calls_client *c = NULL;
+    calls_query *q = query_since(time(NULL), 5, NULL);
+    calls_pager *p = NULL;
+    char *json = NULL;
+    long requests, faults, requests0, faults0, n = 0;
+    calls_result rc;
+    log_sink ls;
+    progress_sink ps;
+
+    memset(&ls, 0, sizeof ls);
+    memset(&ps, 0, sizeof ps);
+    pthread_mutex_init(&ls.mu, NULL);
+    ls.token = env_or_die("PLIVO_AUTH_TOKEN");
+    CHECK_RC(calls_client_builder_new(env_or_die("PLIVO_AUTH_ID"), ls.token, &b), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_concurrency(b, 3), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_log(NULL, on_log, &ls, CALLS_LOG_DEBUG), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_log(b, NULL, &ls, CALLS_LOG_DEBUG), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_client_builder_set_log(b, on_log, &ls, 0), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_client_builder_set_log(b, on_log, &ls, 5), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_client_builder_set_log(b, on_log, &ls, CALLS_LOG_DEBUG), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+
+    /* What the simulator holds for the same bounds, asked without the library. */
+    CHECK_RC(calls_pager_new(c, q, 0, &p), CALLS_RESULT_OK);
+    CHECK_RC(calls_pager_set_progress(NULL, on_progress, &ps), CALLS_RESULT_NULL_PARAMETER);
+    CHECK_RC(calls_pager_set_progress(p, on_progress, &ps), CALLS_RESULT_OK);
+    requests0 = sim_stat("requests");
+    faults0 = sim_stat("faults");
+    while ((rc = calls_pager_next(p, &json, NULL)) == CALLS_RESULT_OK) {
+        n++;
+        calls_string_free(json);
+        json = NULL;
+    }
+    CHECK_RC(rc, CALLS_RESULT_DONE);
+    requests = sim_stat("requests") - requests0;
+    faults = sim_stat("faults") - faults0;
+    CHECK(requests > 10 && faults > 0);
+    /* One report per page (a 503 is no page), in order. */
+    CHECK(ps.reports == requests - faults && ps.out_of_order == 0);
+    CHECK(ps.last_estimate == (int64_t)n && ps.last_calls <= (uint64_t)n);
+    /* One line per request: every 503 a warning with its reason, then retried. */
+    CHECK(ls.bad == 0 && ls.leaked == 0);
+    CHECK(ls.lines == requests && ls.warn == faults && ls.retried_503 == faults);
+    CHECK(ls.debug == requests - faults && ls.error == 0 && ls.later_attempts == faults);
+    calls_pager_free(p);
+    p = NULL;
+
+    /* A non-zero return cancels after that page; nothing is sent after it. */
+    memset(&ps, 0, sizeof ps);
+    ps.stop_at = 3;
+    CHECK_RC(calls_pager_new(c, q, 50, &p), CALLS_RESULT_OK); /* max_items: one request at a time */
+    CHECK_RC(calls_pager_set_progress(p, on_progress, &ps), CALLS_RESULT_OK);
+    requests0 = sim_stat("requests");
+    while ((rc = calls_pager_next(p, &json, NULL)) == CALLS_RESULT_OK) {
+        calls_string_free(json);
+        json = NULL;
+    }
+    CHECK_RC(rc, CALLS_RESULT_CANCELLED);
+    CHECK(json == NULL && ps.reports == 3);
+    requests = sim_stat("requests");
+    /* Three pages, and a retry for each 503 among them. */
+    CHECK(requests - requests0 >= 3 && requests - requests0 <= 4);
+    CHECK_RC(calls_pager_next(p, &json, NULL), CALLS_RESULT_CANCELLED);
+    CHECK(sim_stat("requests") == requests);
+    /* Removing the callback is allowed; the pager stays cancelled. */
+    CHECK_RC(calls_pager_set_progress(p, NULL, NULL), CALLS_RESULT_OK);
+    CHECK_RC(calls_pager_next(p, &json, NULL), CALLS_RESULT_CANCELLED);
+    calls_pager_free(p);
+
+    calls_client_free(c);
+    calls_query_free(q);
+    pthread_mutex_destroy(&ls.mu);
+}
+
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -956,9 +1117,11 @@ int main(int argc, char **argv)
         test_echo();
     } else if (strcmp(s, "cancel") == 0) { /* --hold */
         test_cancel();
+    } else if (strcmp(s, "observe") == 0) { /* --calls 4000 --error-every 5 --error-status 503 */
+        test_observe();
     } else {
         fprintf(stderr,
-                "usage: test_calls offline|data|budget|cancel|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
+                "usage: test_calls offline|data|budget|cancel|observe|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
         return 2;
     }
     return check_result();

@@ -1,13 +1,16 @@
 //! Client configuration and the client: `calls_client_builder_*`,
 //! `calls_client_*` and the one-shot requests (`list_page`, `fetch_all`).
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
 use calls_core::client::MAX_LIMIT;
 use calls_core::{Client, ClientBuilder, WindowPolicy};
 
 use crate::boundary::{Failure, ffi_call, ffi_void, mark_http_ok};
+use crate::callback::{
+    CALLS_LOG_DEBUG, CALLS_LOG_ERROR, UserData, calls_log_callback, calls_log_level, log_fn,
+};
 use crate::ptr::{OutHandle, OutString, free_box, try_mut, try_ref, try_str};
 use crate::query::calls_query;
 use crate::*;
@@ -157,6 +160,43 @@ pub unsafe extern "C" fn calls_client_builder_set_deadline_ms(
         // SAFETY: forwarded from this function's contract.
         let b = unsafe { try_mut(builder, "builder") }?;
         b.update(|x| x.deadline(Some(Duration::from_millis(u64::from(ms)))))?;
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
+/// Sets the log callback of the clients this builder makes:
+/// `callback(record, user_data)` is called once for each attempt of each
+/// request sent whose level is at most `max_level` (`CALLS_LOG_ERROR` 1: a
+/// request that failed for good; `CALLS_LOG_WARN` 2: an attempt retried,
+/// with why; `CALLS_LOG_DEBUG` 4: a request answered), with the method, path
+/// and query, status, duration and attempt number (see `calls_log_record`
+/// and `calls_log_callback`: it may run on several threads at once). No
+/// credential appears in a record, whole or in part. Defaults to none.
+/// Errors: NULL_PARAMETER (`builder` or `callback`), INVALID_ARGUMENT
+/// (`max_level` outside 1..=4).
+///
+/// # Safety
+/// `builder` is NULL or a live builder; `callback`, when not NULL, is a
+/// thread-safe function of the type's signature that does not unwind (no
+/// C++ exception, no `longjmp`) and stays callable while any client built
+/// here (or pager made from one) is alive.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_client_builder_set_log(
+    builder: *mut calls_client_builder,
+    callback: calls_log_callback,
+    user_data: *mut c_void,
+    max_level: calls_log_level,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY: forwarded from this function's contract.
+        let b = unsafe { try_mut(builder, "builder") }?;
+        let cb = callback.ok_or_else(|| Failure::null("callback"))?;
+        if !(CALLS_LOG_ERROR..=CALLS_LOG_DEBUG).contains(&max_level) {
+            return Err(Failure::invalid(format!(
+                "max_level must be CALLS_LOG_ERROR (1) .. CALLS_LOG_DEBUG (4), not {max_level}"
+            )));
+        }
+        b.update(|x| x.on_request(log_fn(cb, UserData(user_data), max_level)))?;
         Ok(CALLS_RESULT_OK)
     })
 }

@@ -24,6 +24,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod boundary;
+pub mod callback;
 pub mod client;
 pub mod pager;
 pub mod ptr;

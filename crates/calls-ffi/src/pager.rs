@@ -1,12 +1,13 @@
 //! Streaming every matching call: `calls_pager_*`.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use calls_core::{Canceller, Pager};
 
 use crate::boundary::{Failure, ffi_call, ffi_void, mark_http_ok};
+use crate::callback::{UserData, calls_progress_callback, progress_fn};
 use crate::client::calls_client;
 use crate::ptr::{OutHandle, OutString, free_box, to_json, try_ref, try_str};
 use crate::query::calls_query;
@@ -311,14 +312,45 @@ unsafe fn next_json<T: serde::Serialize>(
     })
 }
 
+/// Sets the pager's progress callback: `callback(progress, user_data)` is
+/// called after every page the pager receives (see `calls_progress_callback`:
+/// on the thread inside `calls_pager_next*`; a non-zero return cancels the
+/// pager with CALLS_RESULT_CANCELLED). A NULL `callback` removes it. Defaults
+/// to none. `user_data` is passed back unchanged and never dereferenced.
+/// Errors: NULL_PARAMETER (`pager`), INVALID_ARGUMENT (in use by another
+/// thread).
+///
+/// # Safety
+/// `pager` is NULL or a live pager; `callback`, when not NULL, is a function
+/// of the type's signature that neither unwinds (no C++ exception, no
+/// `longjmp`) nor outlives the program's use of the pager.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_pager_set_progress(
+    pager: *mut calls_pager,
+    callback: calls_progress_callback,
+    user_data: *mut c_void,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY: forwarded from this function's contract.
+        let p = unsafe { try_ref(pager, "pager") }?;
+        let mut p = p.lock()?;
+        p.pager
+            .set_progress(callback.map(|cb| progress_fn(cb, UserData(user_data))));
+        Ok(CALLS_RESULT_OK)
+    })
+}
+
 /// The pager's counters so far, as a JSON object:
 /// `{"requests":N,"retries":N,"windows":N,"slices":N,"splits":N,"pages":N,
-/// "items":N,"duplicates_skipped":N,"already_delivered":N,"rewalks":0}`
+/// "items":N,"duplicates_skipped":N,"already_delivered":N,"total_estimate":N,
+/// "rewalks":0}`
 /// (HTTP requests sent
 /// including retries; retries; time windows of the plan; time slices walked;
 /// of those, slices split off a running one for a free worker; pages
 /// received; calls returned; calls skipped as already returned; for a sync
-/// pager, calls skipped as returned by an earlier run; `rewalks` is
+/// pager, calls skipped as returned by an earlier run; the estimated number
+/// of calls in all, as `calls_progress` has it, or null before the first
+/// page; `rewalks` is
 /// always 0 since the cursor walk never walks a window again, and kept for
 /// programs that read it), and `"client"`: the client's request counters as
 /// `calls_client_stats` gives them (requests answered 429, time waiting on
@@ -352,6 +384,7 @@ pub unsafe extern "C" fn calls_pager_stats(
             "items": s.items,
             "duplicates_skipped": s.duplicates_skipped,
             "already_delivered": s.already_delivered,
+            "total_estimate": s.total_estimate,
             "rewalks": 0,
             "client": crate::client::rate_stats_json(&p.client.rate_stats()),
         }))?;
