@@ -77,6 +77,7 @@ scenarios=(
   "test_calls echo:--calls 50 --echo-credentials-every 1 --echo-basic"
   "test_calls cancel:--calls 400 --hold"
   "test_calls observe:--calls 4000 --error-every 5 --error-status 503"
+  "test_calls deadline_429:--calls 400 --rate-limit-every 1 --retry-after 3600"
   "test_resume offline:"
   "test_resume data:--calls 400 --seed 11"
   "test_resume sync:--calls 400 --seed 11"

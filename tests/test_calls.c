@@ -1084,6 +1084,49 @@ static void test_observe(void)
     pthread_mutex_destroy(&ls.mu);
 }
 
+/* --rate-limit-every 1 --retry-after 3600: under a deadline, a Retry-After
+ * reaching beyond it fails at once with RATE_LIMITED after one request (the
+ * default would wait up to 60 s per retry). */
+static void test_deadline_429(void)
+{
+    calls_client_builder *b = NULL;
+    calls_client *c = NULL;
+    calls_query *q = query_since(time(NULL), 5, NULL);
+    calls_pager *p = NULL;
+    char *json = SENTINEL;
+    long before;
+    CHECK_RC(calls_client_builder_new(env_or_die("PLIVO_AUTH_ID"), env_or_die("PLIVO_AUTH_TOKEN"), &b),
+             CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_deadline_ms(b, 2000), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    before = sim_stat("requests");
+    CHECK_RC(calls_client_list_page(c, q, 20, 0, &json, NULL), CALLS_RESULT_RATE_LIMITED);
+    CHECK(json == NULL && calls_last_http_status() == 429);
+    CHECK(sim_stat("requests") - before == 1);
+    /* The client is now paused past the deadline: a pager of it fails at
+     * once too, without sending. */
+    CHECK_RC(calls_pager_new(c, q, 0, &p), CALLS_RESULT_OK);
+    before = sim_stat("requests");
+    CHECK_RC(calls_pager_next(p, &json, NULL), CALLS_RESULT_RATE_LIMITED);
+    CHECK(sim_stat("requests") == before && strstr(calls_last_error_message(), "earlier 429") != NULL);
+    calls_pager_free(p);
+    calls_client_free(c);
+    /* A fresh client's pager: one request, its 429, RATE_LIMITED at once. */
+    CHECK_RC(calls_client_builder_new(env_or_die("PLIVO_AUTH_ID"), env_or_die("PLIVO_AUTH_TOKEN"), &b),
+             CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_base_url(b, env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_set_deadline_ms(b, 2000), CALLS_RESULT_OK);
+    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+    CHECK_RC(calls_pager_new(c, q, 0, &p), CALLS_RESULT_OK);
+    before = sim_stat("requests");
+    CHECK_RC(calls_pager_next(p, &json, NULL), CALLS_RESULT_RATE_LIMITED);
+    CHECK(sim_stat("requests") - before == 1 && calls_last_http_status() == 429);
+    calls_pager_free(p);
+    calls_client_free(c);
+    calls_query_free(q);
+}
+
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -1117,11 +1160,13 @@ int main(int argc, char **argv)
         test_echo();
     } else if (strcmp(s, "cancel") == 0) { /* --hold */
         test_cancel();
+    } else if (strcmp(s, "deadline_429") == 0) { /* --rate-limit-every 1 --retry-after 3600 */
+        test_deadline_429();
     } else if (strcmp(s, "observe") == 0) { /* --calls 4000 --error-every 5 --error-status 503 */
         test_observe();
     } else {
         fprintf(stderr,
-                "usage: test_calls offline|data|budget|cancel|observe|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
+                "usage: test_calls offline|data|budget|cancel|observe|deadline_429|not_found|server|rate_limited|http|timeout|bad_response|over_limit|echo\n");
         return 2;
     }
     return check_result();

@@ -25,11 +25,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{ApiError, Error, Result};
 use crate::model::{self, Call, Page};
 use crate::policy::WindowPolicy;
 use crate::query::CallQuery;
-use crate::ratelimit::{RateLimiter, RateStats};
+use crate::ratelimit::{GiveUp, RateLimiter, RateStats};
 use crate::response;
 use crate::retry::RetryPolicy;
 use crate::trace::{self, LOG_TARGET, RequestHook, RequestLog};
@@ -570,22 +570,35 @@ impl Client {
                 let now = Instant::now();
                 now.checked_add(inner.retry.max_retry_after).unwrap_or(now)
             });
-            let give_up = match (give_up, until) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let permit = match inner.limiter.acquire(give_up) {
+            let permit = match inner.limiter.acquire_by(give_up, until) {
                 Ok((permit, waited)) => {
                     attempts.waited += waited;
                     permit
                 }
-                Err(_) => {
+                Err(GiveUp::Paused(end)) => {
                     let err = match storm {
                         Some(e) => e,
-                        None if until.is_some() => {
-                            late(&attempts, "waiting for the request budget")
-                        }
-                        None => Error::BadResponse("the rate limiter gave up without a 429".into()),
+                        // Another request's 429 paused the account past the deadline.
+                        None => Error::RateLimited {
+                            error: ApiError {
+                                status: 429,
+                                message: format!(
+                                    "the account is paused for {:?} more by an earlier 429, \
+                                     beyond the deadline ({:?})",
+                                    end.saturating_duration_since(Instant::now()),
+                                    inner.deadline.unwrap_or_default()
+                                ),
+                                api_id: None,
+                            },
+                            retry_after: Some(end.saturating_duration_since(Instant::now())),
+                        },
+                    };
+                    return (Err(self.redact(err)), attempts);
+                }
+                Err(GiveUp::Deadline) => {
+                    let err = match storm {
+                        Some(e) => e,
+                        None => late(&attempts, "waiting for the request budget"),
                     };
                     return (Err(self.redact(err)), attempts);
                 }

@@ -70,6 +70,15 @@ impl RateStats {
     }
 }
 
+/// Why [`RateLimiter::acquire_by`] gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveUp {
+    /// A pause (after a 429) lasts until then, beyond the limit given.
+    Paused(Instant),
+    /// The deadline came, or a slot of the budget frees only after it.
+    Deadline,
+}
+
 /// Why a send has to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
@@ -235,6 +244,21 @@ impl RateLimiter {
     /// waited. Rather than wait for a pause that ends after `give_up`,
     /// returns `Err` with the time the pause would end.
     pub fn acquire(&self, give_up: Option<Instant>) -> Result<(Permit<'_>, Duration), Instant> {
+        self.acquire_by(give_up, None).map_err(|g| match g {
+            GiveUp::Paused(t) => t,
+            GiveUp::Deadline => Instant::now(),
+        })
+    }
+
+    /// [`acquire`](RateLimiter::acquire), and no wait of any kind past
+    /// `deadline`: a pause or a budget slot that frees only after it gives
+    /// up at once ([`GiveUp::Paused`] for a pause, else
+    /// [`GiveUp::Deadline`]); waiting for an answer gives up at it.
+    pub fn acquire_by(
+        &self,
+        give_up: Option<Instant>,
+        deadline: Option<Instant>,
+    ) -> Result<(Permit<'_>, Duration), GiveUp> {
         let start = Instant::now();
         let mut st = lock(&self.state);
         loop {
@@ -261,13 +285,28 @@ impl RateLimiter {
                 && paused
                 && until.is_some_and(|t| t > g)
             {
-                return Err(until.unwrap_or(now));
+                return Err(GiveUp::Paused(until.unwrap_or(now)));
+            }
+            if let Some(d) = deadline
+                && until.map_or(now >= d, |t| t > d)
+            {
+                return Err(if paused {
+                    GiveUp::Paused(until.unwrap_or(now))
+                } else {
+                    GiveUp::Deadline
+                });
             }
             // A pause or a slot can change at every answer: woken by `finish`.
-            let timeout = match until {
+            let mut timeout = match until {
                 Some(t) => t.saturating_duration_since(now),
                 None => self.per.max(Duration::from_millis(1)),
             };
+            if let Some(d) = deadline {
+                timeout = timeout.min(
+                    d.saturating_duration_since(now)
+                        .max(Duration::from_millis(1)),
+                );
+            }
             st = match self.changed.wait_timeout(st, timeout) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
@@ -594,5 +633,39 @@ mod tests {
         let (p, _) = l.acquire(Some(Instant::now() + 3600 * S)).unwrap();
         p.answered();
         assert_eq!(l.stats().requests, 1);
+    }
+
+    #[test]
+    fn under_a_deadline_no_budget_wait_outlasts_it() {
+        // A budget of 1 per hour, used: the next slot frees in an hour.
+        let l = RateLimiter::new(1, 3600 * S);
+        let (p, _) = l.acquire_by(None, None).unwrap();
+        p.answered();
+        let t0 = Instant::now();
+        assert_eq!(
+            l.acquire_by(None, Some(t0 + Duration::from_millis(50)))
+                .map(|_| ()),
+            Err(GiveUp::Deadline)
+        );
+        assert!(t0.elapsed() < 10 * S, "gave up at once, not after the slot");
+        // Waiting for an answer (the one slot held by a request in flight)
+        // ends at the deadline.
+        let l = RateLimiter::new(1, Duration::from_millis(1));
+        let (held, _) = l.acquire_by(None, None).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(20);
+        assert_eq!(
+            l.acquire_by(None, Some(deadline)).map(|_| ()),
+            Err(GiveUp::Deadline)
+        );
+        assert!(Instant::now() >= deadline);
+        held.answered();
+        // A pause beyond the deadline is told as a pause.
+        let l = RateLimiter::new(0, 5 * S);
+        let now = Instant::now();
+        l.pause_until(now + 3600 * S);
+        assert_eq!(
+            l.acquire_by(None, Some(now + S)).map(|_| ()),
+            Err(GiveUp::Paused(now + 3600 * S))
+        );
     }
 }
