@@ -61,6 +61,7 @@ c-examples: ffi-build
 	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/examples-c/list_calls.c $(FFI_LINK) -o $(FFI_BUILD)/list_calls
 	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/examples-c/export_csv.c $(FFI_LINK) -o $(FFI_BUILD)/export_csv
 	$(CXX) $(FFI_CXXFLAGS) $(FFI_ROOT)/examples-c/summary.cpp $(FFI_LINK) -o $(FFI_BUILD)/summary
+	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/examples-c/sync_sqlite.c -lsqlite3 $(FFI_LINK) -o $(FFI_BUILD)/sync_sqlite
 
 c-test-bins: ffi-build
 	@mkdir -p $(FFI_BUILD)
@@ -72,6 +73,8 @@ c-test-bins: ffi-build
 	  -o $(FFI_BUILD)/test_resume_asan
 	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/examples-c/export_csv.c $(FFI_LINK) \
 	  -o $(FFI_BUILD)/export_csv_asan
+	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/examples-c/sync_sqlite.c -lsqlite3 $(FFI_LINK) \
+	  -o $(FFI_BUILD)/sync_sqlite_asan
 
 c-test: header-check c-examples c-test-bins ffi-sim
 	cd $(FFI_ROOT) && CC="$(CC)" CXX="$(CXX)" CARGO="$(CARGO)" MAKE="$(MAKE)" \
@@ -91,7 +94,7 @@ install: ffi-build
 
 demo-c: c-examples ffi-sim
 	@mkdir -p $(FFI_ROOT)/build
-	@echo "== calls demo (C): list_calls, export_csv and summary against a local calls-sim"
+	@echo "== calls demo (C): list_calls, export_csv, summary and sync_sqlite against a local calls-sim"
 	cd $(FFI_ROOT) && scripts/with-sim.sh --calls 5000 --seed 7 -- sh -c '\
 	  set -e; \
 	  echo "-- list_calls --days 60 --direction outbound --bill-duration-gte 60 --rows 15"; \
@@ -101,3 +104,5 @@ demo-c: c-examples ffi-sim
 	  echo; echo "-- export_csv --days 60 > build/calls.csv"; \
 	  build/ffi/export_csv --days 60 > build/calls.csv; \
 	  echo "wrote $$(pwd)/build/calls.csv: $$(($$(wc -l < build/calls.csv) - 1)) rows (plus a header row)"'
+	@echo
+	cd $(FFI_ROOT) && scripts/with-sim.sh --calls 5000 --seed 7 -- scripts/demo-sync.sh

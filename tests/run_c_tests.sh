@@ -131,6 +131,12 @@ failure_example() {
   [ "$st" -ne 0 ] && grep -q 'CALLS_RESULT_INVALID_ARGUMENT.*PLIVO_AUTH_ID' <<<"$out"
 }
 step "examples: a failure exits non-zero with the result and message" failure_example
+# sync_sqlite: a series of runs with arrivals and kill -9, checked with sqlite3
+# against the simulator's set (plain and under ASan+UBSan).
+for v in sync_sqlite sync_sqlite_asan; do
+  step "$v: 9 runs, arrivals during and between, kill -9 at 4 points: every call once" \
+    "$sim" --calls 3000 --seed 3 --arrivals 30 --arrive-every 1 -- tests/sync_sqlite.sh "$bin/$v"
+done
 
 # export_csv --checkpoint / --resume. uuids FILE: the call_uuid column of a
 # CSV written by export_csv, sorted (with repeats kept).
