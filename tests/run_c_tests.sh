@@ -3,8 +3,8 @@
 #
 #   tests/run_c_tests.sh BUILD_DIR
 #
-# BUILD_DIR holds test_calls and test_resume (plain), test_calls_asan and
-# test_resume_asan (ASan+UBSan), the examples and export_csv_asan (mk/ffi.mk
+# BUILD_DIR holds test_calls, test_resume, test_records and test_cpp (plain),
+# their *_asan builds (ASan+UBSan), the examples and export_csv_asan (mk/ffi.mk
 # builds them). Each scenario of test_calls and test_resume runs against its
 # own calls-sim (scripts/with-sim.sh) three ways: plain, under ASan+UBSan, and
 # under valgrind. N counts checks: every CHECK inside those programs, plus one
@@ -79,6 +79,10 @@ scenarios=(
   "test_resume offline:"
   "test_resume data:--calls 400 --seed 11"
   "test_resume sync:--calls 400 --seed 11"
+  "test_records offline:"
+  "test_records data:--calls 400 --seed 11"
+  "test_cpp offline:"
+  "test_cpp data:--calls 400 --seed 11"
 )
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=23"
