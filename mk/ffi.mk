@@ -101,10 +101,12 @@ demo-c: c-examples ffi-sim
 	@echo "== calls demo (C): list_calls, export_csv and summary against a local calls-sim"
 	cd $(FFI_ROOT) && scripts/with-sim.sh --calls 5000 --seed 7 -- sh -c '\
 	  set -e; \
-	  echo "-- list_calls --days 60 --direction outbound --bill-duration-gte 60 --rows 15"; \
+	  echo "-- list_calls --days 60 --direction outbound --bill-duration-gte 60 --rows 15  (calls_pager_next_call, calls_call_get, typed getters)"; \
 	  build/ffi/list_calls --days 60 --direction outbound --bill-duration-gte 60 --rows 15; \
-	  echo; echo "-- summary --days 60"; \
+	  echo; echo "-- summary --days 60  (C++17: include/calls.hpp, range-for, typed accessors)"; \
 	  build/ffi/summary --days 60; \
+	  echo; echo "-- export_csv --days 60 --format ndjson --max 2  (calls_call_json)"; \
+	  build/ffi/export_csv --days 60 --format ndjson --max 2; \
 	  echo; echo "-- export_csv --days 60 > build/calls.csv"; \
 	  build/ffi/export_csv --days 60 > build/calls.csv; \
 	  echo "wrote $$(pwd)/build/calls.csv: $$(($$(wc -l < build/calls.csv) - 1)) rows (plus a header row)"'

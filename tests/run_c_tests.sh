@@ -118,14 +118,21 @@ examples() {
     && "$bin/export_csv" --days 20 --max 50 >"$out" \
     && head -n 1 "$out" | grep -q '^call_uuid,end_time,' \
     && [ "$(wc -l <"$out")" -eq 51 ] \
-    && "$bin/summary" --days 20 --hangup-source customer
+    && "$bin/summary" --days 20 --hangup-source customer \
+    && "$bin/export_csv" --days 20 --max 50 --format ndjson >"$out.nd" \
+    && [ "$(wc -l <"$out.nd")" -eq 50 ] \
+    && [ "$(grep -c '^{"call_uuid":"[0-9a-f-]\{36\}",.*}$' "$out.nd")" -eq 50 ] \
+    && diff <(tail -n +2 "$out" | cut -d, -f1) <(cut -d'"' -f4 "$out.nd") \
+    && ! "$bin/export_csv" --format xml 2>/dev/null \
+    && ! "$bin/export_csv" --format ndjson --resume "$out" 2>/dev/null
   local st=$?
+  rm -f "$out.nd"
   rm -f "$out"
   return $st
 }
 export bin
 export -f examples
-step "examples: list_calls, export_csv, summary" "$sim" --calls 400 --seed 5 -- bash -c examples
+step "examples: list_calls, export_csv (csv and ndjson), summary" "$sim" --calls 400 --seed 5 -- bash -c examples
 failure_example() {
   local out st
   out="$(env -u PLIVO_AUTH_ID "$bin/list_calls" --days 1 2>&1)"
