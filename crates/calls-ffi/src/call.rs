@@ -62,7 +62,9 @@ struct Span {
 impl calls_call {
     /// The record's fields as text: known fields first (those present, in
     /// the API's order), then every other field in the order received.
-    pub(crate) fn new(call: Call) -> Result<Self, Failure> {
+    /// Public for the benchmark (`examples/bench_records.rs`); C programs
+    /// get records from `calls_pager_next_call` and `calls_client_get_call`.
+    pub fn new(call: Call) -> Result<Self, Failure> {
         let value = serde_json::to_value(&call)
             .map_err(|e| Failure::new(CALLS_RESULT_BAD_RESPONSE, format!("call record: {e}")))?;
         let Value::Object(map) = value else {
