@@ -81,6 +81,7 @@ scenarios=(
   "test_resume sync:--calls 400 --seed 11"
   "test_records offline:"
   "test_records data:--calls 400 --seed 11"
+  "test_records odd:--calls 100 --seed 11 --odd-fields"
   "test_cpp offline:"
   "test_cpp data:--calls 400 --seed 11"
 )
@@ -133,6 +134,27 @@ examples() {
 export bin
 export -f examples
 step "examples: list_calls, export_csv (csv and ndjson), summary" "$sim" --calls 400 --seed 5 -- bash -c examples
+# RFC 4180 against calls-sim --odd-fields, whose stir_verification holds
+# , " CR and LF: the field is quoted with its quotes doubled, each record
+# spans two lines, and --resume reads such records back (skips them all).
+csv_quoting() {
+  local out st
+  out="$(mktemp)"
+  "$bin/export_csv" --days 20 --max 20 >"$out" 2>/dev/null \
+    && [ "$(wc -l <"$out")" -eq 41 ] \
+    && [ "$(grep -c ',"Verified, ""A""'$'\r''$' "$out")" -eq 20 ] \
+    && [ "$(grep -c '^second line",' "$out")" -eq 20 ] \
+    && "$bin/export_csv" --days 20 --max 25 --resume "$out" 2>"$out.err" \
+    && grep -q '^export_csv: 5 rows appended .* 20 duplicates skipped' "$out.err" \
+    && [ "$(wc -l <"$out")" -eq 51 ] \
+    && "$bin/export_csv" --days 20 --max 5 --format ndjson | grep -c '"stir_verification":"Verified, \\"A\\"\\r\\nsecond line"' | grep -qx 5
+  st=$?
+  rm -f "$out" "$out.err"
+  return $st
+}
+export -f csv_quoting
+step "examples: export_csv quotes per RFC 4180, ndjson escapes (calls-sim --odd-fields)" \
+  "$sim" --calls 400 --seed 5 --odd-fields -- bash -c csv_quoting
 failure_example() {
   local out st
   out="$(env -u PLIVO_AUTH_ID "$bin/list_calls" --days 1 2>&1)"

@@ -9,6 +9,8 @@
  *                          simulator serves for that call, fetched here
  *                          with its own HTTP request, and the list of calls
  *                          against its /_sim/expected
+ *   test_records odd       against calls-sim --odd-fields: a 199-byte field
+ *                          name, escapes, a NUL inside a value, nesting, null
  *
  * Run by tests/run_c_tests.sh plain, under ASan+UBSan and under valgrind.
  */
@@ -498,6 +500,78 @@ static void test_records_data(void)
     calls_client_free(c);
 }
 
+/* The odd values calls-sim --odd-fields adds to every record
+ * (calls_sim::ODD_FIELDS, ODD_STIR). */
+static const char ODD_NOTE[] = "a, \"quoted\"\r\nline\ttab \xc3\xa9 \0nul";
+static const char ODD_STIR[] = "Verified, \"A\"\r\nsecond line";
+
+static void check_odd(const calls_call *call)
+{
+    char longname[256];
+    const char *v = SENTINEL, *json = NULL;
+    size_t len = 99;
+    int64_t i = 0;
+    int b;
+    memcpy(longname, "x_", 2);
+    memset(longname + 2, 'n', 197);
+    longname[199] = '\0';
+    /* A field name longer than 127 bytes reads like any other. */
+    CHECK_RC(calls_call_get(call, longname, &v, &len), CALLS_RESULT_OK);
+    CHECK(v != NULL && len == 9 && strcmp(v, "long name") == 0);
+    longname[198] = '\0'; /* one byte shorter: another name */
+    CHECK_RC(calls_call_get(call, longname, &v, &len), CALLS_RESULT_NO_FIELD);
+    /* Unescaped, with the NUL inside: the length tells. */
+    CHECK_RC(calls_call_get(call, "x_note", &v, &len), CALLS_RESULT_OK);
+    CHECK(v != NULL && len == sizeof ODD_NOTE - 1 && memcmp(v, ODD_NOTE, sizeof ODD_NOTE) == 0);
+    CHECK_RC(calls_call_get(call, "x_nested", &v, &len), CALLS_RESULT_OK);
+    CHECK(v != NULL && strcmp(v, "{\"a\":[1,2.5,true,null],\"b\":{}}") == 0 && len == strlen(v));
+    v = SENTINEL, len = 99;
+    CHECK_RC(calls_call_get(call, "x_null", &v, &len), CALLS_RESULT_OK);
+    CHECK(v == NULL && len == 0);
+    CHECK_RC(calls_call_get_int64(call, "x_null", &i), CALLS_RESULT_NO_FIELD);
+    CHECK_RC(calls_call_get_int64(call, "x_count", &i), CALLS_RESULT_OK);
+    CHECK(i == 42);
+    CHECK_RC(calls_call_get_bool(call, "x_count", &b), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_call_get_int64(call, "x_nested", &i), CALLS_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(calls_call_get(call, "stir_verification", &v, &len), CALLS_RESULT_OK);
+    CHECK(v != NULL && strcmp(v, ODD_STIR) == 0 && len == sizeof ODD_STIR - 1);
+    /* The JSON escapes them again. */
+    CHECK_RC(calls_call_json(call, &json, &len), CALLS_RESULT_OK);
+    CHECK(json != NULL && len == strlen(json));
+    CHECK(json != NULL && strstr(json, "\"x_note\":\"a, \\\"quoted\\\"\\r\\nline\\ttab \xc3\xa9 \\u0000nul\"") != NULL);
+}
+
+/* calls-sim --odd-fields: odd names and values through the pager and get_call. */
+static void test_odd(void)
+{
+    calls_client *c = records_client();
+    calls_query *q = query_since(time(NULL), 20, NULL);
+    calls_pager *p = NULL;
+    calls_call *call = NULL, *one = NULL;
+    char uuid[64] = "";
+    calls_result rc;
+    size_t n = 0;
+
+    CHECK_RC(calls_pager_new(c, q, 0, &p), CALLS_RESULT_OK);
+    while ((rc = calls_pager_next_call(p, &call)) == CALLS_RESULT_OK) {
+        if (n++ == 0) {
+            check_odd(call);
+            snprintf(uuid, sizeof uuid, "%s", uuid_of(call));
+        }
+        calls_call_free(call);
+        call = NULL;
+    }
+    CHECK_RC(rc, CALLS_RESULT_DONE);
+    CHECK(n > 10);
+    CHECK_RC(calls_client_get_call(c, uuid, &one), CALLS_RESULT_OK);
+    if (one != NULL)
+        check_odd(one);
+    calls_call_free(one);
+    calls_pager_free(p);
+    calls_query_free(q);
+    calls_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -505,8 +579,10 @@ int main(int argc, char **argv)
         test_offline();
     } else if (strcmp(s, "data") == 0) {
         test_records_data();
+    } else if (strcmp(s, "odd") == 0) { /* --odd-fields */
+        test_odd();
     } else {
-        fprintf(stderr, "usage: test_records offline|data\n");
+        fprintf(stderr, "usage: test_records offline|data|odd\n");
         return 2;
     }
     return check_result();
