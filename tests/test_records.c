@@ -247,7 +247,7 @@ static void test_offline(void)
 static void check_against_raw(const calls_call *call, const char *raw)
 {
     size_t n = calls_call_field_count(call), k, len;
-    const char *name, *v;
+    const char *name, *v, *last = raw;
     char want[512];
     int is_string;
     int64_t i;
@@ -255,9 +255,19 @@ static void check_against_raw(const calls_call *call, const char *raw)
 
     CHECK(n >= 20);
     for (k = 0; k < n; k++) {
+        char key[160];
+        const char *at;
         CHECK_RC(calls_call_field_at(call, k, &name, &v, &len), CALLS_RESULT_OK);
         if (name == NULL)
             continue;
+        /* In the order the simulator sent them. */
+        snprintf(key, sizeof key, "\"%s\":", name);
+        at = strstr(raw, key);
+        if (at == NULL || at < last) {
+            fprintf(stderr, "field %s is out of the order received\n", name);
+            CHECK(!"fields in the order received");
+        }
+        last = at ? at : last;
         if (!raw_field(raw, name, want, sizeof want, &is_string)) {
             fprintf(stderr, "field %s is not in the raw record\n", name);
             CHECK(!"every field comes from the raw record");

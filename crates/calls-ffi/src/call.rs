@@ -60,14 +60,15 @@ struct Span {
 }
 
 impl calls_call {
-    /// The record's fields as text: known fields first (those present, in
-    /// the API's order), then every other field in the order received.
+    /// The record's fields as text, in the order they were received (see
+    /// [`Call::received_names`]); fields the model writes without having
+    /// received them (`answer_time` as null) come last.
     /// Public for the benchmark (`examples/bench_records.rs`); C programs
     /// get records from `calls_pager_next_call` and `calls_client_get_call`.
     pub fn new(call: Call) -> Result<Self, Failure> {
         let value = serde_json::to_value(&call)
             .map_err(|e| Failure::new(CALLS_RESULT_BAD_RESPONSE, format!("call record: {e}")))?;
-        let Value::Object(map) = value else {
+        let Value::Object(mut map) = value else {
             return Err(Failure::new(
                 CALLS_RESULT_BAD_RESPONSE,
                 "call record: not a JSON object",
@@ -75,7 +76,7 @@ impl calls_call {
         };
         let mut text = Vec::with_capacity(1024);
         let mut fields = Vec::with_capacity(map.len());
-        for (k, v) in &map {
+        let mut add = |k: &str, v: &Value| -> Result<(), Failure> {
             let name = push(&mut text, k.as_bytes());
             let (value, kind) = match v {
                 Value::Null => (None, Kind::Null),
@@ -95,6 +96,16 @@ impl calls_call {
                 }
             };
             fields.push(Field { name, value, kind });
+            Ok(())
+        };
+        for k in call.received_names() {
+            // Known fields received as "" or null are not in the record.
+            if let Some(v) = map.shift_remove(k) {
+                add(k, &v)?;
+            }
+        }
+        for (k, v) in &map {
+            add(k, v)?;
         }
         Ok(calls_call {
             text,
@@ -296,11 +307,10 @@ pub unsafe extern "C" fn calls_call_field_count(call: *const calls_call) -> usiz
 }
 
 /// The field at `index` (0 ≤ index < `calls_call_field_count`): its name in
-/// `*name_out` and its value as `calls_call_get` gives it. The order is the
-/// known fields the record has first, in the API's order (`call_uuid`,
-/// `from_number`, `to_number`, `call_direction`, ...), then every other field
-/// in the order received; the same order as `calls_call_json`. Both strings
-/// are borrowed from `call` until `calls_call_free`.
+/// `*name_out` and its value as `calls_call_get` gives it, every field in
+/// the order received (a known field the service sent as `""` or `null` is
+/// not there, except `answer_time`, then null and, if it was not sent at
+/// all, last). Both strings are borrowed from `call` until `calls_call_free`.
 ///
 /// Errors: NULL_PARAMETER (`call`, `name_out` or `value_out`),
 /// INVALID_ARGUMENT (`index` out of range); on failure `*name_out` and
@@ -335,7 +345,9 @@ pub unsafe extern "C" fn calls_call_field_at(
 }
 
 /// The whole record as one compact JSON object (the same text
-/// `calls_pager_next` gives), borrowed from `call` until `calls_call_free`:
+/// `calls_pager_next` gives: the known fields first, in the API's order,
+/// then the others in the order received), borrowed from `call` until
+/// `calls_call_free`:
 /// NUL-terminated, `*len_out` (if not NULL) its length. Do not free it.
 ///
 /// Errors: NULL_PARAMETER; on failure `*json_out` is NULL.
@@ -675,6 +687,39 @@ mod tests {
         assert_eq!(get(&c, &cname), (0, Some(b"long name".to_vec())));
         assert_eq!(get(&c, c"nope"), (CALLS_RESULT_NO_FIELD, None));
         assert_eq!(get(&c, c"end_time"), (CALLS_RESULT_NO_FIELD, None));
+    }
+
+    #[test]
+    fn fields_in_the_order_received() {
+        let c = record(
+            r#"{"region":"us","srtp":true,"call_uuid":"u1","x":null,"end_time":"",
+               "total_amount":"0.1","call_id":"c"}"#,
+        );
+        // SAFETY: a live record.
+        let n = unsafe { calls_call_field_count(&c) };
+        let names: Vec<String> = (0..n)
+            .map(|i| {
+                let (mut n, mut v): (*const c_char, *const c_char) = (SENTINEL, SENTINEL);
+                // SAFETY: live record and locals.
+                let rc = unsafe { calls_call_field_at(&c, i, &mut n, &mut v, ptr::null_mut()) };
+                assert_eq!(rc, CALLS_RESULT_OK);
+                // SAFETY: borrowed from c, NUL-terminated.
+                unsafe { CStr::from_ptr(n) }.to_str().unwrap().to_owned()
+            })
+            .collect();
+        // end_time "" is absent; answer_time, never sent, is written as null, last.
+        assert_eq!(
+            names,
+            [
+                "region",
+                "srtp",
+                "call_uuid",
+                "x",
+                "total_amount",
+                "call_id",
+                "answer_time"
+            ]
+        );
     }
 
     #[test]
