@@ -287,11 +287,10 @@ size_t calls_call_field_count(const calls_call *call);
 
 /**
  * The field at `index` (0 ≤ index < `calls_call_field_count`): its name in
- * `*name_out` and its value as `calls_call_get` gives it. The order is the
- * known fields the record has first, in the API's order (`call_uuid`,
- * `from_number`, `to_number`, `call_direction`, ...), then every other field
- * in the order received; the same order as `calls_call_json`. Both strings
- * are borrowed from `call` until `calls_call_free`.
+ * `*name_out` and its value as `calls_call_get` gives it, every field in
+ * the order received (a known field the service sent as `""` or `null` is
+ * not there, except `answer_time`, then null and, if it was not sent at
+ * all, last). Both strings are borrowed from `call` until `calls_call_free`.
  *
  * Errors: NULL_PARAMETER (`call`, `name_out` or `value_out`),
  * INVALID_ARGUMENT (`index` out of range); on failure `*name_out` and
@@ -305,7 +304,9 @@ calls_result calls_call_field_at(const calls_call *call, size_t index, const cha
 
 /**
  * The whole record as one compact JSON object (the same text
- * `calls_pager_next` gives), borrowed from `call` until `calls_call_free`:
+ * `calls_pager_next` gives: the known fields first, in the API's order,
+ * then the others in the order received), borrowed from `call` until
+ * `calls_call_free`:
  * NUL-terminated, `*len_out` (if not NULL) its length. Do not free it.
  *
  * Errors: NULL_PARAMETER; on failure `*json_out` is NULL.
