@@ -11,7 +11,7 @@ use std::ffi::{c_char, c_int};
 use std::ptr;
 use std::sync::OnceLock;
 
-use calls_core::model::{Call, Money};
+use calls_core::model::{Call, Money, ReceivedOrder};
 use serde_json::Value;
 
 use crate::boundary::{Failure, ffi_call, ffi_value, ffi_void, mark_http_ok};
@@ -61,52 +61,50 @@ struct Span {
 
 impl calls_call {
     /// The record's fields as text, in the order they were received (see
-    /// [`Call::received_names`]); fields the model writes without having
-    /// received them (`answer_time` as null) come last.
+    /// [`Call::received_names`]); `answer_time`, which the model writes as
+    /// null when it was not received, then comes last. Built straight from
+    /// the record (the same text as its JSON, no JSON round trip).
     /// Public for the benchmark (`examples/bench_records.rs`); C programs
     /// get records from `calls_pager_next_call` and `calls_client_get_call`.
     pub fn new(call: Call) -> Result<Self, Failure> {
-        let value = serde_json::to_value(&call)
-            .map_err(|e| Failure::new(CALLS_RESULT_BAD_RESPONSE, format!("call record: {e}")))?;
-        let Value::Object(mut map) = value else {
-            return Err(Failure::new(
-                CALLS_RESULT_BAD_RESPONSE,
-                "call record: not a JSON object",
-            ));
+        let mut b = Builder {
+            text: Vec::with_capacity(1024),
+            fields: Vec::with_capacity(call.received.0.len() + 1),
         };
-        let mut text = Vec::with_capacity(1024);
-        let mut fields = Vec::with_capacity(map.len());
-        let mut add = |k: &str, v: &Value| -> Result<(), Failure> {
-            let name = push(&mut text, k.as_bytes());
-            let (value, kind) = match v {
-                Value::Null => (None, Kind::Null),
-                Value::String(s) => (Some(push(&mut text, s.as_bytes())), Kind::Str),
-                Value::Bool(true) => (Some(push(&mut text, b"true")), Kind::Bool),
-                Value::Bool(false) => (Some(push(&mut text, b"false")), Kind::Bool),
-                // arbitrary_precision: the literal text as received.
-                Value::Number(n) => (Some(push(&mut text, n.as_str().as_bytes())), Kind::Num),
-                Value::Array(_) | Value::Object(_) => {
-                    let start = text.len();
-                    serde_json::to_writer(&mut text, v).map_err(|e| {
-                        Failure::new(CALLS_RESULT_BAD_RESPONSE, format!("call record: {e}"))
-                    })?;
-                    let len = text.len() - start;
-                    text.push(0);
-                    (Some(Span { start, len }), Kind::Json)
+        let extras: Vec<(&String, &Value)> = call.extra.iter().collect();
+        let mut known_done = 0u32;
+        let mut extras_done = 0usize;
+        let decoded = !call.received.0.is_empty();
+        if decoded {
+            for &i in &call.received.0 {
+                if i >= ReceivedOrder::EXTRA {
+                    if let Some((k, v)) = extras.get(usize::from(i - ReceivedOrder::EXTRA)) {
+                        b.extra(k, v)?;
+                        extras_done += 1;
+                    }
+                } else if i < 32 && known_done & (1 << i) == 0 {
+                    known_done |= 1 << i;
+                    b.known(&call, usize::from(i));
                 }
-            };
-            fields.push(Field { name, value, kind });
-            Ok(())
-        };
-        for k in call.received_names() {
-            // Known fields received as "" or null are not in the record.
-            if let Some(v) = map.shift_remove(k) {
-                add(k, &v)?;
+            }
+        } else {
+            for i in 0..Call::FIELDS.len() {
+                b.known(&call, i);
+            }
+            known_done = u32::MAX;
+        }
+        // answer_time is always written (null when not received).
+        if known_done & (1 << ANSWER_TIME) == 0 {
+            b.known(&call, ANSWER_TIME);
+        }
+        for (k, v) in extras.iter().skip(extras_done) {
+            // A hand-made record may hold a known name in `extra`: its JSON
+            // keeps the typed field, and so does this.
+            if decoded || !Call::FIELDS.contains(&k.as_str()) {
+                b.extra(k, v)?;
             }
         }
-        for (k, v) in &map {
-            add(k, v)?;
-        }
+        let Builder { text, fields } = b;
         Ok(calls_call {
             text,
             fields,
@@ -160,6 +158,146 @@ impl calls_call {
             .map_err(|e| Failure::new(CALLS_RESULT_BAD_RESPONSE, format!("JSON output: {e}")))?;
         j.push(0);
         Ok(self.json.get_or_init(|| j))
+    }
+}
+
+/// The index of `answer_time` in [`Call::FIELDS`].
+const ANSWER_TIME: usize = 8;
+
+/// The fields of a record being made.
+struct Builder {
+    text: Vec<u8>,
+    fields: Vec<Field>,
+}
+
+impl Builder {
+    fn field(&mut self, name: &str, value: Option<&[u8]>, kind: Kind) {
+        let name = push(&mut self.text, name.as_bytes());
+        let value = value.map(|v| push(&mut self.text, v));
+        self.fields.push(Field { name, value, kind });
+    }
+
+    /// The known field `i` of [`Call::FIELDS`], if the record has it.
+    fn known(&mut self, c: &Call, i: usize) {
+        let Some(&name) = Call::FIELDS.get(i) else {
+            return;
+        };
+        fn s(v: &Option<String>) -> Option<&[u8]> {
+            v.as_deref().map(str::as_bytes)
+        }
+        fn m(v: &Option<Money>) -> Option<&[u8]> {
+            v.as_ref().map(|m| m.as_str().as_bytes())
+        }
+        let (text, kind): (Option<Vec<u8>>, Kind);
+        let borrowed: Option<&[u8]> = match i {
+            0 => Some(c.call_uuid.as_bytes()),
+            1 => s(&c.from_number),
+            2 => s(&c.to_number),
+            3 => c.call_direction.as_ref().map(|e| e.as_str().as_bytes()),
+            10 => s(&c.hangup_cause_name),
+            12 => c.hangup_source.as_ref().map(|e| e.as_str().as_bytes()),
+            13 => m(&c.total_rate),
+            14 => m(&c.total_amount),
+            15 => s(&c.trunk_domain),
+            16 => s(&c.from_country),
+            17 => s(&c.to_country),
+            18 => c.transport_protocol.as_ref().map(|e| e.as_str().as_bytes()),
+            21 => m(&c.secure_trunking_rate),
+            22 => c.stir_verification.as_ref().map(|e| e.as_str().as_bytes()),
+            23 => s(&c.attestation_indicator),
+            _ => None,
+        };
+        if let Some(v) = borrowed {
+            self.field(name, Some(v), Kind::Str);
+            return;
+        }
+        match i {
+            4 | 5 | 6 | 11 => {
+                let n = match i {
+                    4 => c.call_duration,
+                    5 => c.bill_duration,
+                    6 => c.billed_duration,
+                    _ => c.hangup_cause_code,
+                };
+                kind = Kind::Num;
+                text = n.map(|n| n.to_string().into_bytes());
+            }
+            7..=9 => {
+                let t = match i {
+                    7 => c.initiation_time,
+                    8 => c.answer_time,
+                    _ => c.end_time,
+                };
+                if i == ANSWER_TIME && t.is_none() {
+                    self.field(name, None, Kind::Null);
+                    return;
+                }
+                kind = Kind::Str;
+                text = t.map(|t| time_text(t).into_bytes());
+            }
+            19 | 20 => {
+                let v = if i == 19 { c.srtp } else { c.secure_trunking };
+                kind = Kind::Bool;
+                text = v.map(|v| {
+                    if v {
+                        b"true".to_vec()
+                    } else {
+                        b"false".to_vec()
+                    }
+                });
+            }
+            _ => return,
+        }
+        if let Some(t) = text {
+            self.field(name, Some(&t), kind);
+        }
+    }
+
+    /// An unmodelled field, as its JSON value.
+    fn extra(&mut self, k: &str, v: &Value) -> Result<(), Failure> {
+        match v {
+            Value::Null => self.field(k, None, Kind::Null),
+            Value::String(s) => self.field(k, Some(s.as_bytes()), Kind::Str),
+            Value::Bool(true) => self.field(k, Some(b"true"), Kind::Bool),
+            Value::Bool(false) => self.field(k, Some(b"false"), Kind::Bool),
+            // arbitrary_precision: the literal text as received.
+            Value::Number(n) => self.field(k, Some(n.as_str().as_bytes()), Kind::Num),
+            Value::Array(_) | Value::Object(_) => {
+                let name = push(&mut self.text, k.as_bytes());
+                let start = self.text.len();
+                serde_json::to_writer(&mut self.text, v).map_err(|e| {
+                    Failure::new(CALLS_RESULT_BAD_RESPONSE, format!("call record: {e}"))
+                })?;
+                let len = self.text.len() - start;
+                self.text.push(0);
+                self.fields.push(Field {
+                    name,
+                    value: Some(Span { start, len }),
+                    kind: Kind::Json,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A record's timestamp as its JSON writes it
+/// ([`calls_core::time::format_record`]), without chrono's format parser for
+/// the usual whole seconds of years 1000 to 9999.
+fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    if t.timestamp_subsec_nanos() == 0 && (1000..=9999).contains(&t.year()) {
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    } else {
+        calls_core::time::format_record(t)
     }
 }
 
@@ -720,6 +858,54 @@ mod tests {
                 "answer_time"
             ]
         );
+    }
+
+    /// The fields as text are the record's JSON values, whatever the input.
+    #[test]
+    fn text_matches_the_records_json() {
+        for json in [
+            r#"{"call_uuid":"u1","end_time":"2026-09-18T08:52:26.5+05:30","answer_time":"2026-09-18 03:00",
+               "initiation_time":"2026-09-18 02:59:59.123456789","call_direction":"sideways",
+               "hangup_source":"customer","bill_duration":"32","total_rate":0.00280,"srtp":true,
+               "secure_trunking":false,"stir_verification":"Verified","transport_protocol":"udp",
+               "hangup_cause_code":4010,"x":[1,{"a":null}],"region":"us","trunk_domain":"t"}"#,
+            r#"{"call_uuid":"u2","answer_time":null,"end_time":"","from_number":"+1","to_number":"2",
+               "call_duration":0,"billed_duration":60,"hangup_cause_name":"n","total_amount":"-1.5",
+               "from_country":"US","to_country":"IN","secure_trunking_rate":"0.00050",
+               "attestation_indicator":"null"}"#,
+            r#"{"call_uuid":"u3"}"#,
+        ] {
+            let call = calls_core::model::decode_call(json.as_bytes()).unwrap();
+            let Value::Object(want) = serde_json::to_value(&call).unwrap() else {
+                panic!("an object")
+            };
+            let c = calls_call::new(call).unwrap();
+            assert_eq!(c.fields.len(), want.len(), "{json}");
+            for f in &c.fields {
+                let name = std::str::from_utf8(c.bytes(f.name)).unwrap();
+                let got = f.value.map(|v| c.bytes(v).to_vec());
+                let expect = match &want[name] {
+                    Value::Null => None,
+                    Value::String(s) => Some(s.as_bytes().to_vec()),
+                    Value::Number(n) => Some(n.as_str().as_bytes().to_vec()),
+                    Value::Bool(b) => Some(b.to_string().into_bytes()),
+                    v => Some(serde_json::to_vec(v).unwrap()),
+                };
+                assert_eq!(got, expect, "{name} of {json}");
+            }
+        }
+        // A record made by hand (no order): the known fields, then the others.
+        let mut call = Call {
+            call_uuid: "h".into(),
+            srtp: Some(true),
+            ..Call::default()
+        };
+        call.extra.insert("srtp".into(), Value::from("shadowed"));
+        call.extra.insert("zz".into(), Value::from(1));
+        let c = calls_call::new(call).unwrap();
+        let names: Vec<&[u8]> = c.fields.iter().map(|f| c.bytes(f.name)).collect();
+        assert_eq!(names, [&b"call_uuid"[..], b"answer_time", b"srtp", b"zz"]);
+        assert_eq!(get(&c, c"srtp"), (0, Some(b"true".to_vec())));
     }
 
     #[test]
