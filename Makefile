@@ -50,6 +50,7 @@ bench: build
 	$(CARGO) build --release -p calls-sim
 	$(CARGO) run --release -p calls-core --example bench
 	$(CARGO) run --release -p calls-core --example bench_rate
+	$(CARGO) run --release -p calls-ffi --example bench_records
 
 # Only the rate rows (issue 13): exports against calls-sim's 300-per-5-s limit.
 bench-rate:

@@ -1,8 +1,8 @@
 /*
  * Helpers shared by the C and C++ examples (header-only, C99 and C++17):
  *
- *  - fj_get(): a tiny extractor for the flat string/number fields of one JSON
- *    object (the call objects calls_pager_next returns), no JSON library;
+ *  - call_text() / call_int64(): one field of a calls_call record (no JSON
+ *    parser: calls_call_get and the typed getters);
  *  - dec_sum: exact sums of decimal money strings ("0.00280") in integers;
  *  - apply_filter_flag(): the command-line filter flags shared by every
  *    example, mapped to calls_query_set;
@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,222 +70,47 @@ static inline int pager_from_env(const calls_query *q, const char *checkpoint, u
     return 0;
 }
 
-/* ---------------------------------------------------------------- JSON */
+/* ---------------------------------------------------------------- records */
 
-static inline const char *fj_ws(const char *p)
+/* The text of field `name` of `call`, borrowed from it ("" when the record
+ * has no such field or it is null); *len (if not NULL) its length. Returns
+ * 0, or -1 after report() on an error other than NO_FIELD. */
+static inline int call_text(const calls_call *call, const char *name, const char **text, size_t *len)
 {
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-static inline int fj_hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    int i;
-    for (i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Appends byte c to out (capacity cap, length *n); -1 when it does not fit. */
-static inline int fj_put(char *out, size_t cap, size_t *n, char c)
-{
-    if (out == NULL)
-        return 0; /* skipping */
-    if (*n + 1 >= cap)
-        return -1;
-    out[(*n)++] = c;
-    return 0;
-}
-
-/*
- * Reads the JSON string starting at *pp (on its opening quote), unescaped into
- * out (NUL-terminated; out may be NULL to skip). Advances *pp past the closing
- * quote. Returns 0, or -1 when malformed or too long for cap.
- */
-static inline int fj_string(const char **pp, char *out, size_t cap)
-{
-    const char *p = *pp;
     size_t n = 0;
-    if (*p != '"')
+    calls_result rc = calls_call_get(call, name, text, &n);
+    if (rc == CALLS_RESULT_NO_FIELD || (rc == CALLS_RESULT_OK && *text == NULL)) {
+        *text = "";
+        n = 0;
+    } else if (rc != CALLS_RESULT_OK) {
+        report(name, rc);
         return -1;
-    p++;
-    while (*p != '"') {
-        unsigned char c = (unsigned char)*p;
-        if (c == '\0')
-            return -1;
-        if (c != '\\') {
-            if (fj_put(out, cap, &n, (char)c))
-                return -1;
-            p++;
-            continue;
-        }
-        p++;
-        switch (*p) {
-        case '"': case '\\': case '/':
-            if (fj_put(out, cap, &n, *p)) return -1;
-            break;
-        case 'b': if (fj_put(out, cap, &n, '\b')) return -1; break;
-        case 'f': if (fj_put(out, cap, &n, '\f')) return -1; break;
-        case 'n': if (fj_put(out, cap, &n, '\n')) return -1; break;
-        case 'r': if (fj_put(out, cap, &n, '\r')) return -1; break;
-        case 't': if (fj_put(out, cap, &n, '\t')) return -1; break;
-        case 'u': {
-            unsigned cp, lo;
-            if (fj_hex4(p + 1, &cp))
-                return -1;
-            p += 4;
-            if (cp >= 0xD800 && cp <= 0xDBFF) { /* a surrogate pair */
-                if (p[1] != '\\' || p[2] != 'u' || fj_hex4(p + 3, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                    return -1;
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                p += 6;
-            }
-            if (cp < 0x80) {
-                if (fj_put(out, cap, &n, (char)cp)) return -1;
-            } else if (cp < 0x800) {
-                if (fj_put(out, cap, &n, (char)(0xC0 | (cp >> 6))) ||
-                    fj_put(out, cap, &n, (char)(0x80 | (cp & 0x3F))))
-                    return -1;
-            } else if (cp < 0x10000) {
-                if (fj_put(out, cap, &n, (char)(0xE0 | (cp >> 12))) ||
-                    fj_put(out, cap, &n, (char)(0x80 | ((cp >> 6) & 0x3F))) ||
-                    fj_put(out, cap, &n, (char)(0x80 | (cp & 0x3F))))
-                    return -1;
-            } else {
-                if (fj_put(out, cap, &n, (char)(0xF0 | (cp >> 18))) ||
-                    fj_put(out, cap, &n, (char)(0x80 | ((cp >> 12) & 0x3F))) ||
-                    fj_put(out, cap, &n, (char)(0x80 | ((cp >> 6) & 0x3F))) ||
-                    fj_put(out, cap, &n, (char)(0x80 | (cp & 0x3F))))
-                    return -1;
-            }
-            break;
-        }
-        default:
-            return -1;
-        }
-        p++;
     }
-    if (out != NULL)
-        out[n] = '\0';
-    *pp = p + 1;
+    if (len)
+        *len = n;
     return 0;
 }
 
-/* Skips one JSON value of any kind at *pp. Returns 0 or -1. */
-static inline int fj_skip(const char **pp)
+/* An integer field (0 when absent or null). Returns 0, or -1 after report(). */
+static inline int call_int64(const calls_call *call, const char *name, int64_t *out)
 {
-    const char *p = fj_ws(*pp);
-    int depth = 0;
-    do {
-        p = fj_ws(p);
-        if (*p == '"') {
-            if (fj_string(&p, NULL, 0))
-                return -1;
-        } else if (*p == '{' || *p == '[') {
-            depth++;
-            p++;
-        } else if (*p == '}' || *p == ']') {
-            if (depth == 0)
-                return -1;
-            depth--;
-            p++;
-        } else if (*p == ',' || *p == ':') {
-            if (depth == 0)
-                return -1;
-            p++;
-        } else if (*p == '\0') {
-            return -1;
-        } else { /* a number or literal */
-            while (*p && strchr(",}] \t\r\n", *p) == NULL)
-                p++;
-        }
-    } while (depth > 0);
-    *pp = p;
-    return 0;
+    calls_result rc = calls_call_get_int64(call, name, out);
+    if (rc == CALLS_RESULT_OK || rc == CALLS_RESULT_NO_FIELD)
+        return 0;
+    report(name, rc);
+    return -1;
 }
 
-/*
- * Finds the top-level field `key` of the JSON object `obj` and copies its
- * value into out (capacity cap): strings unescaped, numbers and true/false as
- * written. Returns 1 when found, 0 when absent or null (out = ""), -1 when
- * the JSON is malformed or the value does not fit.
- */
-static inline int fj_get(const char *obj, const char *key, char *out, size_t cap)
+/* A top-level unsigned counter of the library's flat stats JSON
+ * (calls_pager_stats: "requests", "retries", "windows"...), the first
+ * `"name":` of the text; 0 when absent. */
+static inline unsigned long long stat_u64(const char *stats, const char *name)
 {
-    const char *p = fj_ws(obj);
-    char name[128];
-    if (cap == 0)
-        return -1;
-    out[0] = '\0';
-    if (*p != '{')
-        return -1;
-    p = fj_ws(p + 1);
-    if (*p == '}')
-        return 0;
-    for (;;) {
-        int wanted;
-        if (fj_string(&p, name, sizeof name))
-            return -1;
-        wanted = strcmp(name, key) == 0;
-        p = fj_ws(p);
-        if (*p != ':')
-            return -1;
-        p = fj_ws(p + 1);
-        if (wanted) {
-            if (*p == '"')
-                return fj_string(&p, out, cap) ? -1 : 1;
-            if (*p == '{' || *p == '[')
-                return -1; /* not a flat field */
-            if (strncmp(p, "null", 4) == 0)
-                return 0;
-            {
-                size_t n = 0;
-                while (*p && strchr(",} \t\r\n", *p) == NULL) {
-                    if (fj_put(out, cap, &n, *p++))
-                        return -1;
-                }
-                out[n] = '\0';
-                return n > 0 ? 1 : -1;
-            }
-        }
-        if (fj_skip(&p))
-            return -1;
-        p = fj_ws(p);
-        if (*p == ',') {
-            p = fj_ws(p + 1);
-            continue;
-        }
-        return *p == '}' ? 0 : -1;
-    }
-}
-
-/* An unsigned integer field (0 when absent). Returns 0, or -1 when malformed. */
-static inline int fj_get_u64(const char *obj, const char *key, unsigned long long *out)
-{
-    char buf[32];
-    char *end;
-    int r = fj_get(obj, key, buf, sizeof buf);
-    *out = 0;
-    if (r == 0)
-        return 0;
-    if (r < 0 || buf[0] < '0' || buf[0] > '9')
-        return -1;
-    errno = 0;
-    *out = strtoull(buf, &end, 10);
-    return (errno || *end) ? -1 : 0;
+    char key[64];
+    const char *p;
+    snprintf(key, sizeof key, "\"%s\":", name);
+    p = stats ? strstr(stats, key) : NULL;
+    return p ? strtoull(p + strlen(key), NULL, 10) : 0;
 }
 
 /* ---------------------------------------------------------------- money */

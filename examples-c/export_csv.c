@@ -1,7 +1,9 @@
 /*
  * export_csv: every call matching the filters as CSV (RFC 4180: a header row,
- * CRLF line ends, fields with , " CR or LF quoted, quotes doubled), streamed
- * one call at a time through calls_pager_next; resumable after a crash.
+ * CRLF line ends, fields with , " CR or LF quoted, quotes doubled), or with
+ * --format ndjson as one JSON object per line (every field the service sent),
+ * streamed one call at a time through calls_pager_next_call, each field read
+ * with calls_call_get (no JSON parser); resumable after a crash (CSV).
  *
  *   export_csv --days 60 --checkpoint calls.ckpt > calls.csv
  *   # ... killed part-way; then, with the same filters:
@@ -52,19 +54,29 @@ struct options {
     unsigned long long max_items; /* 0 = no cap */
     const char *checkpoint;       /* --checkpoint CKPT, or NULL */
     const char *resume;           /* --resume FILE, or NULL */
+    int ndjson;                   /* --format ndjson */
 };
 
-static void csv_field(FILE *f, const char *s)
+/* One field, RFC 4180: quoted when it holds , " CR or LF, quotes doubled. */
+static void csv_field(FILE *f, const char *s, size_t n)
 {
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
+    size_t i;
+    int quote = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') {
+            quote = 1;
+            break;
+        }
+    }
+    if (!quote) {
+        fwrite(s, 1, n, f);
         return;
     }
     fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
+    for (i = 0; i < n; i++) {
+        if (s[i] == '"')
             fputc('"', f);
-        fputc(*s, f);
+        fputc(s[i], f);
     }
     fputc('"', f);
 }
@@ -72,9 +84,11 @@ static void csv_field(FILE *f, const char *s)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: export_csv [filters] [--max N] [--checkpoint CKPT] > calls.csv\n"
+            "usage: export_csv [filters] [--max N] [--format csv|ndjson] [--checkpoint CKPT] > calls.csv\n"
             "       export_csv [filters] [--max N] --resume FILE [--checkpoint CKPT]\n"
             "  --max N            stop after N calls (with --resume: once FILE holds N rows)\n"
+            "  --format F         csv (the default: RFC 4180, the columns below) or ndjson\n"
+            "                     (one JSON object per line, every field; not with --resume)\n"
             "  --checkpoint CKPT  after every row, save where the export stands to CKPT\n"
             "                     (written to CKPT.tmp, then renamed over CKPT)\n"
             "  --resume FILE      finish the interrupted export in FILE: cut off its partial\n"
@@ -197,6 +211,14 @@ static int parse_args(int argc, char **argv, time_t now, calls_query **q, struct
             o->resume = v;
             continue;
         }
+        if (!missing && (v = flag_value(argc, argv, &i, "--format", &missing)) != NULL) {
+            if (strcmp(v, "csv") != 0 && strcmp(v, "ndjson") != 0) {
+                fprintf(stderr, "error: --format is csv or ndjson, not `%s`\n", v);
+                return -1;
+            }
+            o->ndjson = strcmp(v, "ndjson") == 0;
+            continue;
+        }
         if (missing) {
             fprintf(stderr, "error: %s needs a value\n", argv[i]);
             return -1;
@@ -209,6 +231,10 @@ static int parse_args(int argc, char **argv, time_t now, calls_query **q, struct
             usage(stderr);
             return -1;
         }
+    }
+    if (o->ndjson && o->resume) {
+        fprintf(stderr, "error: --resume works with --format csv only\n");
+        return -1;
     }
     if (o->checkpoint && o->resume && strcmp(o->checkpoint, o->resume) == 0) {
         fprintf(stderr, "error: --checkpoint and --resume name the same file\n");
@@ -442,19 +468,28 @@ cleanup:
     return ret;
 }
 
-/* Writes one call as a CSV row. Returns 0, or -1 when a field cannot be read. */
-static int write_row(FILE *out, const char *json)
+/* Writes one call as a CSV row (an absent or null field is empty), or with
+ * `ndjson` as one line of JSON. Returns 0, or -1 after report(). */
+static int write_row(FILE *out, const calls_call *call, int ndjson)
 {
-    char value[4096];
-    size_t k;
-    for (k = 0; k < NCOLUMNS; k++) {
-        if (fj_get(json, COLUMNS[k], value, sizeof value) < 0) {
-            fprintf(stderr, "error: field %s of a call could not be read: %.200s\n", COLUMNS[k], json);
+    const char *value;
+    size_t k, len;
+    if (ndjson) {
+        calls_result rc = calls_call_json(call, &value, &len);
+        if (rc != CALLS_RESULT_OK) {
+            report("calls_call_json", rc);
             return -1;
         }
+        fwrite(value, 1, len, out);
+        fputc('\n', out);
+        return 0;
+    }
+    for (k = 0; k < NCOLUMNS; k++) {
+        if (call_text(call, COLUMNS[k], &value, &len) != 0)
+            return -1;
         if (k)
             fputc(',', out);
-        csv_field(out, value);
+        csv_field(out, value, len);
     }
     fputs("\r\n", out);
     return 0;
@@ -469,8 +504,9 @@ int main(int argc, char **argv)
     calls_client *client = NULL;
     calls_query *query = NULL;
     calls_pager *pager = NULL;
-    char *json = NULL, *checkpoint = NULL;
-    char uuid[UUID_MAX + 1];
+    char *checkpoint = NULL;
+    const char *uuid;
+    calls_call *call = NULL;
     FILE *out = stdout;
     struct options opt;
     uuid_set seen = {NULL, 0, 0};
@@ -512,7 +548,7 @@ int main(int argc, char **argv)
     if (pager_from_env(query, checkpoint, opt.resume ? 0 : opt.max_items, &client, &pager) != 0)
         goto cleanup;
 
-    if (!has_header) {
+    if (!has_header && !opt.ndjson) {
         char header[1024];
         header_row(header, sizeof header);
         fputs(header, out);
@@ -521,15 +557,13 @@ int main(int argc, char **argv)
         goto cleanup;
     rc = CALLS_RESULT_OK;
     while ((opt.max_items == 0 || existing + rows < opt.max_items) &&
-           (rc = calls_pager_next(pager, &json, NULL)) == CALLS_RESULT_OK) {
-        if (fj_get(json, "call_uuid", uuid, sizeof uuid) < 0) {
-            fprintf(stderr, "error: the call_uuid of a call could not be read: %.200s\n", json);
+           (rc = calls_pager_next_call(pager, &call)) == CALLS_RESULT_OK) {
+        if (call_text(call, "call_uuid", &uuid, NULL) != 0)
             goto cleanup;
-        }
         if (opt.resume != NULL && uuid[0] != '\0' && set_has(&seen, uuid)) {
             duplicates++;
         } else {
-            if (write_row(out, json) != 0)
+            if (write_row(out, call, opt.ndjson) != 0)
                 goto cleanup;
             rows++;
             if (opt.resume != NULL && uuid[0] != '\0' && set_add(&seen, uuid) != 0) {
@@ -537,14 +571,14 @@ int main(int argc, char **argv)
                 goto cleanup;
             }
         }
-        calls_string_free(json);
-        json = NULL;
+        calls_call_free(call);
+        call = NULL;
         /* The row is in the file before the checkpoint that covers it. */
         if (opt.checkpoint != NULL && (fflush(out) != 0 || save_checkpoint(opt.checkpoint, started, pager) != 0))
             goto cleanup;
     }
     if (rc != CALLS_RESULT_OK && rc != CALLS_RESULT_DONE) {
-        report("calls_pager_next", rc);
+        report("calls_pager_next_call", rc);
         goto cleanup;
     }
     if (fflush(out) != 0 || ferror(out)) {
@@ -566,7 +600,7 @@ cleanup:
         fprintf(stderr, "error: writing %s failed\n", opt.resume);
         ret = 1;
     }
-    calls_string_free(json);
+    calls_call_free(call);
     free(checkpoint);
     set_free(&seen);
     calls_pager_free(pager);

@@ -25,7 +25,8 @@ int main(int argc, char **argv)
     calls_client *client = NULL;
     calls_query *query = NULL;
     calls_pager *pager = NULL;
-    char *json = NULL, *stats = NULL;
+    calls_call *call = NULL;
+    char *stats = NULL;
     unsigned long long max_items = 0, rows = ULLONG_MAX, count = 0, billed_secs = 0, requests = 0,
                        retries = 0, windows = 0;
     dec_sum amount = {0, 0, 0};
@@ -72,42 +73,58 @@ int main(int argc, char **argv)
 
     printf("%-36s  %-19s  %-16s  %-16s  %-8s  %8s  %10s\n", "CALL UUID", "END TIME (UTC)", "FROM", "TO",
            "DIR", "BILL (s)", "AMOUNT");
-    while ((rc = calls_pager_next(pager, &json, NULL)) == CALLS_RESULT_OK) {
-        char uuid[80], end[40], from[40], to[40], dir[16], amt[40];
-        unsigned long long bill = 0, billed = 0;
-        if (fj_get(json, "call_uuid", uuid, sizeof uuid) < 0 || fj_get(json, "end_time", end, sizeof end) < 0 ||
-            fj_get(json, "from_number", from, sizeof from) < 0 || fj_get(json, "to_number", to, sizeof to) < 0 ||
-            fj_get(json, "call_direction", dir, sizeof dir) < 0 ||
-            fj_get(json, "total_amount", amt, sizeof amt) < 0 || fj_get_u64(json, "bill_duration", &bill) < 0 ||
-            fj_get_u64(json, "billed_duration", &billed) < 0) {
-            fprintf(stderr, "error: a call record could not be read: %.200s\n", json);
+    /* Each call is a calls_call record: fields read through calls_call_get
+     * and the typed getters, no JSON parser. */
+    while ((rc = calls_pager_next_call(pager, &call)) == CALLS_RESULT_OK) {
+        const char *uuid, *from, *to, *dir, *amt = NULL;
+        char end[32] = "-";
+        int64_t bill = 0, billed = 0, end_us = 0;
+        size_t amt_len = 0;
+        if (call_text(call, "call_uuid", &uuid, NULL) || call_text(call, "from_number", &from, NULL) ||
+            call_text(call, "to_number", &to, NULL) || call_text(call, "call_direction", &dir, NULL) ||
+            call_int64(call, "bill_duration", &bill) || call_int64(call, "billed_duration", &billed))
+            goto cleanup;
+        /* end_time as Unix microseconds, formatted here. */
+        rc = calls_call_get_time_us(call, "end_time", &end_us);
+        if (rc == CALLS_RESULT_OK) {
+            time_t secs = (time_t)(end_us / 1000000);
+            struct tm tm;
+            gmtime_r(&secs, &tm);
+            strftime(end, sizeof end, "%Y-%m-%d %H:%M:%S", &tm);
+        } else if (rc != CALLS_RESULT_NO_FIELD) {
+            report("end_time", rc);
             goto cleanup;
         }
-        if (amt[0] != '\0' && dec_add(&amount, amt) != 0) {
-            fprintf(stderr, "error: call %s: total_amount `%s` is not a decimal amount\n", uuid, amt);
+        /* total_amount as its exact decimal text, summed exactly. */
+        rc = calls_call_get_money(call, "total_amount", &amt, &amt_len);
+        if (rc == CALLS_RESULT_OK) {
+            if (dec_add(&amount, amt) != 0) {
+                fprintf(stderr, "error: call %s: total_amount `%s` cannot be summed\n", uuid, amt);
+                goto cleanup;
+            }
+        } else if (rc != CALLS_RESULT_NO_FIELD) {
+            report("total_amount", rc);
             goto cleanup;
         }
         if (count < rows)
-            printf("%-36s  %-19s  %-16s  %-16s  %-8s  %8llu  %10s\n", uuid, end, from, to, dir, bill,
-                   amt[0] ? amt : "-");
+            printf("%-36s  %-19s  %-16s  %-16s  %-8s  %8lld  %10s\n", uuid, end, from, to, dir, (long long)bill,
+                   amt ? amt : "-");
         count++;
-        billed_secs += billed;
-        calls_string_free(json);
-        json = NULL;
+        billed_secs += (unsigned long long)(billed > 0 ? billed : 0);
+        calls_call_free(call);
+        call = NULL;
     }
     if (rc != CALLS_RESULT_DONE) {
-        report("calls_pager_next", rc);
+        report("calls_pager_next_call", rc);
         goto cleanup;
     }
     if ((rc = calls_pager_stats(pager, &stats, NULL)) != CALLS_RESULT_OK) {
         report("calls_pager_stats", rc);
         goto cleanup;
     }
-    if (fj_get_u64(stats, "requests", &requests) < 0 || fj_get_u64(stats, "retries", &retries) < 0 ||
-        fj_get_u64(stats, "windows", &windows) < 0) {
-        fprintf(stderr, "error: unreadable pager stats: %s\n", stats);
-        goto cleanup;
-    }
+    requests = stat_u64(stats, "requests");
+    retries = stat_u64(stats, "retries");
+    windows = stat_u64(stats, "windows");
     if (count > rows)
         printf("... %llu more (see --rows)\n", count - rows);
     dec_format(&amount, total, sizeof total);
@@ -118,7 +135,7 @@ int main(int argc, char **argv)
     ret = 0;
 
 cleanup:
-    calls_string_free(json);
+    calls_call_free(call);
     calls_string_free(stats);
     calls_pager_free(pager);
     calls_query_free(query);

@@ -14,6 +14,11 @@
  *    handle by one thread at a time.
  *  - Strings returned through char ** are NUL-terminated UTF-8 owned by the
  *    caller and must be released with calls_string_free() (and nothing else).
+ *    The caller may modify them first, NUL bytes written inside included:
+ *    calls_string_free() does not depend on their contents.
+ *  - Strings returned through const char ** (calls_call_get, calls_call_json,
+ *    ...) are borrowed views into the handle they came from: valid until that
+ *    handle is freed, never to be freed or modified by the caller.
  *  - No Rust panic crosses this boundary: it becomes CALLS_RESULT_PANIC.
  */
 
@@ -34,6 +39,17 @@
 /** The patch version of this header. */
 #define CALLS_VERSION_PATCH 0
 
+
+/**
+ * One call detail record (opaque): every field the service sent, as text.
+ *
+ * Made by `calls_pager_next_call` or `calls_client_get_call`, released with
+ * `calls_call_free`. Every string it hands out (names, values, its JSON) is
+ * borrowed from it: valid until `calls_call_free`, never to be freed or
+ * modified by the caller. A `const calls_call *` may be read from many
+ * threads at once.
+ */
+typedef struct calls_call calls_call;
 
 /**
  * A client of the call-records API for one account (opaque).
@@ -217,6 +233,12 @@ typedef int (*calls_progress_callback)(const calls_progress *progress, void *use
 #define CALLS_RESULT_VALIDATION 102
 
 /**
+ * A call record has no field of the name asked for (`calls_call_get` and
+ * the typed getters; these also give it for a field that is null).
+ */
+#define CALLS_RESULT_NO_FIELD 103
+
+/**
  * The connection could not be made or broke (refused, reset, DNS, TLS).
  */
 #define CALLS_RESULT_TRANSPORT 200
@@ -342,6 +364,172 @@ uint16_t calls_last_http_status(void);
  * `s` is NULL or a string returned by this library and not yet freed.
  */
 void calls_string_free(char *s);
+
+/**
+ * Releases a call record and every string borrowed from it. NULL does
+ * nothing.
+ *
+ * # Safety
+ * `call` is NULL or a live record not used again.
+ */
+void calls_call_free(calls_call *call);
+
+/**
+ * The value of the field `name` as text, borrowed from `call`: valid until
+ * `calls_call_free(call)`, NUL-terminated, `*len_out` (if `len_out` is not
+ * NULL) its length in bytes without the NUL. Do not free or modify it.
+ *
+ * Strings are unescaped (UTF-8; a string holding `\u0000` has a NUL inside
+ * it: use `*len_out`); numbers are their exact literal text (`0.00280`
+ * stays `0.00280`); booleans are `true` or `false`; objects and arrays are
+ * compact JSON. A JSON `null` is CALLS_RESULT_OK with `*value_out` NULL and
+ * `*len_out` 0. Fields the library does not model work the same as the
+ * known ones, whatever the length of their names.
+ *
+ * Timestamps the library models (`end_time`, `answer_time`,
+ * `initiation_time`) read as UTC `YYYY-MM-DD HH:MM:SS[.ffffff]`; a known
+ * field the service sent as `""` or `null` is absent, except `answer_time`,
+ * which is then `null`.
+ *
+ * Errors: NULL_PARAMETER (`call`, `name` or `value_out`), INVALID_ARGUMENT
+ * (`name` is not UTF-8), NO_FIELD (the record has no such field); on
+ * failure `*value_out` is NULL and `*len_out` 0.
+ *
+ * # Safety
+ * `call` is NULL or a live record; `name` is NULL or NUL-terminated;
+ * `value_out` and `len_out` are NULL or writable.
+ */
+calls_result calls_call_get(const calls_call *call, const char *name, const char **value_out, size_t *len_out);
+
+/**
+ * How many fields `call` has (0 for NULL).
+ *
+ * # Safety
+ * `call` is NULL or a live record.
+ */
+size_t calls_call_field_count(const calls_call *call);
+
+/**
+ * The field at `index` (0 ≤ index < `calls_call_field_count`): its name in
+ * `*name_out` and its value as `calls_call_get` gives it, every field in
+ * the order received (a known field the service sent as `""` or `null` is
+ * not there, except `answer_time`, then null and, if it was not sent at
+ * all, last). Both strings are borrowed from `call` until `calls_call_free`.
+ *
+ * Errors: NULL_PARAMETER (`call`, `name_out` or `value_out`),
+ * INVALID_ARGUMENT (`index` out of range); on failure `*name_out` and
+ * `*value_out` are NULL and `*len_out` 0.
+ *
+ * # Safety
+ * `call` is NULL or a live record; `name_out`, `value_out` and `len_out`
+ * are NULL or writable.
+ */
+calls_result calls_call_field_at(const calls_call *call, size_t index, const char **name_out, const char **value_out, size_t *len_out);
+
+/**
+ * The whole record as one compact JSON object (the same text
+ * `calls_pager_next` gives: the known fields first, in the API's order,
+ * then the others in the order received), borrowed from `call` until
+ * `calls_call_free`:
+ * NUL-terminated, `*len_out` (if not NULL) its length. Do not free it.
+ *
+ * Errors: NULL_PARAMETER; on failure `*json_out` is NULL.
+ *
+ * # Safety
+ * `call` is NULL or a live record; `json_out` and `len_out` are NULL or writable.
+ */
+calls_result calls_call_json(const calls_call *call, const char **json_out, size_t *len_out);
+
+/**
+ * The field `name` as a signed 64-bit integer (counts and durations such as
+ * `bill_duration`, `hangup_cause_code`): a JSON integer, or a string of one
+ * (an optional `-` and decimal digits).
+ *
+ * Errors: NULL_PARAMETER, NO_FIELD (no such field, or it is null),
+ * INVALID_ARGUMENT (`name` not UTF-8; the value is not an integer, or does
+ * not fit in int64_t). On failure `*value_out` is 0.
+ *
+ * # Safety
+ * `call` is NULL or a live record; `name` is NULL or NUL-terminated;
+ * `value_out` is NULL or writable.
+ */
+calls_result calls_call_get_int64(const calls_call *call, const char *name, int64_t *value_out);
+
+/**
+ * The timestamp `name` (such as `end_time`, `answer_time`) as microseconds
+ * since 1970-01-01 00:00:00 UTC. The text is read as the library reads the
+ * API's timestamps: `YYYY-MM-DD HH:MM[:SS[.ffffff]]` in UTC, a `T`, `Z` or
+ * an offset such as `+05:30` accepted. `""` counts as null.
+ *
+ * Errors: NULL_PARAMETER, NO_FIELD (no such field, or it is null or `""`),
+ * INVALID_ARGUMENT (`name` not UTF-8, or the value is not a timestamp).
+ * On failure `*us_out` is 0.
+ *
+ * # Safety
+ * As `calls_call_get_int64`.
+ */
+calls_result calls_call_get_time_us(const calls_call *call, const char *name, int64_t *us_out);
+
+/**
+ * The boolean `name` (such as `srtp`, `secure_trunking`): `*value_out` is 1
+ * for `true`, 0 for `false`.
+ *
+ * Errors: NULL_PARAMETER, NO_FIELD (no such field, or it is null),
+ * INVALID_ARGUMENT (`name` not UTF-8, or the value is not `true` or
+ * `false`). On failure `*value_out` is 0.
+ *
+ * # Safety
+ * As `calls_call_get_int64`.
+ */
+calls_result calls_call_get_bool(const calls_call *call, const char *name, int *value_out);
+
+/**
+ * The amount `name` (such as `total_amount`, `total_rate`) as its exact
+ * decimal text, borrowed like `calls_call_get`'s values: an optional `-`,
+ * digits, and optionally `.` and more digits (`"0.00280"` stays
+ * `"0.00280"`), from a JSON string or number.
+ *
+ * Errors: NULL_PARAMETER, NO_FIELD (no such field, or it is null),
+ * INVALID_ARGUMENT (`name` not UTF-8, or the value is not such a decimal).
+ * On failure `*value_out` is NULL and `*len_out` 0.
+ *
+ * # Safety
+ * As `calls_call_get`.
+ */
+calls_result calls_call_get_money(const calls_call *call, const char *name, const char **value_out, size_t *len_out);
+
+/**
+ * The amount `name` as integer micro-units (millionths: `"0.00280"` is
+ * 2800, `"-1.5"` is -1500000), computed exactly from the decimal text.
+ * Never rounded: more than 6 decimals are accepted only when the extra ones
+ * are zeros (`"0.0028000"`), otherwise INVALID_ARGUMENT; so is an amount
+ * beyond int64_t (about ±9.2 × 10^12 units).
+ *
+ * Errors: NULL_PARAMETER, NO_FIELD (no such field, or it is null),
+ * INVALID_ARGUMENT (`name` not UTF-8; not a decimal; too many decimals;
+ * out of range). On failure `*micros_out` is 0.
+ *
+ * # Safety
+ * As `calls_call_get_int64`.
+ */
+calls_result calls_call_get_money_micros(const calls_call *call, const char *name, int64_t *micros_out);
+
+/**
+ * Fetches one call by its uuid: `GET .../Zentrunk/Call/{call_uuid}/`.
+ *
+ * `call_uuid` must be a uuid: 8-4-4-4-12 hexadecimal digits (either case);
+ * anything else is VALIDATION with nothing sent. Retries as configured.
+ * On success `*call_out` is a new record owned by the caller (release it
+ * with `calls_call_free`); on failure it is NULL.
+ * Errors: NULL_PARAMETER, INVALID_ARGUMENT (not UTF-8), VALIDATION,
+ * NOT_FOUND (404: no such call, or beyond retention), and those of
+ * `calls_client_list_page`. `client` may be shared by many threads at once.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `call_uuid` is NULL or NUL-terminated;
+ * `call_out` is NULL or writable.
+ */
+calls_result calls_client_get_call(const calls_client *client, const char *call_uuid, calls_call **call_out);
 
 /**
  * Starts configuring a client for one account.
@@ -683,6 +871,22 @@ calls_result calls_pager_next(calls_pager *p, char **json_out, size_t *len_out);
  * As `calls_pager_next`.
  */
 calls_result calls_pager_next_page(calls_pager *p, char **json_out, size_t *len_out);
+
+/**
+ * The next call as a `calls_call` record (read its fields with
+ * `calls_call_get` and the typed getters, no JSON parser needed).
+ *
+ * Returns CALLS_RESULT_OK with `*call_out` a new record owned by the caller
+ * (release it with `calls_call_free`; it does not depend on the pager, which
+ * may be freed first), or CALLS_RESULT_DONE with `*call_out` NULL when every
+ * call was returned. DONE, sticky errors and blocking as `calls_pager_next`,
+ * with which it may be mixed. Errors: NULL_PARAMETER and those of
+ * `calls_pager_next`; on failure `*call_out` is NULL.
+ *
+ * # Safety
+ * `pager` is NULL or a live pager; `call_out` is NULL or writable.
+ */
+calls_result calls_pager_next_call(calls_pager *pager, calls_call **call_out);
 
 /**
  * Sets the pager's progress callback: `callback(progress, user_data)` is

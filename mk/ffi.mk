@@ -6,7 +6,8 @@
 #   header       regenerate include/calls.h (cbindgen, from crates/calls-ffi)
 #   header-check fail when include/calls.h is stale
 #   c-examples   build/ffi/{list_calls,export_csv,summary}
-#   c-test       every C test: test_calls and test_resume, each plain, under
+#   c-test       every C test: test_calls, test_resume, test_records and the
+#                C++17 test_cpp (include/calls.hpp), each plain, under
 #                ASan+UBSan and under valgrind against calls-sim; the examples;
 #                export_csv killed with -9 mid-export and resumed; header
 #                compiles; install/pkg-config/link-line checks; the last line
@@ -75,6 +76,12 @@ c-test-bins: ffi-build
 	  -o $(FFI_BUILD)/export_csv_asan
 	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/examples-c/sync_sqlite.c -lsqlite3 $(FFI_LINK) \
 	  -o $(FFI_BUILD)/sync_sqlite_asan
+	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/tests/test_records.c $(FFI_LINK) -o $(FFI_BUILD)/test_records
+	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_records.c $(FFI_LINK) \
+	  -o $(FFI_BUILD)/test_records_asan
+	$(CXX) $(FFI_CXXFLAGS) $(FFI_ROOT)/tests/test_cpp.cpp $(FFI_LINK) -o $(FFI_BUILD)/test_cpp
+	$(CXX) $(FFI_CXXFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_cpp.cpp $(FFI_LINK) \
+	  -o $(FFI_BUILD)/test_cpp_asan
 
 c-test: header-check c-examples c-test-bins ffi-sim
 	cd $(FFI_ROOT) && CC="$(CC)" CXX="$(CXX)" CARGO="$(CARGO)" MAKE="$(MAKE)" \
@@ -97,10 +104,12 @@ demo-c: c-examples ffi-sim
 	@echo "== calls demo (C): list_calls, export_csv, summary and sync_sqlite against a local calls-sim"
 	cd $(FFI_ROOT) && scripts/with-sim.sh --calls 5000 --seed 7 -- sh -c '\
 	  set -e; \
-	  echo "-- list_calls --days 60 --direction outbound --bill-duration-gte 60 --rows 15"; \
+	  echo "-- list_calls --days 60 --direction outbound --bill-duration-gte 60 --rows 15  (calls_pager_next_call, calls_call_get, typed getters)"; \
 	  build/ffi/list_calls --days 60 --direction outbound --bill-duration-gte 60 --rows 15; \
-	  echo; echo "-- summary --days 60"; \
+	  echo; echo "-- summary --days 60  (C++17: include/calls.hpp, range-for, typed accessors)"; \
 	  build/ffi/summary --days 60; \
+	  echo; echo "-- export_csv --days 60 --format ndjson --max 2  (calls_call_json)"; \
+	  build/ffi/export_csv --days 60 --format ndjson --max 2; \
 	  echo; echo "-- export_csv --days 60 > build/calls.csv"; \
 	  build/ffi/export_csv --days 60 > build/calls.csv; \
 	  echo "wrote $$(pwd)/build/calls.csv: $$(($$(wc -l < build/calls.csv) - 1)) rows (plus a header row)"'

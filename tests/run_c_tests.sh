@@ -3,8 +3,8 @@
 #
 #   tests/run_c_tests.sh BUILD_DIR
 #
-# BUILD_DIR holds test_calls and test_resume (plain), test_calls_asan and
-# test_resume_asan (ASan+UBSan), the examples and export_csv_asan (mk/ffi.mk
+# BUILD_DIR holds test_calls, test_resume, test_records and test_cpp (plain),
+# their *_asan builds (ASan+UBSan), the examples and export_csv_asan (mk/ffi.mk
 # builds them). Each scenario of test_calls and test_resume runs against its
 # own calls-sim (scripts/with-sim.sh) three ways: plain, under ASan+UBSan, and
 # under valgrind. N counts checks: every CHECK inside those programs, plus one
@@ -81,6 +81,11 @@ scenarios=(
   "test_resume offline:"
   "test_resume data:--calls 400 --seed 11"
   "test_resume sync:--calls 400 --seed 11"
+  "test_records offline:"
+  "test_records data:--calls 400 --seed 11"
+  "test_records odd:--calls 100 --seed 11 --odd-fields"
+  "test_cpp offline:"
+  "test_cpp data:--calls 400 --seed 11"
 )
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=23"
@@ -116,14 +121,42 @@ examples() {
     && "$bin/export_csv" --days 20 --max 50 >"$out" \
     && head -n 1 "$out" | grep -q '^call_uuid,end_time,' \
     && [ "$(wc -l <"$out")" -eq 51 ] \
-    && "$bin/summary" --days 20 --hangup-source customer
+    && "$bin/summary" --days 20 --hangup-source customer \
+    && "$bin/export_csv" --days 20 --max 50 --format ndjson >"$out.nd" \
+    && [ "$(wc -l <"$out.nd")" -eq 50 ] \
+    && [ "$(grep -c '^{"call_uuid":"[0-9a-f-]\{36\}",.*}$' "$out.nd")" -eq 50 ] \
+    && diff <(tail -n +2 "$out" | cut -d, -f1) <(cut -d'"' -f4 "$out.nd") \
+    && ! "$bin/export_csv" --format xml 2>/dev/null \
+    && ! "$bin/export_csv" --format ndjson --resume "$out" 2>/dev/null
   local st=$?
+  rm -f "$out.nd"
   rm -f "$out"
   return $st
 }
 export bin
 export -f examples
-step "examples: list_calls, export_csv, summary" "$sim" --calls 400 --seed 5 -- bash -c examples
+step "examples: list_calls, export_csv (csv and ndjson), summary" "$sim" --calls 400 --seed 5 -- bash -c examples
+# RFC 4180 against calls-sim --odd-fields, whose stir_verification holds
+# , " CR and LF: the field is quoted with its quotes doubled, each record
+# spans two lines, and --resume reads such records back (skips them all).
+csv_quoting() {
+  local out st
+  out="$(mktemp)"
+  "$bin/export_csv" --days 20 --max 20 >"$out" 2>/dev/null \
+    && [ "$(wc -l <"$out")" -eq 41 ] \
+    && [ "$(grep -c ',"Verified, ""A""'$'\r''$' "$out")" -eq 20 ] \
+    && [ "$(grep -c '^second line",' "$out")" -eq 20 ] \
+    && "$bin/export_csv" --days 20 --max 25 --resume "$out" 2>"$out.err" \
+    && grep -q '^export_csv: 5 rows appended .* 20 duplicates skipped' "$out.err" \
+    && [ "$(wc -l <"$out")" -eq 51 ] \
+    && "$bin/export_csv" --days 20 --max 5 --format ndjson | grep -c '"stir_verification":"Verified, \\"A\\"\\r\\nsecond line"' | grep -qx 5
+  st=$?
+  rm -f "$out" "$out.err"
+  return $st
+}
+export -f csv_quoting
+step "examples: export_csv quotes per RFC 4180, ndjson escapes (calls-sim --odd-fields)" \
+  "$sim" --calls 400 --seed 5 --odd-fields -- bash -c csv_quoting
 failure_example() {
   local out st
   out="$(env -u PLIVO_AUTH_ID "$bin/list_calls" --days 1 2>&1)"

@@ -1016,6 +1016,30 @@ pub struct Call {
     pub attestation_indicator: Option<String>,
     /// Every other field the service sent, unchanged and in order.
     pub extra: Map<String, Value>,
+    /// The order the service sent the fields in (see
+    /// [`Call::received_names`]); empty for a record not decoded. Not part of
+    /// equality: two records with the same fields are equal in any order.
+    pub received: ReceivedOrder,
+}
+
+/// The order in which a decoded [`Call`]'s fields arrived: for each field,
+/// the index of a known field in [`Call::FIELDS`], or
+/// [`ReceivedOrder::EXTRA`] plus the index of an unmodelled field in
+/// [`Call::extra`]. Records with more than `u16::MAX - EXTRA` unmodelled
+/// fields keep the order of the first ones only. Always equal to another
+/// `ReceivedOrder`: it does not change what a record holds.
+#[derive(Debug, Clone, Default)]
+pub struct ReceivedOrder(pub Vec<u16>);
+
+impl ReceivedOrder {
+    /// Positions from this value on are indices into [`Call::extra`].
+    pub const EXTRA: u16 = 64;
+}
+
+impl PartialEq for ReceivedOrder {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -1108,6 +1132,48 @@ impl Call {
         "attestation_indicator",
     ];
 
+    /// The API names of the fields as they were received, in order: known
+    /// fields (present, null or `""`) and unmodelled ones, each once. For a
+    /// record not decoded (no [`Call::received`]), the known fields then
+    /// [`Call::extra`]'s.
+    ///
+    /// ```
+    /// let call = calls_core::model::decode_call(
+    ///     br#"{"region": "us", "call_uuid": "u1", "srtp": false, "x": 1}"#)?;
+    /// assert_eq!(call.received_names(), ["region", "call_uuid", "srtp", "x"]);
+    /// # Ok::<(), calls_core::Error>(())
+    /// ```
+    pub fn received_names(&self) -> Vec<&str> {
+        let extra: Vec<&str> = self.extra.keys().map(String::as_str).collect();
+        if self.received.0.is_empty() {
+            return Call::FIELDS.iter().copied().chain(extra).collect();
+        }
+        let mut out = Vec::with_capacity(self.received.0.len());
+        let mut seen_known = 0u32;
+        for &i in &self.received.0 {
+            if i >= ReceivedOrder::EXTRA {
+                if let Some(k) = extra.get(usize::from(i - ReceivedOrder::EXTRA)) {
+                    out.push(*k);
+                }
+            } else if let Some(k) = Call::FIELDS.get(usize::from(i)) {
+                // A known field sent twice is listed once.
+                if seen_known & (1 << i) == 0 {
+                    seen_known |= 1 << i;
+                    out.push(*k);
+                }
+            }
+        }
+        // Unmodelled fields beyond what the order could hold.
+        let recorded = self
+            .received
+            .0
+            .iter()
+            .filter(|&&i| i >= ReceivedOrder::EXTRA)
+            .count();
+        out.extend(extra.iter().skip(recorded));
+        out
+    }
+
     /// The attestation indicator, or `None` when absent, `""` or the string `"null"`.
     ///
     /// ```
@@ -1147,10 +1213,19 @@ impl<'de> Visitor<'de> for CallVisitor {
                 Key::Known(f) => f,
                 Key::Unknown(k) => {
                     let v: Value = value(&mut map, &k, Extra)?;
+                    if !c.extra.contains_key(&k) {
+                        let at = u16::try_from(c.extra.len())
+                            .ok()
+                            .and_then(|i| i.checked_add(ReceivedOrder::EXTRA));
+                        if let Some(at) = at {
+                            c.received.0.push(at);
+                        }
+                    }
                     c.extra.insert(k, v);
                     continue;
                 }
             };
+            c.received.0.push(field as u16);
             use CallField as F;
             match field {
                 F::CallUuid => uuid = Some(value_of(&mut map, "call_uuid")?),

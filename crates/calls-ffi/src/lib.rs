@@ -24,6 +24,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod boundary;
+pub mod call;
 pub mod callback;
 pub mod client;
 pub mod pager;
@@ -53,6 +54,9 @@ pub const CALLS_RESULT_INVALID_ARGUMENT: calls_result = 101;
 /// A filter the API would reject (bad value, empty range, time-window rules);
 /// nothing was sent.
 pub const CALLS_RESULT_VALIDATION: calls_result = 102;
+/// A call record has no field of the name asked for (`calls_call_get` and
+/// the typed getters; these also give it for a field that is null).
+pub const CALLS_RESULT_NO_FIELD: calls_result = 103;
 /// The connection could not be made or broke (refused, reset, DNS, TLS).
 pub const CALLS_RESULT_TRANSPORT: calls_result = 200;
 /// The service did not answer in time.
@@ -83,6 +87,7 @@ pub(crate) fn result_str(code: calls_result) -> &'static std::ffi::CStr {
         CALLS_RESULT_NULL_PARAMETER => c"CALLS_RESULT_NULL_PARAMETER: a required pointer was NULL",
         CALLS_RESULT_INVALID_ARGUMENT => c"CALLS_RESULT_INVALID_ARGUMENT: invalid argument",
         CALLS_RESULT_VALIDATION => c"CALLS_RESULT_VALIDATION: invalid query (nothing was sent)",
+        CALLS_RESULT_NO_FIELD => c"CALLS_RESULT_NO_FIELD: no such field in the record",
         CALLS_RESULT_TRANSPORT => c"CALLS_RESULT_TRANSPORT: connection failed",
         CALLS_RESULT_TIMEOUT => c"CALLS_RESULT_TIMEOUT: timed out",
         CALLS_RESULT_CANCELLED => c"CALLS_RESULT_CANCELLED: cancelled",
@@ -176,6 +181,7 @@ mod tests {
             CALLS_RESULT_NULL_PARAMETER,
             CALLS_RESULT_INVALID_ARGUMENT,
             CALLS_RESULT_VALIDATION,
+            CALLS_RESULT_NO_FIELD,
             CALLS_RESULT_TRANSPORT,
             CALLS_RESULT_TIMEOUT,
             CALLS_RESULT_CANCELLED,

@@ -78,6 +78,15 @@ impl PagerInner {
         &mut self,
         f: impl FnOnce(&mut Pager) -> Option<calls_core::Result<T>>,
     ) -> Result<Option<String>, Failure> {
+        self.step_map(f, |v| to_json(&v))
+    }
+
+    /// [`Self::step`] with the item turned into `R` by `conv`.
+    fn step_map<T, R>(
+        &mut self,
+        f: impl FnOnce(&mut Pager) -> Option<calls_core::Result<T>>,
+        conv: impl FnOnce(T) -> Result<R, Failure>,
+    ) -> Result<Option<R>, Failure> {
         match &self.state {
             State::Running => {}
             State::Done => return Ok(None),
@@ -91,7 +100,7 @@ impl PagerInner {
                 if self.pager.stats().requests > before {
                     mark_http_ok();
                 }
-                Ok(Some(to_json(&v)?))
+                Ok(Some(conv(v)?))
             }
             None => {
                 if self.pager.stats().requests > before {
@@ -284,6 +293,38 @@ pub unsafe extern "C" fn calls_pager_next_page(
 ) -> calls_result {
     // SAFETY: forwarded from this function's contract.
     unsafe { next_json(p, json_out, len_out, Pager::next_page) }
+}
+
+/// The next call as a `calls_call` record (read its fields with
+/// `calls_call_get` and the typed getters, no JSON parser needed).
+///
+/// Returns CALLS_RESULT_OK with `*call_out` a new record owned by the caller
+/// (release it with `calls_call_free`; it does not depend on the pager, which
+/// may be freed first), or CALLS_RESULT_DONE with `*call_out` NULL when every
+/// call was returned. DONE, sticky errors and blocking as `calls_pager_next`,
+/// with which it may be mixed. Errors: NULL_PARAMETER and those of
+/// `calls_pager_next`; on failure `*call_out` is NULL.
+///
+/// # Safety
+/// `pager` is NULL or a live pager; `call_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn calls_pager_next_call(
+    pager: *mut calls_pager,
+    call_out: *mut *mut crate::call::calls_call,
+) -> calls_result {
+    ffi_call(|| {
+        // SAFETY (both): forwarded from this function's contract.
+        let out = unsafe { OutHandle::new(call_out, "call_out") }?;
+        let p = unsafe { try_ref(pager, "pager") }?;
+        let mut p = p.lock()?;
+        match p.step_map(Iterator::next, crate::call::calls_call::new)? {
+            Some(call) => {
+                out.set(call);
+                Ok(CALLS_RESULT_OK)
+            }
+            None => Ok(CALLS_RESULT_DONE),
+        }
+    })
 }
 
 /// The body of `calls_pager_next` and `calls_pager_next_page`, inside the

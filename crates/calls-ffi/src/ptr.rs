@@ -6,7 +6,7 @@
 //! duration of the call. NULL is always detected and reported as
 //! `CALLS_RESULT_NULL_PARAMETER`.
 
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, c_char};
 use std::ptr::{self, NonNull};
 
 use crate::CALLS_RESULT_BAD_RESPONSE;
@@ -59,14 +59,40 @@ pub unsafe fn free_box<T>(p: *mut T) -> Option<Box<T>> {
     NonNull::new(p).map(|p| unsafe { Box::from_raw(p.as_ptr()) })
 }
 
-/// Frees a string made by [`OutString::set`].
+/// Bytes before each string handed to C: the size of its whole allocation,
+/// so that freeing it never depends on the string's contents (a caller may
+/// write into it, NUL bytes included).
+const STRING_HEADER: usize = std::mem::size_of::<usize>();
+
+/// Copies `s` into a new allocation for C: `[size][bytes of s][NUL]`, and
+/// returns the pointer to the bytes (freed by [`free_c_string`]).
+pub fn string_into_raw(s: &[u8]) -> *mut c_char {
+    let total = STRING_HEADER + s.len() + 1;
+    let mut buf = Vec::with_capacity(total);
+    buf.extend_from_slice(&total.to_ne_bytes());
+    buf.extend_from_slice(s);
+    buf.push(0);
+    let base = Box::into_raw(buf.into_boxed_slice()).cast::<u8>();
+    // SAFETY: the allocation is `total` > STRING_HEADER bytes long.
+    unsafe { base.add(STRING_HEADER) }.cast()
+}
+
+/// Frees a string made by [`string_into_raw`] (or [`OutString::set`]),
+/// whatever the caller wrote into its bytes.
 ///
 /// # Safety
 /// `s` is NULL or was returned by this library as a `char *` and not yet freed.
 pub unsafe fn free_c_string(s: *mut c_char) {
-    if !s.is_null() {
-        // SAFETY: s came from CString::into_raw (the caller's contract).
-        drop(unsafe { CString::from_raw(s) });
+    if s.is_null() {
+        return;
+    }
+    // SAFETY: s came from string_into_raw (the caller's contract): the
+    // header is the STRING_HEADER bytes before it, written there and not
+    // reachable through the string.
+    unsafe {
+        let base = s.cast::<u8>().sub(STRING_HEADER);
+        let total = usize::from_ne_bytes(base.cast::<[u8; STRING_HEADER]>().read_unaligned());
+        drop(Box::from_raw(ptr::slice_from_raw_parts_mut(base, total)));
     }
 }
 
@@ -123,16 +149,16 @@ impl OutString {
     /// `calls_string_free`) and its length in bytes.
     pub fn set(self, s: String) -> Result<(), Failure> {
         let n = s.len();
-        let c = CString::new(s).map_err(|_| {
-            Failure::new(
+        if s.as_bytes().contains(&0) {
+            return Err(Failure::new(
                 CALLS_RESULT_BAD_RESPONSE,
                 "the output contains a NUL byte and cannot be returned as a C string",
-            )
-        })?;
+            ));
+        }
         // SAFETY: both pointers were checked when this was made, during the
         // same exported call.
         unsafe {
-            self.out.as_ptr().write(c.into_raw());
+            self.out.as_ptr().write(string_into_raw(s.as_bytes()));
             if !self.len.is_null() {
                 self.len.write(n);
             }
@@ -172,6 +198,25 @@ mod tests {
         assert_eq!(n, 6);
         // SAFETY: p was just made by OutString::set.
         unsafe { free_c_string(p) };
+    }
+
+    #[test]
+    fn a_string_written_into_is_freed_whole() {
+        let p = string_into_raw(b"{\"a\":\"some longer text\"}");
+        // SAFETY: p holds 26 bytes and a NUL; the caller may write them.
+        unsafe {
+            p.add(3).write(0);
+            p.add(10).write(0);
+            p.write(b'x' as c_char);
+            free_c_string(p);
+            free_c_string(ptr::null_mut());
+        }
+        let e = string_into_raw(b"");
+        // SAFETY: a valid, empty string.
+        unsafe {
+            assert_eq!(*e, 0);
+            free_c_string(e);
+        }
     }
 
     #[test]

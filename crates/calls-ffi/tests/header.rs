@@ -62,6 +62,21 @@ fn header_has_the_contract() {
         "#define CALLS_RESULT_NULL_PARAMETER 100",
         "#define CALLS_RESULT_INVALID_ARGUMENT 101",
         "#define CALLS_RESULT_VALIDATION 102",
+        "#define CALLS_RESULT_NO_FIELD 103",
+        "typedef struct calls_call calls_call;",
+        "calls_result calls_pager_next_call(calls_pager *pager, calls_call **call_out);",
+        "void calls_call_free(calls_call *call);",
+        "calls_result calls_call_get(const calls_call *call, const char *name, const char **value_out, size_t *len_out);",
+        "size_t calls_call_field_count(const calls_call *call);",
+        "calls_result calls_call_field_at(const calls_call *call, size_t index, const char **name_out, const char **value_out, size_t *len_out);",
+        "calls_result calls_call_json(const calls_call *call, const char **json_out, size_t *len_out);",
+        "calls_result calls_client_get_call(const calls_client *client, const char *call_uuid, calls_call **call_out);",
+        "calls_result calls_call_get_int64(const calls_call *call, const char *name, int64_t *value_out);",
+        "calls_result calls_call_get_time_us(const calls_call *call, const char *name, int64_t *us_out);",
+        "calls_result calls_call_get_bool(const calls_call *call, const char *name, int *value_out);",
+        "calls_result calls_call_get_money(const calls_call *call, const char *name, const char **value_out, size_t *len_out);",
+        "calls_result calls_call_get_money_micros(const calls_call *call, const char *name, int64_t *micros_out);",
+        "NUL bytes written inside included",
         "#define CALLS_RESULT_TRANSPORT 200",
         "#define CALLS_RESULT_TIMEOUT 201",
         "#define CALLS_RESULT_CANCELLED 202",
@@ -110,5 +125,5 @@ fn header_has_the_contract() {
             );
         }
     }
-    assert_eq!(fns, 36, "exported function count");
+    assert_eq!(fns, 48, "exported function count");
 }

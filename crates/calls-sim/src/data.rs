@@ -140,6 +140,19 @@ pub(crate) struct CallView<'a> {
     stir_verification: &'static str,
     attestation_indicator: &'static str,
     billed_duration: u32,
+    /// Fields added by [`crate::Faults::odd_fields`] (none otherwise).
+    #[serde(flatten)]
+    odd: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CallView<'_> {
+    /// The odd values of [`crate::Faults::odd_fields`].
+    pub(crate) fn make_odd(&mut self) {
+        self.stir_verification = crate::ODD_STIR;
+        if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(crate::ODD_FIELDS) {
+            self.odd = m;
+        }
+    }
 }
 
 /// Numbers, trunks and the calls, sorted newest first.
@@ -399,6 +412,7 @@ impl Dataset {
             stir_verification: STIR[usize::from(c.stir)],
             attestation_indicator: ATTESTATION[usize::from(c.attestation)],
             billed_duration: c.billed_duration(),
+            odd: serde_json::Map::new(),
         }
     }
 

@@ -171,6 +171,20 @@ pub struct SteadyArrivals {
     pub count: usize,
 }
 
+/// With [`Faults::odd_fields`]: the fields added after every record's own,
+/// as JSON text (a name of 199 bytes, a string with escapes and a NUL, nesting,
+/// null).
+pub const ODD_FIELDS: &str = concat!(
+    r#"{"x_"#,
+    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+    r#"":"long name","x_note":"a, \"quoted\"\r\nline\ttab \u00e9 \u0000nul","#,
+    r#""x_nested":{"a":[1,2.5,true,null],"b":{}},"x_null":null,"x_count":"42"}"#
+);
+
+/// With [`Faults::odd_fields`]: every record's `stir_verification`.
+pub const ODD_STIR: &str = "Verified, \"A\"\r\nsecond line";
+
 /// The fault plan of a server. Counting (`script`, `every`, `late`) restarts
 /// whenever the plan is set; only API requests (not `/_sim/`) count.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -191,6 +205,10 @@ pub struct Faults {
     pub break_order: bool,
     /// Answer every list request as if `offset` were 0 (`meta` still shows it).
     pub ignore_offset: bool,
+    /// Records carry odd values (see [`ODD_FIELDS`]): fields a client does
+    /// not model with a 199-byte name, escapes, a NUL, nesting and null, and
+    /// a `stir_verification` holding `,`, `"`, CR and LF.
+    pub odd_fields: bool,
     /// Hold every API answer until [`Sim::release`] (or `/_sim/release`): a
     /// request is then in flight for as long as a test needs.
     pub hold: bool,
@@ -251,6 +269,12 @@ impl Faults {
     /// Pages answered oldest first.
     pub fn with_broken_order(mut self) -> Faults {
         self.break_order = true;
+        self
+    }
+
+    /// Odd values in every record ([`ODD_FIELDS`], [`ODD_STIR`]).
+    pub fn with_odd_fields(mut self) -> Faults {
+        self.odd_fields = true;
         self
     }
 

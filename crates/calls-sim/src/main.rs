@@ -53,6 +53,9 @@ OPTIONS:
     --tie N                  N more calls that all ended in one second (a day
                              before the start)
     --break-order            answer pages oldest first (a broken service)
+    --odd-fields             records carry odd values: unmodelled fields with a
+                             199-byte name, escapes, a NUL, nesting and null,
+                             and a stir_verification holding , \" CR and LF
     --ignore-offset          answer every page as if offset were 0
     --hold                   hold every API answer until GET /_sim/release
     --default-window-days D  window without end_time filters [default: 7]
@@ -92,6 +95,7 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
     let mut arrive_every = 2u64;
     let mut arrive_depth_days = 0u64;
     let mut break_order = false;
+    let mut odd_fields = false;
     let mut ignore_offset = false;
     let mut hold = false;
     let mut over_limit_every = None;
@@ -154,6 +158,7 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
             }
             "--tie" => c.tie_burst = value(&flag, next())?,
             "--break-order" => break_order = true,
+            "--odd-fields" => odd_fields = true,
             "--ignore-offset" => ignore_offset = true,
             "--hold" => hold = true,
             "--default-window-days" => c.default_window_days = value(&flag, next())?,
@@ -207,6 +212,7 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
         f = f.with_arrivals(arrive_every, arrive_depth_days * 86_400, count);
     }
     f.break_order = break_order;
+    f.odd_fields = odd_fields;
     f.ignore_offset = ignore_offset;
     f.hold = hold;
     c.faults = f;

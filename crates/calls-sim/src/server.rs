@@ -38,6 +38,7 @@ struct FaultState {
     arrived: Arc<Vec<Call>>,
     break_order: bool,
     ignore_offset: bool,
+    odd_fields: bool,
 }
 
 impl FaultState {
@@ -139,6 +140,7 @@ pub(crate) struct Shared {
 struct Quirks {
     break_order: bool,
     ignore_offset: bool,
+    odd_fields: bool,
 }
 
 /// The records visible beside the dataset for one request, and its quirks.
@@ -218,6 +220,7 @@ impl Shared {
                 arrived: Arc::new(Vec::new()),
                 break_order: false,
                 ignore_offset: false,
+                odd_fields: false,
             }),
             counters: Mutex::new(Counters::default()),
             window: Mutex::new(Window {
@@ -282,6 +285,7 @@ impl Shared {
             arrived: Arc::new(kept),
             break_order: f.break_order,
             ignore_offset: f.ignore_offset,
+            odd_fields: f.odd_fields,
         };
     }
 
@@ -506,6 +510,7 @@ impl Shared {
             let quirks = Quirks {
                 break_order: st.break_order,
                 ignore_offset: st.ignore_offset,
+                odd_fields: st.odd_fields,
             };
             let mut drawn = None;
             let rates = st.rates.clone();
@@ -710,7 +715,7 @@ impl Shared {
         }
         match uuid {
             None => self.list(raw_query, late),
-            Some(u) => self.single(u, late.calls),
+            Some(u) => self.single(u, late),
         }
     }
 
@@ -741,6 +746,9 @@ impl Shared {
         if view.quirks.break_order {
             objects.reverse();
         }
+        if view.quirks.odd_fields {
+            objects.iter_mut().for_each(CallView::make_odd);
+        }
         let link = |offset: usize| {
             let mut s = format!(
                 "/v1/Account/{}/Zentrunk/Call/?limit={}&offset={}",
@@ -770,7 +778,8 @@ impl Shared {
         Reply::json(200, serde_json::to_vec(&body).unwrap_or_default())
     }
 
-    fn single(&self, uuid: &str, late: &[Call]) -> Reply {
+    fn single(&self, uuid: &str, view: &Late<'_>) -> Reply {
+        let late = view.calls;
         let oldest = query::oldest_kept(now_micros(), self.policy);
         let found = parse_uuid(&uuid.to_ascii_lowercase()).and_then(|u| {
             self.dataset
@@ -780,10 +789,13 @@ impl Shared {
                 .find(|c| c.uuid == u && c.end_micros() >= oldest)
         });
         match found {
-            Some(c) => Reply::json(
-                200,
-                serde_json::to_vec(&self.dataset.view(c)).unwrap_or_default(),
-            ),
+            Some(c) => {
+                let mut v = self.dataset.view(c);
+                if view.quirks.odd_fields {
+                    v.make_odd();
+                }
+                Reply::json(200, serde_json::to_vec(&v).unwrap_or_default())
+            }
             None => self.error(404, "not found"),
         }
     }

@@ -418,3 +418,40 @@ fn broken_order_and_ignored_offset() {
     );
     assert_ne!(c, a);
 }
+
+#[test]
+fn odd_fields_in_pages_and_single_records() {
+    let sim = sim_faults(Faults::none().with_odd_fields());
+    let page = api(&sim, "limit=3").json();
+    let odd: serde_json::Value = serde_json::from_str(calls_sim::ODD_FIELDS).unwrap();
+    let objects = page["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 3);
+    for o in objects {
+        assert_eq!(o["stir_verification"], calls_sim::ODD_STIR);
+        for (k, v) in odd.as_object().unwrap() {
+            assert_eq!(&o[k], v, "{k}");
+        }
+    }
+    assert_eq!(objects[0]["x_note"], "a, \"quoted\"\r\nline\ttab é \0nul");
+    let long = odd
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.len() > 127)
+        .unwrap();
+    assert_eq!(long.len(), 199);
+    let uuid = objects[0]["call_uuid"].as_str().unwrap();
+    let one = get(
+        &sim.base_url(),
+        &format!("{}{uuid}/", list_path(&sim)),
+        Some((sim.auth_id(), sim.auth_token())),
+    )
+    .unwrap();
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json(), objects[0]);
+    // Without the flag: none of it.
+    let plain = sim_faults(Faults::none());
+    let o = &api(&plain, "limit=1").json()["objects"][0];
+    assert!(o.get("x_note").is_none());
+    assert_ne!(o["stir_verification"], calls_sim::ODD_STIR);
+}
