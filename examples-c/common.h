@@ -7,7 +7,9 @@
  *  - apply_filter_flag(): the command-line filter flags shared by every
  *    example, mapped to calls_query_set;
  *  - report(): prints calls_result_str(rc) and calls_last_error_message();
- *  - pager_from_env(): a client from the environment and a pager on it.
+ *  - pager_from_env(): a client from the environment and a pager on it;
+ *  - progress_to_stderr(): a pager's progress on one stderr line, when stderr
+ *    is a terminal (calls_pager_set_progress).
  *
  * Include it before any system header (it selects POSIX for gmtime_r).
  */
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "calls.h"
 
@@ -111,6 +114,36 @@ static inline unsigned long long stat_u64(const char *stats, const char *name)
     snprintf(key, sizeof key, "\"%s\":", name);
     p = stats ? strstr(stats, key) : NULL;
     return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+static inline int progress_line(const calls_progress *p, void *user)
+{
+    (void)user;
+    if (p->total_estimate >= 0)
+        fprintf(stderr, "\r%llu of about %lld calls, %llu requests ", (unsigned long long)p->calls,
+                (long long)p->total_estimate, (unsigned long long)p->requests);
+    else
+        fprintf(stderr, "\r%llu calls, %llu requests ", (unsigned long long)p->calls,
+                (unsigned long long)p->requests);
+    return 0;
+}
+
+/* Shows the pager's progress on stderr after every page when stderr is a
+ * terminal (call progress_done() after the loop). Returns whether it does. */
+static inline int progress_to_stderr(calls_pager *p)
+{
+    if (!isatty(STDERR_FILENO))
+        return 0;
+    return calls_pager_set_progress(p, progress_line, NULL) == CALLS_RESULT_OK;
+}
+
+/* Ends the progress line, if one was shown. */
+static inline void progress_done(int shown)
+{
+    if (shown)
+        fputs("\r\033[K", stderr);
 }
 
 /* ---------------------------------------------------------------- money */

@@ -26,12 +26,34 @@
  * would have: the checkpoint keeps the pinned upper bound of the time range,
  * and --days counts back from the saved start time, not from now.
  *
- * The number of rows written (and, with --resume, of calls skipped as
- * already in FILE) goes to stderr.
+ * --sync STATE OUT.csv appends to OUT.csv the calls that ended since the
+ * last run (calls_pager_sync_new with the state in STATE; the first run,
+ * without STATE, from --since-days N days ago or the API's default window),
+ * re-reading the last --lookback-min minutes (default 60) for calls listed
+ * late and skipping those earlier runs delivered. Crash safety, end to end:
+ * the rows are appended and flushed, OUT.csv is fsync'ed, then STATE is
+ * replaced atomically (STATE.tmp written and fsync'ed, renamed over STATE,
+ * the directory fsync'ed). STATE records the size OUT.csv had then; a run
+ * killed at any point leaves rows after that size that no state covers: the
+ * next run cuts a partial last line, reads the call_uuid of those rows, runs
+ * from the same state and skips them, so every call is in OUT.csv once.
+ * STATE is three lines: "export_csv sync 1", "csv_bytes N", the sync state.
+ * A run holds a lock on STATE.lock: a second run at the same time (cron
+ * overlapping a long run) stops with an error instead of appending too.
+ * Test hook: EXPORT_CSV_KILL_AFTER=K kills the process (SIGKILL) after its
+ * K-th row is flushed, =state after STATE.tmp is written, before the rename.
+ *
+ * Progress goes to stderr when it is a terminal. The number of rows written
+ * (and, with --resume or --sync, of calls skipped as already in the file)
+ * goes to stderr at the end.
  */
+/* flock(2), beside POSIX: the lock of a sync series. */
+#define _DEFAULT_SOURCE
 #include "common.h"
 
-#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 
 static const char *const COLUMNS[] = {
     "call_uuid",         "end_time",           "initiation_time",    "answer_time",
@@ -55,7 +77,15 @@ struct options {
     const char *checkpoint;       /* --checkpoint CKPT, or NULL */
     const char *resume;           /* --resume FILE, or NULL */
     int ndjson;                   /* --format ndjson */
+    const char *sync_state;       /* --sync STATE OUT.csv */
+    const char *sync_out;
+    unsigned long long lookback_min; /* --lookback-min (0: the library's default) */
+    unsigned long long since_days;   /* --since-days, for a first sync */
 };
+
+/* The first line of a sync state file. */
+#define SYNC_MAGIC "export_csv sync 1"
+
 
 /* One field, RFC 4180: quoted when it holds , " CR or LF, quotes doubled. */
 static void csv_field(FILE *f, const char *s, size_t n)
@@ -86,6 +116,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: export_csv [filters] [--max N] [--format csv|ndjson] [--checkpoint CKPT] > calls.csv\n"
             "       export_csv [filters] [--max N] --resume FILE [--checkpoint CKPT]\n"
+            "       export_csv [filters] [--since-days N] [--lookback-min M] --sync STATE OUT.csv\n"
             "  --max N            stop after N calls (with --resume: once FILE holds N rows)\n"
             "  --format F         csv (the default: RFC 4180, the columns below) or ndjson\n"
             "                     (one JSON object per line, every field; not with --resume)\n"
@@ -96,6 +127,12 @@ static void usage(FILE *f)
             "                     call_uuid is not in FILE yet; continues from CKPT when it\n"
             "                     exists, else starts over. Give the same filters as the first\n"
             "                     run: --days then counts back from the time saved in CKPT.\n"
+            "  --sync STATE OUT   append the calls that ended since the last run to OUT (a\n"
+            "                     CSV), then replace STATE; the first run (no STATE) starts\n"
+            "                     --since-days N days ago (default: the API's window). Safe\n"
+            "                     to kill at any point: the next run writes each call once.\n"
+            "  --lookback-min M   with --sync: re-read the last M minutes for calls listed\n"
+            "                     late (default 60)\n"
             FILTER_FLAGS_HELP);
 }
 
@@ -211,6 +248,29 @@ static int parse_args(int argc, char **argv, time_t now, calls_query **q, struct
             o->resume = v;
             continue;
         }
+        if (!missing && strcmp(argv[i], "--sync") == 0) {
+            if (i + 2 >= argc) {
+                fprintf(stderr, "error: --sync needs STATE and OUT.csv\n");
+                return -1;
+            }
+            o->sync_state = argv[++i];
+            o->sync_out = argv[++i];
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--lookback-min", &missing)) != NULL) {
+            if (parse_count("--lookback-min", v, &o->lookback_min) || o->lookback_min > 43200) {
+                fprintf(stderr, "error: --lookback-min is at most 43200 (30 days)\n");
+                return -1;
+            }
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--since-days", &missing)) != NULL) {
+            if (parse_count("--since-days", v, &o->since_days) || o->since_days > 90) {
+                fprintf(stderr, "error: --since-days is at most 90\n");
+                return -1;
+            }
+            continue;
+        }
         if (!missing && (v = flag_value(argc, argv, &i, "--format", &missing)) != NULL) {
             if (strcmp(v, "csv") != 0 && strcmp(v, "ndjson") != 0) {
                 fprintf(stderr, "error: --format is csv or ndjson, not `%s`\n", v);
@@ -231,6 +291,18 @@ static int parse_args(int argc, char **argv, time_t now, calls_query **q, struct
             usage(stderr);
             return -1;
         }
+    }
+    if (o->sync_state && (o->resume || o->checkpoint || o->max_items || o->ndjson)) {
+        fprintf(stderr, "error: --sync works alone (no --resume, --checkpoint, --max or ndjson)\n");
+        return -1;
+    }
+    if (!o->sync_state && (o->lookback_min || o->since_days)) {
+        fprintf(stderr, "error: --lookback-min and --since-days go with --sync\n");
+        return -1;
+    }
+    if (o->sync_state && strcmp(o->sync_state, o->sync_out) == 0) {
+        fprintf(stderr, "error: --sync: STATE and OUT.csv are the same file\n");
+        return -1;
     }
     if (o->ndjson && o->resume) {
         fprintf(stderr, "error: --resume works with --format csv only\n");
@@ -373,7 +445,19 @@ static void header_row(char *buf, size_t cap)
  * partial header (then it is emptied). Returns 0, or -1 (a message is
  * printed), also when the file is not a CSV of export_csv.
  */
+static int scan_csv_from(const char *path, long long from, uuid_set *seen, unsigned long long *rows,
+                         int *has_header, long long *size);
+
 static int scan_csv(const char *path, uuid_set *seen, unsigned long long *rows, int *has_header)
+{
+    long long size;
+    return scan_csv_from(path, 0, seen, rows, has_header, &size);
+}
+
+/* scan_csv(), keeping only the call_uuid of the records that start at byte
+ * `from` or later; *size is the file's size after the cut. */
+static int scan_csv_from(const char *path, long long from, uuid_set *seen, unsigned long long *rows,
+                         int *has_header, long long *size)
 {
     char header[1024], first[UUID_MAX + 1];
     FILE *f = NULL;
@@ -383,6 +467,7 @@ static int scan_csv(const char *path, uuid_set *seen, unsigned long long *rows, 
 
     *rows = 0;
     *has_header = 0;
+    *size = 0;
     header_row(header, sizeof header);
     hlen = strlen(header);
     if ((f = fopen(path, "rb")) == NULL) {
@@ -431,7 +516,7 @@ static int scan_csv(const char *path, uuid_set *seen, unsigned long long *rows, 
                 }
                 if (c == '\n') { /* a whole record */
                     first[flen] = '\0';
-                    if (flen > 0 && set_add(seen, first) != 0) {
+                    if (flen > 0 && good_end >= from && set_add(seen, first) != 0) {
                         fprintf(stderr, "error: out of memory\n");
                         goto cleanup;
                     }
@@ -460,6 +545,7 @@ static int scan_csv(const char *path, uuid_set *seen, unsigned long long *rows, 
         fprintf(stderr, "error: cannot cut the partial last line of %s: %s\n", path, strerror(errno));
         goto cleanup;
     }
+    *size = good_end;
     ret = 0;
 
 cleanup:
@@ -495,11 +581,277 @@ static int write_row(FILE *out, const calls_call *call, int ndjson)
     return 0;
 }
 
+/* ---------------------------------------------------------------- sync */
+
+static unsigned long long kill_after_rows; /* EXPORT_CSV_KILL_AFTER=K */
+static int kill_before_rename;             /* EXPORT_CSV_KILL_AFTER=state */
+
+/*
+ * Reads a sync state file: *state (malloc'd) and *csv_bytes. Returns 1 when
+ * read, 0 when it does not exist, -1 on an error (a message is printed).
+ */
+static int load_sync_state(const char *path, char **state, long long *csv_bytes)
+{
+    FILE *f;
+    char line[64];
+    long size;
+    size_t n;
+    *state = NULL;
+    if ((f = fopen(path, "rb")) == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (fgets(line, sizeof line, f) == NULL || strcmp(line, SYNC_MAGIC "\n") != 0 ||
+        fgets(line, sizeof line, f) == NULL || sscanf(line, "csv_bytes %lld", csv_bytes) != 1 ||
+        *csv_bytes < 0 || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > CKPT_MAX_BYTES * 16) {
+        fprintf(stderr, "error: %s is not a sync state file of export_csv\n", path);
+        fclose(f);
+        return -1;
+    }
+    *state = malloc((size_t)size + 1);
+    if (*state == NULL || fseek(f, 0, SEEK_SET) != 0 || fgets(line, sizeof line, f) == NULL ||
+        fgets(line, sizeof line, f) == NULL) {
+        fprintf(stderr, "error: cannot read %s\n", path);
+        fclose(f);
+        return -1;
+    }
+    n = fread(*state, 1, (size_t)size, f);
+    (*state)[n] = '\0';
+    while (n > 0 && ((*state)[n - 1] == '\n' || (*state)[n - 1] == '\r'))
+        (*state)[--n] = '\0';
+    fclose(f);
+    if (n == 0) {
+        fprintf(stderr, "error: %s has no state line\n", path);
+        return -1;
+    }
+    return 1;
+}
+
+/* fsync of a path's directory, so that a rename in it is durable. */
+static int sync_dir_of(const char *path)
+{
+    char *dir = strdup(path), *slash;
+    int fd, r = 0;
+    if (dir == NULL)
+        return -1;
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        r = fsync(fd);
+        close(fd);
+    }
+    free(dir);
+    return r;
+}
+
+/* Writes the sync state atomically: path.tmp, fsync, rename, fsync the dir. */
+static int save_sync_state(const char *path, const char *state, long long csv_bytes)
+{
+    size_t n = strlen(path) + sizeof ".tmp";
+    char *tmp = malloc(n);
+    FILE *f = NULL;
+    int ret = -1;
+    if (tmp == NULL)
+        return -1;
+    snprintf(tmp, n, "%s.tmp", path);
+    if ((f = fopen(tmp, "wb")) == NULL) {
+        fprintf(stderr, "error: cannot write %s: %s\n", tmp, strerror(errno));
+        goto cleanup;
+    }
+    fprintf(f, "%s\ncsv_bytes %lld\n%s\n", SYNC_MAGIC, csv_bytes, state);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
+        fprintf(stderr, "error: cannot write %s\n", tmp);
+        goto cleanup;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        fprintf(stderr, "error: cannot write %s\n", tmp);
+        goto cleanup;
+    }
+    f = NULL;
+    if (kill_before_rename)
+        raise(SIGKILL); /* test hook: the state written, not yet in place */
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "error: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
+        goto cleanup;
+    }
+    if (sync_dir_of(path) != 0) {
+        fprintf(stderr, "error: cannot sync the directory of %s\n", path);
+        goto cleanup;
+    }
+    ret = 0;
+cleanup:
+    if (f)
+        fclose(f);
+    if (ret != 0)
+        remove(tmp);
+    free(tmp);
+    return ret;
+}
+
+/* Takes an exclusive lock on STATE.lock (flock: released when the process
+ * ends, however it ends; flock(1) takes the same one from a shell), so that
+ * two runs never append at once (a cron run overlapping the next). Returns
+ * the descriptor, or -1 (a message is printed). */
+static int lock_series(const char *state_path)
+{
+    size_t n = strlen(state_path) + sizeof ".lock";
+    char *path = malloc(n);
+    int fd;
+    if (path == NULL)
+        return -1;
+    snprintf(path, n, "%s.lock", state_path);
+    fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "error: another export_csv --sync is running on %s (%s is locked)\n", state_path, path);
+        close(fd);
+        fd = -1;
+    }
+    free(path);
+    return fd;
+}
+
+/* export_csv --sync STATE OUT.csv. Returns the exit status. */
+static int run_sync(calls_query *query, const struct options *o)
+{
+    calls_client_builder *builder = NULL;
+    calls_client *client = NULL;
+    calls_pager *pager = NULL;
+    calls_call *call = NULL;
+    calls_result rc;
+    char *state = NULL, *next_state = NULL, *stats = NULL;
+    const char *uuid;
+    long long csv_bytes = 0, size = 0;
+    unsigned long long existing = 0, rows = 0, again = 0;
+    uuid_set seen = {NULL, 0, 0};
+    FILE *out = NULL;
+    int r, has_header = 0, shown = 0, ret = 1, lock;
+    const char *k = getenv("EXPORT_CSV_KILL_AFTER");
+
+    if ((lock = lock_series(o->sync_state)) < 0)
+        return 1;
+
+    if (k && strcmp(k, "state") == 0)
+        kill_before_rename = 1;
+    else if (k && *k)
+        kill_after_rows = strtoull(k, NULL, 10);
+    if ((r = load_sync_state(o->sync_state, &state, &csv_bytes)) < 0)
+        goto cleanup;
+    if (r == 0 && o->since_days > 0 &&
+        set_days_bound(query, "end_time__gte", time(NULL) - (time_t)(o->since_days * 86400ULL), "start", &rc) != 0)
+        goto cleanup;
+    /* The rows after csv_bytes were written by a run that did not replace
+     * the state: the next one delivers them again, and they are skipped. */
+    if (scan_csv_from(o->sync_out, csv_bytes, &seen, &existing, &has_header, &size) != 0)
+        goto cleanup;
+    if (r == 1 && (!has_header || size < csv_bytes)) {
+        fprintf(stderr,
+                "error: %s is shorter than when %s was written: it is not the file this state belongs "
+                "to (remove %s to start a new series)\n",
+                o->sync_out, o->sync_state, o->sync_state);
+        goto cleanup;
+    }
+    if ((out = fopen(o->sync_out, "ab")) == NULL) {
+        fprintf(stderr, "error: cannot append to %s: %s\n", o->sync_out, strerror(errno));
+        goto cleanup;
+    }
+    if ((rc = calls_client_builder_from_env(&builder)) != CALLS_RESULT_OK) {
+        report("calls_client_builder_from_env", rc);
+        goto cleanup;
+    }
+    if ((rc = calls_client_builder_build(builder, &client)) != CALLS_RESULT_OK) {
+        report("calls_client_builder_build", rc);
+        goto cleanup;
+    }
+    if ((rc = calls_pager_sync_new(client, query, state, (uint32_t)(o->lookback_min * 60), &pager)) !=
+        CALLS_RESULT_OK) {
+        report("calls_pager_sync_new", rc);
+        goto cleanup;
+    }
+    shown = progress_to_stderr(pager);
+    if (!has_header) {
+        char header[1024];
+        header_row(header, sizeof header);
+        fputs(header, out);
+    }
+    while ((rc = calls_pager_next_call(pager, &call)) == CALLS_RESULT_OK) {
+        if (call_text(call, "call_uuid", &uuid, NULL) != 0)
+            goto cleanup;
+        if (uuid[0] != '\0' && set_has(&seen, uuid)) {
+            again++;
+        } else {
+            if (write_row(out, call, 0) != 0)
+                goto cleanup;
+            rows++;
+            if (kill_after_rows && rows == kill_after_rows && fflush(out) == 0)
+                raise(SIGKILL); /* test hook: rows appended, state not replaced */
+        }
+        calls_call_free(call);
+        call = NULL;
+    }
+    progress_done(shown);
+    shown = 0;
+    if (rc != CALLS_RESULT_DONE) {
+        report("calls_pager_next_call", rc);
+        goto cleanup;
+    }
+    /* The rows are on disk before the state that covers them. */
+    if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0) {
+        fprintf(stderr, "error: writing %s failed\n", o->sync_out);
+        goto cleanup;
+    }
+    if ((size = ftell(out)) < 0) {
+        fprintf(stderr, "error: cannot tell the size of %s\n", o->sync_out);
+        goto cleanup;
+    }
+    if ((rc = calls_pager_sync_state(pager, &next_state, NULL)) != CALLS_RESULT_OK) {
+        report("calls_pager_sync_state", rc);
+        goto cleanup;
+    }
+    if (save_sync_state(o->sync_state, next_state, size) != 0)
+        goto cleanup;
+    calls_pager_stats(pager, &stats, NULL);
+    fprintf(stderr,
+            "export_csv: %llu rows appended to %s (%llu already in it from an interrupted run, "
+            "%llu skipped as delivered by earlier runs, %llu requests)\n",
+            rows, o->sync_out, again, stat_u64(stats, "already_delivered"), stat_u64(stats, "requests"));
+    ret = 0;
+cleanup:
+    progress_done(shown);
+    if (out != NULL && fclose(out) != 0 && ret == 0) {
+        fprintf(stderr, "error: writing %s failed\n", o->sync_out);
+        ret = 1;
+    }
+    (void)existing;
+    calls_call_free(call);
+    calls_string_free(next_state);
+    calls_string_free(stats);
+    free(state);
+    set_free(&seen);
+    calls_pager_free(pager);
+    calls_client_free(client);
+    close(lock);
+    return ret;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
 {
-    int ret = 1, r, has_header = 1;
+    int ret = 1, r, has_header = 1, shown = 0;
     calls_result rc;
     calls_client *client = NULL;
     calls_query *query = NULL;
@@ -515,6 +867,10 @@ int main(int argc, char **argv)
 
     if ((r = parse_args(argc, argv, (time_t)started, &query, &opt)) != 0) {
         ret = r > 0 ? 0 : 1;
+        goto cleanup;
+    }
+    if (opt.sync_state != NULL) {
+        ret = run_sync(query, &opt);
         goto cleanup;
     }
     if (opt.resume != NULL) {
@@ -547,6 +903,7 @@ int main(int argc, char **argv)
 
     if (pager_from_env(query, checkpoint, opt.resume ? 0 : opt.max_items, &client, &pager) != 0)
         goto cleanup;
+    shown = progress_to_stderr(pager);
 
     if (!has_header && !opt.ndjson) {
         char header[1024];
@@ -577,6 +934,8 @@ int main(int argc, char **argv)
         if (opt.checkpoint != NULL && (fflush(out) != 0 || save_checkpoint(opt.checkpoint, started, pager) != 0))
             goto cleanup;
     }
+    progress_done(shown);
+    shown = 0;
     if (rc != CALLS_RESULT_OK && rc != CALLS_RESULT_DONE) {
         report("calls_pager_next_call", rc);
         goto cleanup;
@@ -596,6 +955,7 @@ int main(int argc, char **argv)
     ret = 0;
 
 cleanup:
+    progress_done(shown);
     if (out != stdout && out != NULL && fclose(out) != 0 && ret == 0) {
         fprintf(stderr, "error: writing %s failed\n", opt.resume);
         ret = 1;

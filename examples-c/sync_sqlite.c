@@ -45,7 +45,6 @@
 
 #include <signal.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #define SCHEMA                                                                              \
     "CREATE TABLE IF NOT EXISTS calls ("                                                    \
@@ -188,28 +187,6 @@ static int commit_batch(calls_pager *p)
     return 0;
 }
 
-static int show_progress(const calls_progress *pr, void *user)
-{
-    (void)user;
-    if (pr->total_estimate >= 0)
-        fprintf(stderr, "\r%llu of about %lld calls, %llu requests ", (unsigned long long)pr->calls,
-                (long long)pr->total_estimate, (unsigned long long)pr->requests);
-    else
-        fprintf(stderr, "\r%llu calls, %llu requests ", (unsigned long long)pr->calls,
-                (unsigned long long)pr->requests);
-    return 0;
-}
-
-/* A JSON number of the stats object: "name":N. */
-static unsigned long long stat_of(const char *stats, const char *name)
-{
-    char key[64];
-    const char *t;
-    snprintf(key, sizeof key, "\"%s\":", name);
-    t = stats ? strstr(stats, key) : NULL;
-    return t ? strtoull(t + strlen(key), NULL, 10) : 0;
-}
-
 /*
  * One run: resumed from `checkpoint` when not NULL, else a sync from
  * `state` (NULL for the first). Returns 0 when it walked to the end and
@@ -224,7 +201,7 @@ static int one_run(const calls_client *c, const calls_query *q, const char *stat
     char *json = NULL, *next_state = NULL, *stats = NULL;
     size_t len = 0;
     unsigned long long in_batch = 0;
-    int ok = -1;
+    int ok = -1, shown = 0;
 
     memset(counts, 0, sizeof *counts);
     if (checkpoint)
@@ -235,8 +212,7 @@ static int one_run(const calls_client *c, const calls_query *q, const char *stat
         report(checkpoint ? "calls_pager_resume" : "calls_pager_sync_new", rc);
         return -1;
     }
-    if (isatty(STDERR_FILENO))
-        calls_pager_set_progress(p, show_progress, NULL);
+    shown = progress_to_stderr(p);
     if (sqlite3_prepare_v2(db, INSERT_CALL, -1, &ins, NULL) != SQLITE_OK) {
         db_fail("prepare the insert");
         goto out;
@@ -266,8 +242,8 @@ static int one_run(const calls_client *c, const calls_query *q, const char *stat
         goto rollback;
     }
     if (calls_pager_stats(p, &stats, NULL) == CALLS_RESULT_OK) {
-        counts->skipped = stat_of(stats, "already_delivered");
-        counts->requests = stat_of(stats, "requests");
+        counts->skipped = stat_u64(stats, "already_delivered");
+        counts->requests = stat_u64(stats, "requests");
     }
     {
         char sql[256];
@@ -285,8 +261,7 @@ static int one_run(const calls_client *c, const calls_query *q, const char *stat
 rollback:
     exec("ROLLBACK");
 out:
-    if (isatty(STDERR_FILENO))
-        fputc('\n', stderr);
+    progress_done(shown);
     calls_string_free(next_state);
     calls_string_free(stats);
     sqlite3_finalize(ins);

@@ -166,6 +166,10 @@ failure_example() {
 step "examples: a failure exits non-zero with the result and message" failure_example
 # sync_sqlite: a series of runs with arrivals and kill -9, checked with sqlite3
 # against the simulator's set (plain and under ASan+UBSan).
+for v in export_csv export_csv_asan; do
+  step "$v --sync: 6 runs, arrivals during and between, SIGKILL at 4 points, a torn line, a locked-out run: every call once" \
+    "$sim" --calls 3000 --seed 3 --arrivals 30 --arrive-every 1 -- tests/sync_csv.sh "$bin/$v"
+done
 for v in sync_sqlite sync_sqlite_asan; do
   step "$v: 9 runs, arrivals during and between, kill -9 at 4 points: every call once" \
     "$sim" --calls 3000 --seed 3 --arrivals 30 --arrive-every 1 -- tests/sync_sqlite.sh "$bin/$v"
