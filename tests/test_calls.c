@@ -95,12 +95,17 @@ static void test_static_functions(void)
 
 static void test_free_null(void)
 {
+    char before[256];
+    /* A failure first: `*_free(NULL)` does nothing, and like free() and
+     * errno it leaves this thread's last error as it was. */
+    CHECK_RC(calls_query_new(NULL), CALLS_RESULT_NULL_PARAMETER);
+    snprintf(before, sizeof before, "%s", calls_last_error_message());
     calls_string_free(NULL);
     calls_query_free(NULL);
     calls_pager_free(NULL);
     calls_client_free(NULL);
     calls_client_builder_free(NULL);
-    CHECK(1);
+    CHECK(before[0] != '\0' && strcmp(calls_last_error_message(), before) == 0);
 }
 
 static void test_builder(void)

@@ -15,6 +15,7 @@ use common::*;
 
 #[test]
 fn a_default_client_keeps_to_150_requests_per_5_seconds() {
+    watchdog();
     let sim = Sim::start(SimConfig {
         auth_id: AUTH_ID.into(),
         auth_token: TOKEN.into(),

@@ -143,6 +143,7 @@ impl Drop for Stop {
 }
 
 fn client_of(port: u16) -> Client {
+    watchdog();
     Client::builder(AUTH_ID, TOKEN)
         .base_url(format!("http://127.0.0.1:{port}"))
         .max_retries(0)
