@@ -22,6 +22,14 @@ failed=0
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
+# Per pass (plain, asan, valgrind): the checks the programs ran and failed,
+# and the runs that crashed; steps: the other pass/fail steps.
+declare -A mode_checks=() mode_failed=() mode_crashed=()
+steps=0
+steps_failed=0
+# The mode of the run in progress (set by the loop below).
+mode=""
+
 # run LABEL COMMAND...: a test_calls run; adds its RESULT line to the totals.
 run() {
   local label=$1 st line p=0 f=0
@@ -34,7 +42,10 @@ run() {
     passed=$((passed + p))
     failed=$((failed + f))
   fi
+  mode_checks[$mode]=$(( ${mode_checks[$mode]:-0} + p + f ))
+  mode_failed[$mode]=$(( ${mode_failed[$mode]:-0} + f ))
   if [ "$st" -ne 0 ] || [ -z "$line" ]; then
+    mode_crashed[$mode]=$(( ${mode_crashed[$mode]:-0} + 1 ))
     [ "$f" -gt 0 ] || failed=$((failed + 1))
     echo "FAIL  $label (exit $st)"
     sed 's/^/      /' "$log" | tail -n 60
@@ -47,11 +58,13 @@ run() {
 step() {
   local label=$1
   shift
+  steps=$((steps + 1))
   if "$@" >"$log" 2>&1; then
     passed=$((passed + 1))
     echo "ok    $label"
   else
     failed=$((failed + 1))
+    steps_failed=$((steps_failed + 1))
     echo "FAIL  $label"
     sed 's/^/      /' "$log" | tail -n 40
   fi
@@ -266,5 +279,12 @@ step "export_csv: --resume without a checkpoint, --max, partial rows and headers
 # make install, pkg-config and the documented native link line.
 step "install: DESTDIR install, pkg-config --static, native-static-libs" tests/check_install.sh
 
+# The same checks run in three passes: each pass separately, and the
+# number of distinct checks (those of the plain pass, plus the steps).
+for m in plain asan valgrind; do
+  echo "pass $m: ${mode_checks[$m]:-0} checks, ${mode_failed[$m]:-0} failed, ${mode_crashed[$m]:-0} runs crashed or flagged"
+done
+echo "distinct: $(( ${mode_checks[plain]:-0} + steps )) checks (${mode_checks[plain]:-0} in the C programs, run in each of the 3 passes, and $steps steps, $steps_failed failed)"
+# The last line, as before: every check of every pass, and every step.
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
