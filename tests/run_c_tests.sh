@@ -7,10 +7,12 @@
 # test_resume_asan (ASan+UBSan), the examples and export_csv_asan (mk/ffi.mk
 # builds them). Each scenario of test_calls and test_resume runs against its
 # own calls-sim (scripts/with-sim.sh) three ways: plain, under ASan+UBSan, and
-# under valgrind. N counts checks: every CHECK inside those programs, plus one
-# per other step (header compiles, examples, export_csv kill -9 and --resume,
-# install); a run that crashes or that a sanitizer or valgrind flags counts as
-# one more failure.
+# under valgrind. N counts checks: every CHECK inside those programs (a
+# set-up step, SETUP_RC, only when it fails), in each of the three passes,
+# plus one per other step (header compiles, examples, export_csv kill -9 and
+# --resume, install); a run that crashes or that a sanitizer or valgrind flags
+# counts as one more failure. Before that line: each pass on its own, and the
+# distinct checks (one pass's, plus the steps).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
