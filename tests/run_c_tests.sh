@@ -152,7 +152,31 @@ uuids() { tail -n +2 "$1" | cut -d, -f1 | sort; }
 dups_of() { sed -n 's/.* \([0-9][0-9]*\) duplicates skipped.*/\1/p' "$1"; }
 # appended_of: the "N rows appended" count.
 appended_of() { sed -n 's/^export_csv: \([0-9][0-9]*\) rows appended.*/\1/p' "$1"; }
-export -f uuids dups_of appended_of
+# sim_count_from UNIX_TIME: how many calls the simulator of PLIVO_API_URL
+# holds from UNIX_TIME to a second from now, asked on /_sim/expected in
+# 25-day chunks (its range limit is the API's 30): the expected count taken
+# from the simulator, not from the library.
+sim_count_from() {
+  local a=$1 b end n=0 lo hi t body port=${PLIVO_API_URL##*:}
+  end=$(($(date +%s) + 1))
+  while [ "$a" -lt "$end" ]; do
+    b=$((a + 25 * 86400))
+    [ "$b" -gt "$end" ] && b=$end
+    lo="$(date -u -d "@$a" '+%Y-%m-%d%%20%H%%3A%M%%3A%S')"
+    hi="$(date -u -d "@$b" '+%Y-%m-%d%%20%H%%3A%M%%3A%S')"
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+    printf 'GET /_sim/expected?end_time__gte=%s&end_time__lt=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
+      "$lo" "$hi" >&3
+    body="$(cat <&3)"
+    exec 3<&-
+    t="$(grep -o '"total_count":[0-9]*' <<<"$body" | head -n 1 | cut -d: -f2)"
+    [ -n "$t" ] || return 1
+    n=$((n + t))
+    a=$b
+  done
+  echo "$n"
+}
+export -f uuids dups_of appended_of sim_count_from
 
 # Kill -9 part-way, then --resume: the file ends up with exactly the calls of a
 # full export, once each. Runs against a slow simulator (--latency-ms).
@@ -191,6 +215,14 @@ kill_and_resume_in() {
   [ -n "$started" ] || { echo "no started line in the checkpoint file"; cat "$ck"; return 1; }
   since="$(date -u -d "@$((started - 60 * 86400))" '+%Y-%m-%d %H:%M:%S')"
   "$bin/export_csv" --end-time-gte "$since" >"$d/full.csv" || return 1
+  # The reference itself is checked against the simulator: as many calls as
+  # it holds since that lower bound, each once.
+  local want
+  want="$(sim_count_from $((started - 60 * 86400)))" || { echo "the simulator did not answer"; return 1; }
+  [ "$(uuids "$d/full.csv" | wc -l)" -eq "$want" ] && [ "$(uuids "$d/full.csv" | uniq -d | wc -l)" -eq 0 ] || {
+    echo "the full export has $(uuids "$d/full.csv" | wc -l) calls, the simulator $want"
+    return 1
+  }
   # As if killed mid-write: half a row whose call is not in the file yet. Its
   # uuid must not count as present, and the partial line must go.
   partial="$(uuids "$d/full.csv" | comm -23 - <(uuids "$csv") | head -n 1)"
