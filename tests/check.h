@@ -1,6 +1,7 @@
 /*
  * The small test framework of the C-level tests (test_calls.c, test_resume.c):
- * CHECK / CHECK_RC and their counters, SENTINEL, check_result(), and the
+ * CHECK / CHECK_RC and their counters, SETUP_RC (a set-up step: counted only
+ * when it fails), SENTINEL, check_result(), and the
  * helpers both programs use (a client of calls-sim, a query of the last N
  * days, a closed loopback port, allocation that exits on failure).
  *
@@ -49,6 +50,20 @@ static int passed, failed;
             failed++;                                                                              \
             fprintf(stderr, "%s:%d: %s\n  = %u (%s), want %s; last error: %s\n", __FILE__,         \
                     __LINE__, #expr, (unsigned)rc_, calls_result_str(rc_), #want,                  \
+                    calls_last_error_message());                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* A set-up step (building the client or the query a test needs): a failure
+ * counts as a failed check, a success is not a check (it tests nothing the
+ * dedicated tests of those functions do not). */
+#define SETUP_RC(expr, want)                                                                       \
+    do {                                                                                           \
+        calls_result rc_ = (expr);                                                                 \
+        if (rc_ != (calls_result)(want)) {                                                         \
+            failed++;                                                                              \
+            fprintf(stderr, "%s:%d: set-up step %s\n  = %u (%s), want %s; last error: %s\n",        \
+                    __FILE__, __LINE__, #expr, (unsigned)rc_, calls_result_str(rc_), #want,        \
                     calls_last_error_message());                                                   \
         }                                                                                          \
     } while (0)
@@ -106,16 +121,16 @@ static inline calls_client *test_client(const char *auth_id, const char *token, 
 {
     calls_client_builder *b = NULL;
     calls_client *c = NULL;
-    CHECK_RC(calls_client_builder_new(auth_id ? auth_id : env_or_die("PLIVO_AUTH_ID"),
+    SETUP_RC(calls_client_builder_new(auth_id ? auth_id : env_or_die("PLIVO_AUTH_ID"),
                                       token ? token : env_or_die("PLIVO_AUTH_TOKEN"), &b),
              CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_set_base_url(b, url ? url : env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_set_max_retries(b, max_retries), CALLS_RESULT_OK);
+    SETUP_RC(calls_client_builder_set_base_url(b, url ? url : env_or_die("PLIVO_API_URL")), CALLS_RESULT_OK);
+    SETUP_RC(calls_client_builder_set_max_retries(b, max_retries), CALLS_RESULT_OK);
     if (timeout_ms)
-        CHECK_RC(calls_client_builder_set_timeout_ms(b, timeout_ms), CALLS_RESULT_OK);
+        SETUP_RC(calls_client_builder_set_timeout_ms(b, timeout_ms), CALLS_RESULT_OK);
     if (wide_policy)
-        CHECK_RC(calls_client_builder_set_window_policy(b, 30, 90, 90), CALLS_RESULT_OK);
-    CHECK_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
+        SETUP_RC(calls_client_builder_set_window_policy(b, 30, 90, 90), CALLS_RESULT_OK);
+    SETUP_RC(calls_client_builder_build(b, &c), CALLS_RESULT_OK);
     if (c == NULL) {
         fprintf(stderr, "cannot build a client: %s\n", calls_last_error_message());
         exit(2);
@@ -138,10 +153,10 @@ static inline calls_query *query_since(time_t now, int days, const char *directi
     calls_query *q = NULL;
     char when[32];
     days_before(now, days, when, sizeof when);
-    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
-    CHECK_RC(calls_query_set(q, "end_time__gte", when), CALLS_RESULT_OK);
+    SETUP_RC(calls_query_new(&q), CALLS_RESULT_OK);
+    SETUP_RC(calls_query_set(q, "end_time__gte", when), CALLS_RESULT_OK);
     if (direction)
-        CHECK_RC(calls_query_set(q, "call_direction", direction), CALLS_RESULT_OK);
+        SETUP_RC(calls_query_set(q, "call_direction", direction), CALLS_RESULT_OK);
     return q;
 }
 

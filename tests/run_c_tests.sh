@@ -7,10 +7,12 @@
 # their *_asan builds (ASan+UBSan), the examples and export_csv_asan (mk/ffi.mk
 # builds them). Each scenario of test_calls and test_resume runs against its
 # own calls-sim (scripts/with-sim.sh) three ways: plain, under ASan+UBSan, and
-# under valgrind. N counts checks: every CHECK inside those programs, plus one
-# per other step (header compiles, examples, export_csv kill -9 and --resume,
-# install); a run that crashes or that a sanitizer or valgrind flags counts as
-# one more failure.
+# under valgrind. N counts checks: every CHECK inside those programs (a
+# set-up step, SETUP_RC, only when it fails), in each of the three passes,
+# plus one per other step (header compiles, examples, export_csv kill -9 and
+# --resume, install); a run that crashes or that a sanitizer or valgrind flags
+# counts as one more failure. Before that line: each pass on its own, and the
+# distinct checks (one pass's, plus the steps).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,6 +23,14 @@ passed=0
 failed=0
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+
+# Per pass (plain, asan, valgrind): the checks the programs ran and failed,
+# and the runs that crashed; steps: the other pass/fail steps.
+declare -A mode_checks=() mode_failed=() mode_crashed=()
+steps=0
+steps_failed=0
+# The mode of the run in progress (set by the loop below).
+mode=""
 
 # run LABEL COMMAND...: a test_calls run; adds its RESULT line to the totals.
 run() {
@@ -34,7 +44,10 @@ run() {
     passed=$((passed + p))
     failed=$((failed + f))
   fi
+  mode_checks[$mode]=$(( ${mode_checks[$mode]:-0} + p + f ))
+  mode_failed[$mode]=$(( ${mode_failed[$mode]:-0} + f ))
   if [ "$st" -ne 0 ] || [ -z "$line" ]; then
+    mode_crashed[$mode]=$(( ${mode_crashed[$mode]:-0} + 1 ))
     [ "$f" -gt 0 ] || failed=$((failed + 1))
     echo "FAIL  $label (exit $st)"
     sed 's/^/      /' "$log" | tail -n 60
@@ -47,11 +60,13 @@ run() {
 step() {
   local label=$1
   shift
+  steps=$((steps + 1))
   if "$@" >"$log" 2>&1; then
     passed=$((passed + 1))
     echo "ok    $label"
   else
     failed=$((failed + 1))
+    steps_failed=$((steps_failed + 1))
     echo "FAIL  $label"
     sed 's/^/      /' "$log" | tail -n 40
   fi
@@ -182,7 +197,31 @@ uuids() { tail -n +2 "$1" | cut -d, -f1 | sort; }
 dups_of() { sed -n 's/.* \([0-9][0-9]*\) duplicates skipped.*/\1/p' "$1"; }
 # appended_of: the "N rows appended" count.
 appended_of() { sed -n 's/^export_csv: \([0-9][0-9]*\) rows appended.*/\1/p' "$1"; }
-export -f uuids dups_of appended_of
+# sim_count_from UNIX_TIME: how many calls the simulator of PLIVO_API_URL
+# holds from UNIX_TIME to a second from now, asked on /_sim/expected in
+# 25-day chunks (its range limit is the API's 30): the expected count taken
+# from the simulator, not from the library.
+sim_count_from() {
+  local a=$1 b end n=0 lo hi t body port=${PLIVO_API_URL##*:}
+  end=$(($(date +%s) + 1))
+  while [ "$a" -lt "$end" ]; do
+    b=$((a + 25 * 86400))
+    [ "$b" -gt "$end" ] && b=$end
+    lo="$(date -u -d "@$a" '+%Y-%m-%d%%20%H%%3A%M%%3A%S')"
+    hi="$(date -u -d "@$b" '+%Y-%m-%d%%20%H%%3A%M%%3A%S')"
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+    printf 'GET /_sim/expected?end_time__gte=%s&end_time__lt=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
+      "$lo" "$hi" >&3
+    body="$(cat <&3)"
+    exec 3<&-
+    t="$(grep -o '"total_count":[0-9]*' <<<"$body" | head -n 1 | cut -d: -f2)"
+    [ -n "$t" ] || return 1
+    n=$((n + t))
+    a=$b
+  done
+  echo "$n"
+}
+export -f uuids dups_of appended_of sim_count_from
 
 # Kill -9 part-way, then --resume: the file ends up with exactly the calls of a
 # full export, once each. Runs against a slow simulator (--latency-ms).
@@ -221,6 +260,14 @@ kill_and_resume_in() {
   [ -n "$started" ] || { echo "no started line in the checkpoint file"; cat "$ck"; return 1; }
   since="$(date -u -d "@$((started - 60 * 86400))" '+%Y-%m-%d %H:%M:%S')"
   "$bin/export_csv" --end-time-gte "$since" >"$d/full.csv" || return 1
+  # The reference itself is checked against the simulator: as many calls as
+  # it holds since that lower bound, each once.
+  local want
+  want="$(sim_count_from $((started - 60 * 86400)))" || { echo "the simulator did not answer"; return 1; }
+  [ "$(uuids "$d/full.csv" | wc -l)" -eq "$want" ] && [ "$(uuids "$d/full.csv" | uniq -d | wc -l)" -eq 0 ] || {
+    echo "the full export has $(uuids "$d/full.csv" | wc -l) calls, the simulator $want"
+    return 1
+  }
   # As if killed mid-write: half a row whose call is not in the file yet. Its
   # uuid must not count as present, and the partial line must go.
   partial="$(uuids "$d/full.csv" | comm -23 - <(uuids "$csv") | head -n 1)"
@@ -311,5 +358,12 @@ step "export_csv: --resume without a checkpoint, --max, partial rows and headers
 # make install, pkg-config and the documented native link line.
 step "install: DESTDIR install, pkg-config --static, native-static-libs" tests/check_install.sh
 
+# The same checks run in three passes: each pass separately, and the
+# number of distinct checks (those of the plain pass, plus the steps).
+for m in plain asan valgrind; do
+  echo "pass $m: ${mode_checks[$m]:-0} checks, ${mode_failed[$m]:-0} failed, ${mode_crashed[$m]:-0} runs crashed or flagged"
+done
+echo "distinct: $(( ${mode_checks[plain]:-0} + steps )) checks (${mode_checks[plain]:-0} in the C programs, run in each of the 3 passes, and $steps steps, $steps_failed failed)"
+# The last line, as before: every check of every pass, and every step.
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

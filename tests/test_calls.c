@@ -95,12 +95,17 @@ static void test_static_functions(void)
 
 static void test_free_null(void)
 {
+    char before[256];
+    /* A failure first: `*_free(NULL)` does nothing, and like free() and
+     * errno it leaves this thread's last error as it was. */
+    CHECK_RC(calls_query_new(NULL), CALLS_RESULT_NULL_PARAMETER);
+    snprintf(before, sizeof before, "%s", calls_last_error_message());
     calls_string_free(NULL);
     calls_query_free(NULL);
     calls_pager_free(NULL);
     calls_client_free(NULL);
     calls_client_builder_free(NULL);
-    CHECK(1);
+    CHECK(before[0] != '\0' && strcmp(calls_last_error_message(), before) == 0);
 }
 
 static void test_builder(void)
@@ -491,10 +496,56 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* Compares `json` (calls as JSON) with the simulator's own set of the
+ * calls that ended from `from` to a second from now (and of `direction`, if
+ * not NULL), asked on /_sim/expected in chunks of at most 25 days (its
+ * range limit is the API's 30): returns how many calls the simulator
+ * expects (-1 if it did not answer) and sets `*wrong` to the number of its
+ * calls not found exactly once in `json` (missing or duplicated). */
+static long sim_expected_compare(time_t from, const char *direction, const char *json, long *wrong)
+{
+    char path[320], lo[48], hi[48], needle[160], *r, *t, *end;
+    time_t until = time(NULL) + 1, a, b;
+    struct tm tm;
+    long n = 0, bad = 0;
+    for (a = from; a < until; a = b) {
+        b = a + 25 * 86400 < until ? a + 25 * 86400 : until;
+        gmtime_r(&a, &tm);
+        strftime(lo, sizeof lo, "%Y-%m-%d%%20%H%%3A%M%%3A%S", &tm);
+        gmtime_r(&b, &tm);
+        strftime(hi, sizeof hi, "%Y-%m-%d%%20%H%%3A%M%%3A%S", &tm);
+        snprintf(path, sizeof path, "/_sim/expected?end_time__gte=%s&end_time__lt=%s%s%s", lo, hi,
+                 direction ? "&call_direction=" : "", direction ? direction : "");
+        r = sim_get(path);
+        t = r ? strstr(r, "\"total_count\":") : NULL;
+        if (t == NULL) {
+            free(r);
+            *wrong = -1;
+            return -1;
+        }
+        n += strtol(t + 14, NULL, 10);
+        t = strstr(r, "\"call_uuids\":[");
+        if (t)
+            t += strlen("\"call_uuids\":[");
+        while (t && *t != ']' && (t = strchr(t, '"')) != NULL && (end = strchr(t + 1, '"')) != NULL) {
+            snprintf(needle, sizeof needle, "\"call_uuid\":\"%.*s\"", (int)(end - t - 1), t + 1);
+            if (count_of(json, needle) != 1)
+                bad++;
+            t = end + 1;
+            if (*t == ',')
+                t++;
+        }
+        free(r);
+    }
+    *wrong = bad;
+    return n;
+}
+
 static void test_data(void)
 {
     calls_client *c = sim_client(NULL, 2, 0);
-    calls_query *all = NULL, *window = query_since(time(NULL), 59, "outbound");
+    time_t started = time(NULL);
+    calls_query *all = NULL, *window = query_since(started, 59, "outbound");
     calls_query *recent = query_since(time(NULL), 10, NULL);
     calls_pager *p = NULL;
     char *json = NULL, *fetched = NULL, *stats = NULL;
@@ -528,6 +579,17 @@ static void test_data(void)
     CHECK(fetched != NULL && len == strlen(fetched));
     n = fetched ? count_of(fetched, "\"call_uuid\"") : 0;
     CHECK(n > 40);
+    /* Independently of the library: exactly the simulator's own set, each
+     * call once (its uuids, asked on /_sim/expected, each found once). */
+    {
+        long expected, wrong = -1;
+        /* query_since's lower bound, to the second. */
+        expected = sim_expected_compare(started - 59 * 86400, "outbound", fetched ? fetched : "", &wrong);
+        CHECK(expected > 40 && (size_t)expected == n && wrong == 0);
+        if (expected < 0 || (size_t)expected != n || wrong != 0)
+            fprintf(stderr, "  fetch_all: %zu calls, the simulator expects %ld, %ld not found exactly once\n", n,
+                    expected, wrong);
+    }
     CHECK_RC(calls_pager_new(c, window, 0, &p), CALLS_RESULT_OK);
     buf_add(&joined, "[", 1);
     while ((rc = calls_pager_next(p, &json, &len)) == CALLS_RESULT_OK) {

@@ -298,8 +298,13 @@ impl ClientBuilder {
             base64(format!("{}:{}", self.auth_id, self.auth_token).as_bytes())
         );
         let endpoint = format!("{base}/v1/Account/{}/Zentrunk/Call/", self.auth_id);
+        let live_secrets = crate::error::LiveSecrets::register(&[
+            auth_header.strip_prefix("Basic ").unwrap_or_default(),
+            &self.auth_token,
+        ]);
         Ok(Client {
             inner: Arc::new(Inner {
+                live_secrets,
                 agent: ureq::Agent::new_with_config(config),
                 auth_header,
                 token: self.auth_token,
@@ -334,6 +339,9 @@ pub struct Client {
 }
 
 struct Inner {
+    /// This client's secrets, masked in every error message while it lives.
+    #[allow(dead_code)]
+    live_secrets: crate::error::LiveSecrets,
     agent: ureq::Agent,
     auth_header: String,
     token: String,

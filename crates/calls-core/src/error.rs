@@ -13,7 +13,7 @@ use std::time::Duration;
 /// Plivo's error bodies are `{"api_id": "...", "error": "..."}`, but `api_id`
 /// may be missing and `error` may be nested (`{"error": {"error": "..."}}` or
 /// an object of field messages); [`ApiError::message`] is the flattened text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// The HTTP status code.
     pub status: u16,
@@ -25,20 +25,40 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HTTP {}: {}", self.status, self.message)?;
+        let mut raw = format!("HTTP {}: {}", self.status, self.message);
         if let Some(id) = &self.api_id {
-            write!(f, " (api_id {id})")?;
+            raw.push_str(&format!(" (api_id {id})"));
         }
-        Ok(())
+        f.write_str(&redact_live(raw))
+    }
+}
+
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Raw<'a>(&'a ApiError);
+        impl std::fmt::Debug for Raw<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("ApiError")
+                    .field("status", &self.0.status)
+                    .field("message", &self.0.message)
+                    .field("api_id", &self.0.api_id)
+                    .finish()
+            }
+        }
+        debug_through_choke_point(f, &Raw(self))
     }
 }
 
 /// Every way a call into this crate can fail.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Display` and `Debug` are the choke point every message passes
+/// through: whatever the text holds, every live client's auth token and
+/// Basic credentials, and any piece of 6 or more characters of them, are
+/// replaced by `<redacted>` there (see [`redact_live`]), so that one layer
+/// that forgot to scrub cannot leak a secret into a message.
 #[non_exhaustive]
 pub enum Error {
     /// A filter the API would reject; nothing was sent.
-    #[error("invalid query: {field}: {message}")]
     Validation {
         /// The API parameter name (`end_time__gte`, `call_direction`, ...) or `query`.
         field: String,
@@ -46,16 +66,12 @@ pub enum Error {
         message: String,
     },
     /// A bad setting or argument (client configuration, checkpoint, paging argument).
-    #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// 401 or 403: the credentials were refused.
-    #[error("unauthorized: {0}")]
     Unauthorized(ApiError),
     /// 404: no such account path or record.
-    #[error("not found: {0}")]
     NotFound(ApiError),
     /// 429, still refused after the retries allowed.
-    #[error("rate limited: {error}{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
     RateLimited {
         /// What the API said.
         error: ApiError,
@@ -63,16 +79,12 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// 5xx, still failing after the retries allowed.
-    #[error("server error: {0}")]
     Server(ApiError),
     /// Any other non-success status, such as the API's 400.
-    #[error("request failed: {0}")]
     Http(ApiError),
     /// The connection could not be made or broke (refused, reset, DNS, TLS).
-    #[error("transport error: {0}")]
     Transport(String),
     /// The service did not answer in time.
-    #[error("timed out: {0}")]
     Timeout(String),
     /// A response that could not be understood: bad JSON, wrong shape, too large.
     ///
@@ -80,13 +92,11 @@ pub enum Error {
     /// [`Error::BadAnswer`], which also carries the answer's status; this
     /// variant is for the decode functions called directly and for
     /// failures not tied to one answer (a pager's walk).
-    #[error("bad response: {0}")]
     BadResponse(String),
     /// An HTTP answer (usually a `200`) whose body could not be used: bad
     /// JSON, wrong shape, more objects than the `limit` asked for, over the
     /// body cap or the decode budget. Never retried when the fault is the
     /// server's by construction (over the limit, the cap or the budget).
-    #[error("bad response: {message} (HTTP {status} answer)")]
     BadAnswer {
         /// The status of the answer.
         status: u16,
@@ -94,11 +104,155 @@ pub enum Error {
         message: String,
     },
     /// Stopped by [`Canceller::cancel`](crate::Canceller::cancel).
-    #[error("cancelled")]
     Cancelled,
 }
 
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_live(self.raw_message()))
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Raw<'a>(&'a Error);
+        impl std::fmt::Debug for Raw<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self.0 {
+                    Error::Validation { field, message } => f
+                        .debug_struct("Validation")
+                        .field("field", field)
+                        .field("message", message)
+                        .finish(),
+                    Error::InvalidArgument(m) => f.debug_tuple("InvalidArgument").field(m).finish(),
+                    Error::Unauthorized(a) => f.debug_tuple("Unauthorized").field(a).finish(),
+                    Error::NotFound(a) => f.debug_tuple("NotFound").field(a).finish(),
+                    Error::RateLimited { error, retry_after } => f
+                        .debug_struct("RateLimited")
+                        .field("error", error)
+                        .field("retry_after", retry_after)
+                        .finish(),
+                    Error::Server(a) => f.debug_tuple("Server").field(a).finish(),
+                    Error::Http(a) => f.debug_tuple("Http").field(a).finish(),
+                    Error::Transport(m) => f.debug_tuple("Transport").field(m).finish(),
+                    Error::Timeout(m) => f.debug_tuple("Timeout").field(m).finish(),
+                    Error::BadResponse(m) => f.debug_tuple("BadResponse").field(m).finish(),
+                    Error::BadAnswer { status, message } => f
+                        .debug_struct("BadAnswer")
+                        .field("status", status)
+                        .field("message", message)
+                        .finish(),
+                    Error::Cancelled => f.write_str("Cancelled"),
+                }
+            }
+        }
+        debug_through_choke_point(f, &Raw(self))
+    }
+}
+
+/// `Debug` output of `raw`, in the form asked for (`{:?}` or `{:#?}`),
+/// through [`redact_live`].
+fn debug_through_choke_point(
+    f: &mut std::fmt::Formatter<'_>,
+    raw: &dyn std::fmt::Debug,
+) -> std::fmt::Result {
+    let text = if f.alternate() {
+        format!("{raw:#?}")
+    } else {
+        format!("{raw:?}")
+    };
+    f.write_str(&redact_live(text))
+}
+
+// ---------------------------------------------------------------------------
+// The choke point: the secrets of every live client, removed from every message
+// ---------------------------------------------------------------------------
+
+/// The secrets of the clients alive now (token and base64 Basic
+/// credentials), each with the number of clients holding it.
+static LIVE_SECRETS: std::sync::Mutex<Vec<(String, usize)>> = std::sync::Mutex::new(Vec::new());
+
+/// A client's hold on its secrets in [`LIVE_SECRETS`]: registered when the
+/// client is built, released when its last clone is dropped. Secrets
+/// shorter than [`MIN_FRAGMENT`](crate::response::MIN_FRAGMENT) characters
+/// are not registered (they would mask ordinary words in every message);
+/// the client's own scrubbing still removes them.
+pub(crate) struct LiveSecrets(Vec<String>);
+
+impl LiveSecrets {
+    pub(crate) fn register(secrets: &[&str]) -> Self {
+        let held: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.chars().count() >= crate::response::MIN_FRAGMENT)
+            .map(|s| (*s).to_string())
+            .collect();
+        let mut live = LIVE_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &held {
+            match live.iter_mut().find(|(x, _)| x == s) {
+                Some((_, n)) => *n += 1,
+                None => live.push((s.clone(), 1)),
+            }
+        }
+        LiveSecrets(held)
+    }
+}
+
+impl Drop for LiveSecrets {
+    fn drop(&mut self) {
+        let mut live = LIVE_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &self.0 {
+            if let Some(i) = live.iter().position(|(x, _)| x == s) {
+                live[i].1 -= 1;
+                if live[i].1 == 0 {
+                    live.swap_remove(i);
+                }
+            }
+        }
+    }
+}
+
+/// Every message of an [`Error`] or [`ApiError`] passes here on its way
+/// out (`Display`, `Debug`): each secret of a live client is replaced by
+/// `<redacted>`, and so is every run of 6 or more characters that is a
+/// piece of one. The layers that build a message scrub it too, with the
+/// secrets of the client at hand; this is the net under them.
+pub fn redact_live(text: String) -> String {
+    let live = LIVE_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if live.is_empty() {
+        return text;
+    }
+    let secrets: Vec<&str> = live.iter().map(|(s, _)| s.as_str()).collect();
+    crate::response::redact_whole_and_pieces(text, &secrets)
+}
+
 impl Error {
+    /// The message as the layers built it, before the choke point.
+    fn raw_message(&self) -> String {
+        match self {
+            Error::Validation { field, message } => format!("invalid query: {field}: {message}"),
+            Error::InvalidArgument(m) => format!("invalid argument: {m}"),
+            Error::Unauthorized(a) => format!("unauthorized: {a}"),
+            Error::NotFound(a) => format!("not found: {a}"),
+            Error::RateLimited { error, retry_after } => format!(
+                "rate limited: {error}{}",
+                retry_after
+                    .map(|d| format!(" (retry after {}s)", d.as_secs()))
+                    .unwrap_or_default()
+            ),
+            Error::Server(a) => format!("server error: {a}"),
+            Error::Http(a) => format!("request failed: {a}"),
+            Error::Transport(m) => format!("transport error: {m}"),
+            Error::Timeout(m) => format!("timed out: {m}"),
+            Error::BadResponse(m) => format!("bad response: {m}"),
+            Error::BadAnswer { status, message } => {
+                format!("bad response: {message} (HTTP {status} answer)")
+            }
+            Error::Cancelled => "cancelled".to_string(),
+        }
+    }
+
     /// A validation error naming the field and the rule.
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Validation {

@@ -183,6 +183,12 @@ pub(crate) fn redact_text(s: String, secrets: &[&str], max: usize) -> String {
     shorten(&mask_fragments(window, secrets), max)
 }
 
+/// Every whole secret, then every piece of [`MIN_FRAGMENT`] or more
+/// characters of one, replaced by `<redacted>`; nothing cut.
+pub(crate) fn redact_whole_and_pieces(s: String, secrets: &[&str]) -> String {
+    mask_fragments(scrub(s, secrets), secrets)
+}
+
 /// Replaces every maximal run of characters in which each
 /// [`MIN_FRAGMENT`]-character window is a substring of a secret.
 fn mask_fragments(s: String, secrets: &[&str]) -> String {
@@ -537,6 +543,84 @@ mod tests {
             quote(&format!("2026-11-30 08:52:26 pad pad pad {token}"), 40)
         });
         assert!(q.contains("<redacte") && !q.contains("adv-se"), "{q}");
+    }
+
+    /// The secrets of the layer tests below, and whether `text` shows any
+    /// piece of [`MIN_FRAGMENT`] characters of either.
+    const TOKEN: &str = "tok-7f3a9c-SECRET-d41d8cd98f";
+    const BASIC: &str = "TUFTSU1URVNUMDAwMDAwMDAwMDE6dG9rLTdmM2E5Yy1TRUNSRVQtZDQxZDhjZDk4Zg==";
+    fn piece_of_a_secret(text: &str) -> Option<&'static str> {
+        [TOKEN, BASIC].into_iter().find_map(|secret| {
+            (0..=secret.len() - MIN_FRAGMENT)
+                .map(|i| &secret[i..i + MIN_FRAGMENT])
+                .find(|piece| text.contains(piece))
+        })
+    }
+
+    /// This layer alone (no client, no choke point behind it) removes the
+    /// secrets from every text of an error body: `api_id` flat and nested,
+    /// `error` flat, nested and as field messages, bodies that are not JSON.
+    #[test]
+    fn the_error_body_layer_scrubs_every_text_it_keeps() {
+        let secrets = [BASIC, TOKEN];
+        let piece = &TOKEN[4..12];
+        let bodies = [
+            format!(r#"{{"api_id":"id-{TOKEN}","error":"echo {BASIC}"}}"#),
+            format!(r#"{{"api_id":"{BASIC}","error":"x"}}"#),
+            format!(r#"{{"api_id":"{piece}","error":"piece {piece}"}}"#),
+            format!(r#"{{"error":{{"api_id":"n-{TOKEN}","error":"nested {TOKEN}"}}}}"#),
+            format!(r#"{{"error":{{"f {TOKEN}":["bad {BASIC}"]}}}}"#),
+            format!(r#"{{"message":"m {TOKEN}"}}"#),
+            format!(r#"{{"detail":"d {BASIC}"}}"#),
+            format!(r#"["{TOKEN}","{BASIC}"]"#),
+            format!(r#""{TOKEN}""#),
+            format!("<html><title>{TOKEN}</title>{BASIC}</html>"),
+            format!("Authorization: Basic {BASIC}\r\n{}{TOKEN}", "p".repeat(490)),
+        ];
+        for status in [301, 302, 400, 401, 403, 404, 429, 500, 502, 503] {
+            for body in &bodies {
+                let e = parse_api_error_scrubbed(status, body.as_bytes(), &secrets);
+                for text in [Some(&e.message), e.api_id.as_ref()].into_iter().flatten() {
+                    assert_eq!(piece_of_a_secret(text), None, "{status} {body}: {text}");
+                }
+            }
+        }
+    }
+
+    /// `read` removes the secrets from a redirect's `Location` (quoted in the
+    /// message) and from the body of every status, by itself.
+    #[test]
+    fn reading_an_answer_scrubs_the_location_and_the_body() {
+        let secrets = [BASIC, TOKEN];
+        for status in [301, 302, 303, 307, 308, 400, 401, 404, 429, 500, 503] {
+            let resp = ureq::http::Response::builder()
+                .status(status)
+                .header("location", format!("http://evil/?t={TOKEN}&b={BASIC}"))
+                .body(
+                    ureq::Body::builder()
+                        .data(format!(r#"{{"api_id":"{TOKEN}","error":"{BASIC}"}}"#)),
+                )
+                .unwrap();
+            let e = read(resp, 1 << 20, &secrets).unwrap_err();
+            let (Error::Unauthorized(a)
+            | Error::NotFound(a)
+            | Error::Server(a)
+            | Error::Http(a)
+            | Error::RateLimited { error: a, .. }) = &e
+            else {
+                panic!("{status}: {e:?}")
+            };
+            for text in [Some(&a.message), a.api_id.as_ref()].into_iter().flatten() {
+                assert_eq!(piece_of_a_secret(text), None, "{status}: {text}");
+            }
+            if (300..400).contains(&status) {
+                assert!(
+                    a.message.contains("http://evil/?t=<redacted>"),
+                    "{}",
+                    a.message
+                );
+            }
+        }
     }
 
     #[test]

@@ -131,6 +131,76 @@ mod tests {
         assert!(waits.len() > 1, "full jitter gives different waits");
     }
 
+    /// Seeds this thread's jitter generator, so a statistical check is the
+    /// same every run.
+    fn seed(x: u64) {
+        RNG.with(|c| c.set(x | 1));
+    }
+
+    /// The exact ceilings of the default policy: 100 ms doubling each retry
+    /// up to the 5 s cap, and the cap for every retry after that.
+    const DEFAULT_CEILINGS_MS: [u64; 9] = [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000];
+
+    /// The ceiling doubles up to the cap: the largest of 4,000 seeded waits
+    /// of retry `n` is within 2% of `min(5 s, 100 ms × 2ⁿ)` and never above
+    /// it, so a ceiling that stops growing (or grows too fast) fails here.
+    #[test]
+    fn backoff_ceiling_doubles_up_to_the_cap() {
+        seed(0x5eed_0001);
+        let p = RetryPolicy::default();
+        for (retry, &ceiling_ms) in DEFAULT_CEILINGS_MS.iter().enumerate() {
+            let ceiling = Duration::from_millis(ceiling_ms);
+            let max = (0..4000).map(|_| p.backoff(retry as u32)).max().unwrap();
+            assert!(max <= ceiling, "retry {retry}: {max:?} over {ceiling:?}");
+            assert!(
+                max >= ceiling.mul_f64(0.98),
+                "retry {retry}: the largest of 4000 waits is {max:?}, the ceiling should be {ceiling:?}"
+            );
+        }
+        // Far out, the cap holds (no overflow back to small waits).
+        for retry in [20, 31, 32, 64, u32::MAX] {
+            let max = (0..2000).map(|_| p.backoff(retry)).max().unwrap();
+            assert!(
+                max <= p.max_backoff && max >= p.max_backoff.mul_f64(0.95),
+                "retry {retry}: {max:?}"
+            );
+        }
+    }
+
+    /// Full jitter: waits are uniform over `[0, ceiling]`. With a fixed seed,
+    /// 8,000 waits fill each tenth of the range with 10% ± 1.5% of them and
+    /// the mean is half the ceiling ± 2%; "equal" jitter (`ceiling/2 +
+    /// random(ceiling/2)`) leaves the lower half empty and fails.
+    #[test]
+    fn backoff_jitter_is_full_and_uniform() {
+        let p = RetryPolicy::default();
+        for (retry, &ceiling_ms) in DEFAULT_CEILINGS_MS.iter().enumerate().take(7) {
+            seed(0x5eed_0002 + retry as u64);
+            let ceiling = Duration::from_millis(ceiling_ms).as_secs_f64();
+            const N: usize = 8000;
+            let mut deciles = [0usize; 10];
+            let mut sum = 0.0;
+            for _ in 0..N {
+                let x = p.backoff(retry as u32).as_secs_f64() / ceiling;
+                assert!((0.0..=1.0).contains(&x), "retry {retry}: {x}");
+                sum += x;
+                deciles[((x * 10.0) as usize).min(9)] += 1;
+            }
+            let mean = sum / N as f64;
+            assert!(
+                (mean - 0.5).abs() < 0.02,
+                "retry {retry}: mean {mean} of the ceiling, not 0.5"
+            );
+            for (i, &n) in deciles.iter().enumerate() {
+                let share = n as f64 / N as f64;
+                assert!(
+                    (share - 0.1).abs() < 0.015,
+                    "retry {retry}: {share:.3} of the waits in tenth {i} of [0, ceiling] (deciles {deciles:?})"
+                );
+            }
+        }
+    }
+
     #[test]
     fn zero_base_means_no_wait() {
         let p = RetryPolicy {

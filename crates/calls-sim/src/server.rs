@@ -352,7 +352,9 @@ impl Shared {
         let now = chrono::Utc::now().timestamp();
         let n = self.api_ids.fetch_add(1, Ordering::Relaxed);
         let calls = self.dataset.generate_arrivals(
-            self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            // `n + 1`: the first batch must not reuse the steady arrivals'
+            // seed (`self.seed`), or both would make the same uuids.
+            self.seed ^ n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             count,
             now,
             max_age_secs,

@@ -14,7 +14,46 @@ use chrono::{DateTime, Utc};
 pub const TOKEN: &str = "tok-7f3a9c-SECRET-d41d8cd98f";
 pub const AUTH_ID: &str = "MASIMTEST00000000001";
 
+/// Starts, once per test binary, a watchdog that fails the binary when it
+/// runs longer than `CALLS_TEST_TIME_LIMIT_S` seconds (default 300; every
+/// binary takes well under a minute), so that a test that hangs (a walk
+/// that never ends, a wait that is never woken) fails instead of blocking
+/// `make test`. Called by the helpers below; a test not using them calls
+/// it first.
+pub fn watchdog() {
+    static START: std::sync::Once = std::sync::Once::new();
+    START.call_once(|| {
+        let secs: u64 = std::env::var("CALLS_TEST_TIME_LIMIT_S")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || {
+                let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+                loop {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    std::thread::park_timeout(deadline - now);
+                }
+                // Straight to stderr: `eprintln!` in a test is captured, and
+                // the capture is lost on exit.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "watchdog: this test binary ran longer than {secs} s \
+                     (CALLS_TEST_TIME_LIMIT_S): a test hangs; failing it"
+                );
+                std::process::exit(124);
+            })
+            .expect("the watchdog starts");
+    });
+}
+
 pub fn sim(calls: usize, faults: Faults) -> Sim {
+    watchdog();
     Sim::start(SimConfig {
         auth_id: AUTH_ID.into(),
         auth_token: TOKEN.into(),
@@ -37,6 +76,7 @@ pub fn quick_retries(max_retries: u32) -> RetryPolicy {
 }
 
 pub fn builder(sim: &Sim) -> ClientBuilder {
+    watchdog();
     Client::builder(AUTH_ID, TOKEN)
         .base_url(sim.base_url())
         .retry_policy(quick_retries(4))
@@ -77,6 +117,7 @@ pub fn assert_no_token(e: &calls_core::Error) {
 
 /// Reads one request head (up to the blank line), with a safety timeout.
 pub fn read_head(stream: &mut std::net::TcpStream) -> String {
+    watchdog();
     use std::io::Read;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -110,6 +151,7 @@ pub fn expected_between(
     upper: DateTime<Utc>,
     filters: &[(&str, &str)],
 ) -> HashSet<String> {
+    watchdog();
     let mut out = HashSet::new();
     let mut lo = lower;
     while lo < upper {

@@ -78,8 +78,44 @@ pub fn authority(base: &str) -> &str {
     base.trim_start_matches("http://").trim_end_matches('/')
 }
 
+/// Starts, once per test binary, a watchdog that fails the binary when it
+/// runs longer than `CALLS_TEST_TIME_LIMIT_S` seconds (default 300; every
+/// binary takes well under a minute), so that a test that hangs fails
+/// instead of blocking `make test`. Called by the request helpers below.
+pub fn watchdog() {
+    static START: std::sync::Once = std::sync::Once::new();
+    START.call_once(|| {
+        let secs: u64 = std::env::var("CALLS_TEST_TIME_LIMIT_S")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || {
+                let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+                loop {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    std::thread::park_timeout(deadline - now);
+                }
+                // Straight to stderr: `eprintln!` in a test is captured, and
+                // the capture is lost on exit.
+                let _ = writeln!(
+                    io::stderr(),
+                    "watchdog: this test binary ran longer than {secs} s \
+                     (CALLS_TEST_TIME_LIMIT_S): a test hangs; failing it"
+                );
+                std::process::exit(124);
+            })
+            .expect("the watchdog starts");
+    });
+}
+
 /// Send raw bytes, read until EOF.
 pub fn raw(base: &str, request: &[u8]) -> io::Result<Vec<u8>> {
+    watchdog();
     let mut s = TcpStream::connect(authority(base))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     s.write_all(request)?;
@@ -206,6 +242,7 @@ pub fn uuids(v: &[Value]) -> Vec<String> {
 }
 
 pub fn sim_with(calls: usize, seed: u64) -> Sim {
+    watchdog();
     Sim::start(SimConfig {
         calls,
         seed,
