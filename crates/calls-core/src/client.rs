@@ -574,11 +574,8 @@ impl Client {
         loop {
             // After a 429, no wait for a pause (this thread's or another's)
             // may be longer than the longest Retry-After honoured.
-            let give_up = storm.as_ref().map(|_| {
-                let now = Instant::now();
-                now.checked_add(inner.retry.max_retry_after).unwrap_or(now)
-            });
-            let permit = match inner.limiter.acquire_by(give_up, until) {
+            let max_pause = storm.as_ref().map(|_| inner.retry.max_retry_after);
+            let permit = match inner.limiter.acquire_by(max_pause, until) {
                 Ok((permit, waited)) => {
                     attempts.waited += waited;
                     permit

@@ -244,19 +244,25 @@ impl RateLimiter {
     /// waited. Rather than wait for a pause that ends after `give_up`,
     /// returns `Err` with the time the pause would end.
     pub fn acquire(&self, give_up: Option<Instant>) -> Result<(Permit<'_>, Duration), Instant> {
-        self.acquire_by(give_up, None).map_err(|g| match g {
+        let max_pause = give_up.map(|g| g.saturating_duration_since(Instant::now()));
+        self.acquire_by(max_pause, None).map_err(|g| match g {
             GiveUp::Paused(t) => t,
             GiveUp::Deadline => Instant::now(),
         })
     }
 
-    /// [`acquire`](RateLimiter::acquire), and no wait of any kind past
-    /// `deadline`: a pause or a budget slot that frees only after it gives
-    /// up at once ([`GiveUp::Paused`] for a pause, else
-    /// [`GiveUp::Deadline`]); waiting for an answer gives up at it.
+    /// Blocks until a slot is free and takes it, like
+    /// [`acquire`](RateLimiter::acquire), but gives up rather than wait for
+    /// a pause with more than `max_pause` left when it is seen
+    /// ([`GiveUp::Paused`]; every pause is at most the longest `Retry-After`
+    /// honoured when it is set, so one set by another thread a moment later
+    /// is still waited out), and waits for nothing past `deadline`: a pause
+    /// or a budget slot that frees only after it gives up at once
+    /// ([`GiveUp::Paused`] for a pause, else [`GiveUp::Deadline`]); waiting
+    /// for an answer gives up at it.
     pub fn acquire_by(
         &self,
-        give_up: Option<Instant>,
+        max_pause: Option<Duration>,
         deadline: Option<Instant>,
     ) -> Result<(Permit<'_>, Duration), GiveUp> {
         let start = Instant::now();
@@ -281,9 +287,9 @@ impl RateLimiter {
             };
             // Only a pause gives up: a slot of the budget frees within `per`
             // of an answer, and every request is answered or times out.
-            if let Some(g) = give_up
+            if let Some(max) = max_pause
                 && paused
-                && until.is_some_and(|t| t > g)
+                && until.is_some_and(|t| t.saturating_duration_since(now) > max)
             {
                 return Err(GiveUp::Paused(until.unwrap_or(now)));
             }
@@ -667,5 +673,22 @@ mod tests {
             l.acquire_by(None, Some(now + S)).map(|_| ()),
             Err(GiveUp::Paused(now + 3600 * S))
         );
+    }
+
+    #[test]
+    fn a_pause_within_the_longest_retry_after_is_waited_out_whoever_set_it() {
+        // Another thread's 429 pauses the account for the longest wait
+        // honoured, a moment after this thread began waiting: waited out.
+        let max = Duration::from_millis(30);
+        let l = RateLimiter::new(0, 5 * S);
+        l.pause_until(Instant::now() + max);
+        let (p, _) = l.acquire_by(Some(max), None).unwrap();
+        p.answered();
+        // One longer than that is not.
+        l.pause_until(Instant::now() + 100 * max);
+        assert!(matches!(
+            l.acquire_by(Some(max), None).map(|_| ()),
+            Err(GiveUp::Paused(_))
+        ));
     }
 }
