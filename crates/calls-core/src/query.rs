@@ -664,24 +664,22 @@ impl CallQuery {
     /// On error the query is unchanged. `limit` and `offset` are refused:
     /// they are paging arguments of the fetch, not filters.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self> {
-        let field = Field::parse(name)?;
+        self.set_field(Field::parse(name)?, value)?;
+        Ok(self)
+    }
+
+    /// [`CallQuery::set`] for a name already read: the one place a value
+    /// given as text is checked.
+    fn set_field(&mut self, field: Field, value: &str) -> Result<()> {
         let field_name = field.name();
         check_text(field_name, value)?;
+        let choice = |allowed| check_choice(field_name, value, allowed).map(|()| value.to_owned());
         match field {
             Field::FromNumber => self.from_number = Some(parse_number(field_name, value)?),
             Field::ToNumber => self.to_number = Some(parse_number(field_name, value)?),
-            Field::CallDirection => {
-                check_choice(field_name, value, CALL_DIRECTIONS)?;
-                self.call_direction = Some(value.to_owned());
-            }
-            Field::HangupSource => {
-                check_choice(field_name, value, HANGUP_SOURCES)?;
-                self.hangup_source = Some(value.to_owned());
-            }
-            Field::StirVerification => {
-                check_choice(field_name, value, STIR_VERIFICATIONS)?;
-                self.stir_verification = Some(value.to_owned());
-            }
+            Field::CallDirection => self.call_direction = Some(choice(CALL_DIRECTIONS)?),
+            Field::HangupSource => self.hangup_source = Some(choice(HANGUP_SOURCES)?),
+            Field::StirVerification => self.stir_verification = Some(choice(STIR_VERIFICATIONS)?),
             Field::HangupCauseCode => {
                 self.hangup_cause_code = Some(parse_count(field_name, value)?);
             }
@@ -694,7 +692,7 @@ impl CallQuery {
                 self.end_time.set(cmp, Some(t));
             }
         }
-        Ok(self)
+        Ok(())
     }
 
     /// Removes one filter by its API parameter name (no error if it was not set).
@@ -850,35 +848,24 @@ impl CallQuery {
     /// `hangup_source`, `stir_verification`. Times are written by
     /// [`format_api`] (UTC).
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        let mut text = |name: &'static str, v: &Option<String>| {
-            if let Some(v) = v {
-                out.push((name, v.clone()));
-            }
-        };
-        text("from_number", &self.from_number);
-        text("to_number", &self.to_number);
-        text("call_direction", &self.call_direction);
-        for cmp in Cmp::ALL {
-            if let Some(v) = self.bill_duration.get(cmp) {
-                out.push((bill_duration_name(cmp), v.to_string()));
-            }
+        Field::ALL
+            .into_iter()
+            .filter_map(|f| Some((f.name(), self.value(f)?)))
+            .collect()
+    }
+
+    /// The value of one filter as the API takes it, if set.
+    fn value(&self, field: Field) -> Option<String> {
+        match field {
+            Field::FromNumber => self.from_number.clone(),
+            Field::ToNumber => self.to_number.clone(),
+            Field::CallDirection => self.call_direction.clone(),
+            Field::HangupSource => self.hangup_source.clone(),
+            Field::StirVerification => self.stir_verification.clone(),
+            Field::HangupCauseCode => self.hangup_cause_code.map(|c| c.to_string()),
+            Field::BillDuration(cmp) => self.bill_duration.get(cmp).map(u64::to_string),
+            Field::EndTime(cmp) => self.end_time.get(cmp).map(|t| format_api(*t)),
         }
-        for cmp in Cmp::ALL {
-            if let Some(t) = self.end_time.get(cmp) {
-                out.push((end_time_name(cmp), format_api(*t)));
-            }
-        }
-        if let Some(c) = self.hangup_cause_code {
-            out.push(("hangup_cause_code", c.to_string()));
-        }
-        if let Some(v) = &self.hangup_source {
-            out.push(("hangup_source", v.clone()));
-        }
-        if let Some(v) = &self.stir_verification {
-            out.push(("stir_verification", v.clone()));
-        }
-        out
     }
 
     /// The filters percent-encoded and joined by `&`; `""` when there is none.
@@ -909,7 +896,7 @@ impl CallQuery {
                 return Err(Error::validation(field.name(), "given more than once"));
             }
             seen.push(field.name());
-            q.set(&name, &value)?;
+            q.set_field(field, &value)?;
         }
         Ok(q)
     }
