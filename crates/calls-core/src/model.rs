@@ -333,6 +333,7 @@ impl<'de> Visitor<'de> for Extra {
 /// assert!("1e-3".parse::<Money>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
 pub struct Money(String);
 
 impl Money {
