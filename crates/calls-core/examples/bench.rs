@@ -35,8 +35,14 @@ fn main() {
         mem_child(&args[2]);
         return;
     }
+    // `bench decode`: the decode row alone (header included).
+    let only_decode = args.get(1).map(String::as_str) == Some("decode");
     println!("| measurement | value | reference | ratio | target |");
     println!("|---|---|---|---|---|");
+    if only_decode {
+        decode_section();
+        return;
+    }
     concurrency_section();
     walk_section();
     decode_section();

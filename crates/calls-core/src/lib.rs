@@ -22,6 +22,9 @@
 //! # Ok::<(), calls_core::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
 mod checkpoint;
 pub mod client;
 pub mod error;

@@ -27,15 +27,14 @@
 //! instant in UTC. Money is always written as a JSON string.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::fmt;
-use std::marker::PhantomData;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::time::{format_record, parse_timestamp};
@@ -70,7 +69,7 @@ use crate::time::{format_record, parse_timestamp};
 /// # Ok::<(), calls_core::Error>(())
 /// ```
 pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
-    decode_page_inner(bytes, None)
+    decode(bytes, |d| d.deserialize_map(PageVisitor { max: None }))
 }
 
 /// [`decode_page`] for a page asked for with `limit`: a page holding more
@@ -86,32 +85,8 @@ pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
 /// # Ok::<(), calls_core::Error>(())
 /// ```
 pub fn decode_page_with_limit(bytes: &[u8], limit: u32) -> Result<Page, crate::Error> {
-    decode_page_inner(bytes, Some(limit as usize))
-}
-
-/// The structure (estimated bytes) that fields this crate does not model may
-/// build when a decode function is called directly: the client's default
-/// body cap, or the body's own size when larger. The client passes its cap.
-pub const DEFAULT_DECODE_BUDGET: usize = 8 * 1024 * 1024;
-
-fn decode_page_inner(bytes: &[u8], max: Option<usize>) -> Result<Page, crate::Error> {
-    let run = || {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        de.deserialize_map(PageVisitor { max })
-            .and_then(|page| de.end().map(|()| page))
-            .map_err(|e| crate::Error::BadResponse(e.to_string()))
-    };
-    with_budget(bytes, run)
-}
-
-/// Runs a decode within the decode context of the client, or, called
-/// directly, within [`DEFAULT_DECODE_BUDGET`] (at least the body's size).
-fn with_budget<T>(bytes: &[u8], run: impl FnOnce() -> T) -> T {
-    if crate::response::in_decode_context() {
-        run()
-    } else {
-        crate::response::with_decode_context(&[], DEFAULT_DECODE_BUDGET.max(bytes.len()), run).0
-    }
+    let max = Some(limit as usize);
+    decode(bytes, |d| d.deserialize_map(PageVisitor { max }))
 }
 
 /// Decodes a single call record (`GET .../Zentrunk/Call/{call_uuid}/`) into a [`Call`].
@@ -125,56 +100,79 @@ fn with_budget<T>(bytes: &[u8], run: impl FnOnce() -> T) -> T {
 /// # Ok::<(), calls_core::Error>(())
 /// ```
 pub fn decode_call(bytes: &[u8]) -> Result<Call, crate::Error> {
-    with_budget(bytes, || {
-        serde_json::from_slice(bytes).map_err(|e| crate::Error::BadResponse(e.to_string()))
-    })
+    decode(bytes, |d| Call::deserialize(d))
 }
 
-// ---------------------------------------------------------------------------
-// Error paths
-// ---------------------------------------------------------------------------
+/// The structure (estimated bytes) that fields this crate does not model may
+/// build when a decode function is called directly: the client's default
+/// body cap, or the body's own size when larger. The client passes its cap.
+pub const DEFAULT_DECODE_BUDGET: usize = 8 * 1024 * 1024;
 
-/// Removes serde_json's trailing ` at line L column C`; the outer layer adds
-/// the position again, so the final message carries it once.
-fn strip_position(msg: &str) -> &str {
-    if let Some(i) = msg.rfind(" at line ") {
-        let mut parts = msg[i + " at line ".len()..].splitn(2, " column ");
-        if let (Some(line), Some(col)) = (parts.next(), parts.next()) {
-            let num = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-            if num(line) && num(col) {
-                return &msg[..i];
+type JsonDe<'d, 'b> = &'d mut serde_json::Deserializer<serde_json::de::SliceRead<'b>>;
+
+/// Runs one decode of the whole of `bytes`, within the client's decode
+/// context or, called directly, within [`DEFAULT_DECODE_BUDGET`] (at least
+/// the body's size). A failure is reported as `path: why at line L column C`.
+fn decode<T>(
+    bytes: &[u8],
+    run: impl FnOnce(JsonDe<'_, '_>) -> Result<T, serde_json::Error>,
+) -> Result<T, crate::Error> {
+    let go = || {
+        PATH.with(|p| *p.borrow_mut() = Some(Vec::new()));
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let out = run(&mut de).and_then(|v| de.end().map(|()| v));
+        let path = PATH.with(|p| p.borrow_mut().take()).unwrap_or_default();
+        out.map_err(|e| {
+            let mut at = String::new();
+            for segment in path.iter().rev() {
+                match segment {
+                    Segment::Index(i) => at.push_str(&format!("[{i}]")),
+                    Segment::Key(k) if at.is_empty() => at.push_str(k),
+                    Segment::Key(k) => at.push_str(&format!(".{k}")),
+                }
             }
-        }
-    }
-    msg
-}
-
-/// Whether `msg` already starts with a path written by this module (`end_time: ...`).
-fn has_path(msg: &str) -> bool {
-    match msg.split_once(": ") {
-        Some((head, _)) => {
-            !head.is_empty()
-                && head
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']'))
-        }
-        None => false,
-    }
-}
-
-/// Prefixes an error with the path segment it happened under.
-fn at<E: de::Error>(segment: &str, inner: impl fmt::Display) -> E {
-    let full = inner.to_string();
-    let msg = strip_position(&full);
-    if has_path(msg) {
-        if msg.starts_with('[') {
-            E::custom(format_args!("{segment}{msg}"))
-        } else {
-            E::custom(format_args!("{segment}.{msg}"))
-        }
+            let sep = if at.is_empty() { "" } else { ": " };
+            crate::Error::BadResponse(format!("{at}{sep}{e}"))
+        })
+    };
+    if crate::response::in_decode_context() {
+        go()
     } else {
-        E::custom(format_args!("{segment}: {msg}"))
+        crate::response::with_decode_context(&[], DEFAULT_DECODE_BUDGET.max(bytes.len()), go).0
     }
+}
+
+// The path to a bad value (`objects[3].end_time`). Hand-written rather than
+// `serde_path_to_error`, which copies every key it passes to know the path
+// should an error come: that made a decode 45% slower, over a bare `Value`
+// parse in the FFI's record bench. Here nothing is done until a value
+// fails: each record reader notes its key or index as the error passes out
+// (innermost first), and the error itself passes through untouched, so
+// serde_json's line and column are written once.
+thread_local! {
+    static PATH: RefCell<Option<Vec<Segment>>> = const { RefCell::new(None) };
+}
+
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// Notes where `r` failed, inside [`decode`] (elsewhere there is no path).
+fn within<T, E>(r: Result<T, E>, segment: impl FnOnce() -> Segment) -> Result<T, E> {
+    if r.is_err() {
+        let _ = PATH.try_with(|p| {
+            if let Some(path) = p.borrow_mut().as_mut() {
+                path.push(segment());
+            }
+        });
+    }
+    r
+}
+
+/// [`within`] a field of a record.
+fn in_field<T, E>(r: Result<T, E>, name: &str) -> Result<T, E> {
+    within(r, || Segment::Key(name.to_owned()))
 }
 
 /// Shortens odd input for an error message, after removing the client's
@@ -190,6 +188,12 @@ fn shown(s: &str) -> String {
 /// A field this crate does not model, read into a [`Value`] while charging
 /// the decode budget (see [`crate::response::charge`]) for what is built and
 /// refusing nesting beyond [`crate::response::MAX_EXTRA_DEPTH`].
+///
+/// Hand-written, and the reason the record types hand-write their
+/// `visit_map`: serde's derived `#[serde(flatten)]` buffers every unknown
+/// field into serde's private `Content` tree before any code of ours sees
+/// it, so neither the budget nor the depth cap could apply (a hostile body
+/// would build its whole structure first), and it costs a second pass.
 struct Extra;
 
 /// Estimated bytes of one `Value` node: its slot, twice (a growing `Vec` or
@@ -308,7 +312,7 @@ impl<'de> Visitor<'de> for Extra {
 }
 
 // ---------------------------------------------------------------------------
-// Money
+// Money and exact numbers
 // ---------------------------------------------------------------------------
 
 /// An amount of money exactly as the API wrote it (`"0.00260"` stays `"0.00260"`).
@@ -328,7 +332,8 @@ impl<'de> Visitor<'de> for Extra {
 /// assert_eq!(m.as_str(), "0.00260");
 /// assert!("1e-3".parse::<Money>().is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
 pub struct Money(String);
 
 impl Money {
@@ -382,100 +387,11 @@ impl AsRef<str> for Money {
     }
 }
 
-impl Serialize for Money {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(MoneyVisitor)? {
-            Some(m) => Ok(m),
-            None => Err(de::Error::custom("empty amount")),
-        }
-    }
-}
-
-/// Reads an amount; `""` and `null` are `None`.
-struct MoneyVisitor;
-
-impl<'de> Visitor<'de> for MoneyVisitor {
-    type Value = Option<Money>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a decimal amount as a string or number")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        if v.is_empty() {
-            return Ok(None);
-        }
-        Money::new(v).map(Some).map_err(E::custom)
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        if v.is_empty() {
-            return Ok(None);
-        }
-        Money::new(v).map(Some).map_err(E::custom)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(Money(v.to_string())))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(Money(v.to_string())))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
-        Ok(Some(Money(v.to_string())))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
-        Ok(Some(Money(v.to_string())))
-    }
-    /// Only from a deserializer that has no literal text to give, such as
-    /// `serde_json::from_value` for a float whose text is its shortest form
-    /// (the JSON text decoder goes through `visit_map`).
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        // NaN and infinities come out as `NaN`/`inf`, refused by `Money::new`.
-        // Rust's Display for f64 is the shortest round-trip decimal, no exponent.
-        Money::new(v.to_string()).map(Some).map_err(E::custom)
-    }
-    /// A JSON number that is not an `i64`/`u64` (see [`number_text`]).
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let text = number_text(map, &self)?;
-        match exact_decimal(&text) {
-            Ok(decimal) => Ok(Some(Money(decimal))),
-            Err(NumberError::OutOfRange) => Err(de::Error::custom(format_args!(
-                "`{}` is out of range for an amount",
-                shown(&text)
-            ))),
-            Err(NumberError::Malformed) => Err(de::Error::custom(format_args!(
-                "`{}` is not a decimal amount",
-                shown(&text)
-            ))),
-        }
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// The literal text of a JSON number that serde_json hands to a
-/// `deserialize_any` visitor as a map.
-///
-/// With serde_json's `arbitrary_precision` feature, an integer that fits an
-/// `i64` or `u64` arrives through `visit_i64`/`visit_u64`; any other number
-/// (a fraction, an exponent, a larger integer, `-0`) arrives through
-/// `visit_map` as a private one-entry map holding its exact text, which
-/// [`serde_json::Number`] knows how to read. A real JSON object there is not
-/// a number: the error is serde's usual "invalid type: map, expected ...".
-fn number_text<'de, A: MapAccess<'de>>(
-    map: A,
-    expected: &dyn de::Expected,
-) -> Result<String, A::Error> {
-    match serde_json::Number::deserialize(de::value::MapAccessDeserializer::new(map)) {
-        Ok(n) => Ok(n.as_str().to_owned()),
-        Err(_) => Err(de::Error::invalid_type(de::Unexpected::Map, expected)),
+        OptMoney::deserialize(d)?
+            .0
+            .ok_or_else(|| de::Error::custom("empty amount"))
     }
 }
 
@@ -495,7 +411,9 @@ const MAX_EXPONENT: u32 = 100;
 /// unchanged without an exponent; otherwise the mantissa's digits with the
 /// point moved (`1.50e-3` → `0.00150`, `2.5E+2` → `250`, `-0e5` → `-0`).
 /// Text that is not a JSON number, or an exponent beyond ±[`MAX_EXPONENT`],
-/// is an error, never a panic or a huge allocation.
+/// is an error, never a panic or a huge allocation. Hand-written: the
+/// decimal crates normalise digits (`0.00150` → `0.0015`) or print an
+/// exponent again, and exact text is the point.
 fn exact_decimal(text: &str) -> Result<String, NumberError> {
     let Some(e) = text.find(['e', 'E']) else {
         return if is_decimal(text) {
@@ -505,15 +423,15 @@ fn exact_decimal(text: &str) -> Result<String, NumberError> {
         };
     };
     let (mantissa, exp) = (&text[..e], &text[e + 1..]);
-    if !is_decimal(mantissa) {
-        return Err(NumberError::Malformed);
-    }
     let (exp_negative, exp_digits) = match exp.as_bytes().first() {
         Some(b'-') => (true, &exp[1..]),
         Some(b'+') => (false, &exp[1..]),
         _ => (false, exp),
     };
-    if exp_digits.is_empty() || !exp_digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_decimal(mantissa)
+        || exp_digits.is_empty()
+        || !exp_digits.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(NumberError::Malformed);
     }
     // Leading zeros (`1e-007`) are allowed; then any digits left must be few.
@@ -535,11 +453,7 @@ fn exact_decimal(text: &str) -> Result<String, NumberError> {
     let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let digits: String = [int, frac].concat();
     // Where the point goes, counted in digits from the left.
-    let shift = if exp_negative {
-        -i64::from(magnitude)
-    } else {
-        i64::from(magnitude)
-    };
+    let shift = i64::from(magnitude) * if exp_negative { -1 } else { 1 };
     let point = int.len() as i64 + shift;
     let mut out = String::with_capacity(digits.len() + magnitude as usize + 3);
     if negative {
@@ -568,15 +482,254 @@ fn exact_decimal(text: &str) -> Result<String, NumberError> {
 }
 
 // ---------------------------------------------------------------------------
+// Field values: one scalar reader, then money, counts, times, enums
+// ---------------------------------------------------------------------------
+
+/// One JSON scalar as the decoder met it, text borrowed from the body when
+/// it holds no escape (no allocation for a timestamp, an enumeration or a
+/// known key; serde's own `Cow<str>` always allocates). Hand-written, as
+/// the readers below take several JSON types for one field, and a number's
+/// exact text.
+enum Scalar<'de> {
+    Null,
+    Bool(bool),
+    Str(Cow<'de, str>),
+    Int(i128),
+    /// A number that is not an `i64`/`u64`, as its exact text: with
+    /// serde_json's `arbitrary_precision` it arrives as a private one-entry
+    /// map (`visit_map`); a real JSON object there is not a number.
+    Number(String),
+    /// Only from a deserializer with no literal text to give, such as
+    /// `serde_json::from_value`.
+    Float(f64),
+}
+
+/// Reads a [`Scalar`]; the text names what the field takes, for the
+/// "invalid type" error of anything else.
+struct Read(&'static str);
+
+impl<'de> DeserializeSeed<'de> for Read {
+    type Value = Scalar<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Read {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Int(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Int(v.into()))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Int(v))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Scalar<'de>, E> {
+        Ok(i128::try_from(v).map_or_else(|_| Scalar::Number(v.to_string()), Scalar::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Float(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
+        let not_number = || de::Error::invalid_type(de::Unexpected::Map, &self);
+        match map.next_key_seed(Read("a number"))? {
+            Some(Scalar::Str(k)) if k == "$serde_json::private::Number" => {}
+            _ => return Err(not_number()),
+        }
+        match map.next_value_seed(Read("a number"))? {
+            Scalar::Str(t) if t.parse::<serde_json::Number>().is_ok() => {
+                Ok(Scalar::Number(t.into_owned()))
+            }
+            _ => Err(not_number()),
+        }
+    }
+}
+
+impl<'de> Scalar<'de> {
+    fn read<D: Deserializer<'de>>(d: D, expecting: &'static str) -> Result<Self, D::Error> {
+        Read(expecting).deserialize(d)
+    }
+
+    /// The "invalid type" error for this value where `expecting` was wanted.
+    fn invalid<E: de::Error>(&self, expecting: &'static str) -> E {
+        let unexpected = match self {
+            Scalar::Null => de::Unexpected::Unit,
+            Scalar::Bool(b) => de::Unexpected::Bool(*b),
+            Scalar::Str(s) => de::Unexpected::Str(s),
+            Scalar::Int(v) => match i64::try_from(*v) {
+                Ok(v) if v < 0 => de::Unexpected::Signed(v),
+                _ => de::Unexpected::Unsigned(u64::try_from(*v).unwrap_or(u64::MAX)),
+            },
+            Scalar::Number(_) | Scalar::Float(_) => de::Unexpected::Other("a number"),
+        };
+        E::invalid_type(unexpected, &expecting)
+    }
+
+    /// A string or `null` (`None`): what a key, a timestamp or an enum takes.
+    fn text<E: de::Error>(self, expecting: &'static str) -> Result<Option<Cow<'de, str>>, E> {
+        match self {
+            Scalar::Null => Ok(None),
+            Scalar::Str(s) => Ok(Some(s)),
+            other => Err(other.invalid(expecting)),
+        }
+    }
+}
+
+/// `` `text` is why ``, the text shortened and without the client's secrets.
+fn bad<E: de::Error>(text: &str, why: &str) -> E {
+    E::custom(format_args!("`{}` is {why}", shown(text)))
+}
+
+/// An optional amount (see [`Money`]); `""` and `null` are `None`.
+struct OptMoney(Option<Money>);
+
+impl<'de> Deserialize<'de> for OptMoney {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const EXPECTING: &str = "a decimal amount as a string or number";
+        let money = match Scalar::read(d, EXPECTING)? {
+            Scalar::Null => None,
+            Scalar::Str(s) if s.is_empty() => None,
+            Scalar::Str(s) => Some(Money::new(s).map_err(de::Error::custom)?),
+            Scalar::Int(v) => Some(Money(v.to_string())),
+            Scalar::Number(text) => Some(Money(exact_decimal(&text).map_err(|e| match e {
+                NumberError::OutOfRange => bad(&text, "out of range for an amount"),
+                NumberError::Malformed => bad(&text, "not a decimal amount"),
+            })?)),
+            // NaN and infinities come out as `NaN`/`inf`, refused by `Money::new`;
+            // Rust's Display for f64 is the shortest round-trip decimal, no exponent.
+            Scalar::Float(v) => Some(Money::new(v.to_string()).map_err(de::Error::custom)?),
+            other => return Err(other.invalid(EXPECTING)),
+        };
+        Ok(OptMoney(money))
+    }
+}
+
+/// An optional whole, non-negative number: an integer, an integral float, or a
+/// string of digits; `null` and `""` are `None`. A number is read exactly
+/// from its text, so `60.0` and `6e1` are 60, `2.5` is refused.
+struct OptCount(Option<u64>);
+
+impl<'de> Deserialize<'de> for OptCount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const EXPECTING: &str = "a whole non-negative number or null";
+        let count = match Scalar::read(d, EXPECTING)? {
+            Scalar::Null => None,
+            Scalar::Int(v) if v < 0 => return Err(bad(&v.to_string(), "negative")),
+            Scalar::Int(v) => Some(u64::try_from(v).map_err(|_| bad(&v.to_string(), "too large"))?),
+            Scalar::Number(text) => Some(whole(&text)?),
+            Scalar::Float(v) if v < 0.0 => return Err(bad(&v.to_string(), "negative")),
+            // Up to 2^53, where every whole float is exact.
+            Scalar::Float(v) if v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 => Some(v as u64),
+            Scalar::Float(v) => return Err(bad(&v.to_string(), "not a whole number")),
+            Scalar::Str(s) => match s.trim() {
+                "" => None,
+                t if t.bytes().all(|b| b.is_ascii_digit()) => {
+                    Some(t.parse().map_err(|_| bad(t, "too large"))?)
+                }
+                t if t.starts_with('-') => return Err(bad(t, "negative")),
+                t => return Err(bad(t, "not a whole number")),
+            },
+            other => return Err(other.invalid(EXPECTING)),
+        };
+        Ok(OptCount(count))
+    }
+}
+
+/// A JSON number's exact text as a whole, non-negative number.
+fn whole<E: de::Error>(text: &str) -> Result<u64, E> {
+    let decimal = exact_decimal(text).map_err(|e| match e {
+        NumberError::OutOfRange => bad(text, "out of range"),
+        NumberError::Malformed => bad(text, "not a whole number"),
+    })?;
+    let (negative, unsigned) = match decimal.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, decimal.as_str()),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    if negative && !unsigned.bytes().all(|b| b == b'0' || b == b'.') {
+        return Err(bad(text, "negative"));
+    }
+    if !frac.bytes().all(|b| b == b'0') {
+        return Err(bad(text, "not a whole number"));
+    }
+    int.parse().map_err(|_| bad(text, "too large"))
+}
+
+/// An optional timestamp: `null` and `""` (or blanks) are `None`; anything
+/// else must parse (see [`crate::time::parse_timestamp`]).
+struct OptTime(Option<DateTime<Utc>>);
+
+impl<'de> Deserialize<'de> for OptTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const EXPECTING: &str = "a timestamp string or null";
+        match Scalar::read(d, EXPECTING)?.text(EXPECTING)? {
+            Some(s) if !s.trim().is_empty() => parse_timestamp(&s)
+                .map(|t| OptTime(Some(t)))
+                .map_err(de::Error::custom),
+            _ => Ok(OptTime(None)),
+        }
+    }
+}
+
+/// An optional enumeration: `null` and `""` are `None`, unknown text `Other`.
+struct OptEnum<T>(Option<T>);
+
+impl<'de, T: From<Cow<'de, str>>> Deserialize<'de> for OptEnum<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Scalar::read(d, "a string or null")?.text("a string or null")?;
+        Ok(OptEnum(text.filter(|s| !s.is_empty()).map(T::from)))
+    }
+}
+
+/// Writes an optional timestamp as the API does; `None` is `null`.
+fn api_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_record(*t)),
+        None => s.serialize_unit(),
+    }
+}
+
+/// Writes the `extra` fields whose names `known` does not hold: a known name
+/// put into `extra` by hand would write its key twice; the typed field wins.
+fn unknown_only<S: Serializer>(
+    extra: &Map<String, Value>,
+    known: &[&str],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(extra.iter().filter(|(k, _)| !known.contains(&k.as_str())))
+}
+
+// ---------------------------------------------------------------------------
 // Enumerations
 // ---------------------------------------------------------------------------
 
-/// Shared by the API enumerations, for the optional-field reader.
-trait ApiEnum: Sized {
-    fn from_ref(s: &str) -> Self;
-    fn from_owned(s: String) -> Self;
-}
-
+/// The API enumerations: the spellings are listed once, here, and shared
+/// with [`crate::query`] through `ALLOWED`. A macro rather than
+/// `#[derive(Deserialize)]` with `#[serde(other)]`, which drops the unknown
+/// text this crate keeps in `Other`.
 macro_rules! api_enum {
     (
         $(#[$meta:meta])*
@@ -604,21 +757,15 @@ macro_rules! api_enum {
 
             /// Reads the API spelling (case-sensitive); any other text is `Other`.
             pub fn parse(s: &str) -> Self {
-                match s {
-                    $( $s => $name::$variant, )+
-                    other => $name::Other(other.to_owned()),
-                }
+                Self::from(Cow::Borrowed(s))
             }
         }
 
-        impl ApiEnum for $name {
-            fn from_ref(s: &str) -> Self {
-                $name::parse(s)
-            }
-            fn from_owned(s: String) -> Self {
-                match s.as_str() {
+        impl From<Cow<'_, str>> for $name {
+            fn from(s: Cow<'_, str>) -> Self {
+                match &*s {
                     $( $s => $name::$variant, )+
-                    _ => $name::Other(s),
+                    _ => $name::Other(s.into_owned()),
                 }
             }
         }
@@ -644,20 +791,7 @@ macro_rules! api_enum {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a string")
-                    }
-                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$name, E> {
-                        Ok($name::from_ref(v))
-                    }
-                    fn visit_string<E: de::Error>(self, v: String) -> Result<$name, E> {
-                        Ok($name::from_owned(v))
-                    }
-                }
-                d.deserialize_str(V)
+                Cow::<str>::deserialize(d).map($name::from)
             }
         }
     };
@@ -710,249 +844,81 @@ api_enum! {
 }
 
 // ---------------------------------------------------------------------------
-// Field readers (seeds), so no value goes through an intermediate `Value`
+// Records: Call, Meta, Page
 // ---------------------------------------------------------------------------
+//
+// `Serialize` is derived. `Deserialize` is one short hand-written `visit_map`
+// per record, not derived, because derive cannot keep what this crate
+// promises: unknown fields read within the decode budget (see [`Extra`]),
+// the order the fields arrived in ([`Call::received`]), and duplicate keys
+// decided deliberately: the last value of a key wins, as in most JSON
+// readers (derive refuses a known key sent twice and keeps the last unknown
+// one). The field values go through the small readers above.
 
-/// An optional enumeration: `null` and `""` are `None`.
-struct OptEnum<T>(PhantomData<T>);
-
-impl<'de, T: ApiEnum> DeserializeSeed<'de> for OptEnum<T> {
-    type Value = Option<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
+/// The next key of a record's map: one of `F`'s fields, or the name of another.
+fn next_key<'de, A: MapAccess<'de>, F>(
+    map: &mut A,
+    known: fn(&str) -> Option<F>,
+) -> Result<Option<Result<F, String>>, A::Error> {
+    let Some(key) = map.next_key_seed(Read("a field name"))? else {
+        return Ok(None);
+    };
+    let key = key.text("a field name")?.unwrap_or_default();
+    Ok(Some(known(&key).ok_or_else(|| key.into_owned())))
 }
 
-impl<'de, T: ApiEnum> Visitor<'de> for OptEnum<T> {
-    type Value = Option<T>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or null")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok((!v.is_empty()).then(|| T::from_ref(v)))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok((!v.is_empty()).then(|| T::from_owned(v)))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+/// Reads an unknown field's value into `extra` (the last of a key sent
+/// twice wins, at the first one's place); whether the key is new.
+fn extra_entry<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    key: String,
+    extra: &mut Map<String, Value>,
+) -> Result<bool, A::Error> {
+    let v = in_field(map.next_value_seed(Extra), &key)?;
+    Ok(extra.insert(key, v).is_none())
 }
 
-/// An optional timestamp: `null` and `""` are `None`; anything else must parse.
-struct OptTime;
-
-impl<'de> DeserializeSeed<'de> for OptTime {
-    type Value = Option<DateTime<Utc>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for OptTime {
-    type Value = Option<DateTime<Utc>>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a timestamp string or null")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        if v.trim().is_empty() {
-            return Ok(None);
-        }
-        parse_timestamp(v).map(Some).map_err(E::custom)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// An optional amount of money (see [`Money`]).
-struct OptMoney;
-
-impl<'de> DeserializeSeed<'de> for OptMoney {
-    type Value = Option<Money>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(MoneyVisitor)
-    }
-}
-
-/// An optional whole, non-negative number: an integer, an integral float, or a
-/// string of digits; `null` and `""` are `None`.
-struct OptCount;
-
-impl<'de> DeserializeSeed<'de> for OptCount {
-    type Value = Option<u64>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for OptCount {
-    type Value = Option<u64>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a whole non-negative number or null")
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        u64::try_from(v)
-            .map(Some)
-            .map_err(|_| E::custom(format_args!("`{v}` is negative")))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
-        u64::try_from(v)
-            .map(Some)
-            .map_err(|_| E::custom(format_args!("`{v}` is too large")))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
-        if v < 0 {
-            Err(E::custom(format_args!("`{v}` is negative")))
-        } else {
-            self.visit_u128(v.unsigned_abs())
-        }
-    }
-    /// A JSON number that is not an `i64`/`u64` (see [`number_text`]): read
-    /// exactly from its text, so `60.0` and `6e1` are 60, `2.5` is refused.
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let text = number_text(map, &self)?;
-        let decimal = exact_decimal(&text).map_err(|e| match e {
-            NumberError::OutOfRange => {
-                de::Error::custom(format_args!("`{}` is out of range", shown(&text)))
+/// A record's modelled fields, named once: the enumeration, its API names
+/// in order (what [`Call::received`] indexes) and the name lookup.
+macro_rules! fields {
+    ($name:ident { $($variant:ident => $api:literal),+ $(,)? }) => {
+        #[derive(Clone, Copy)]
+        enum $name { $($variant),+ }
+        impl $name {
+            const NAMES: &'static [&'static str] = &[$($api),+];
+            fn from_key(k: &str) -> Option<Self> {
+                match k { $($api => Some($name::$variant),)+ _ => None }
             }
-            NumberError::Malformed => {
-                de::Error::custom(format_args!("`{}` is not a whole number", shown(&text)))
-            }
-        })?;
-        let (negative, unsigned) = match decimal.strip_prefix('-') {
-            Some(d) => (true, d),
-            None => (false, decimal.as_str()),
-        };
-        let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-        let zero = unsigned.bytes().all(|b| b == b'0' || b == b'.');
-        if negative && !zero {
-            return Err(de::Error::custom(format_args!(
-                "`{}` is negative",
-                shown(&text)
-            )));
         }
-        if !frac.bytes().all(|b| b == b'0') {
-            return Err(de::Error::custom(format_args!(
-                "`{}` is not a whole number",
-                shown(&text)
-            )));
-        }
-        int.parse()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format_args!("`{}` is too large", shown(&text))))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-        if v < 0.0 {
-            Err(E::custom(format_args!("`{v}` is negative")))
-        } else if v.fract() == 0.0 && v <= EXACT {
-            Ok(Some(v as u64))
-        } else {
-            Err(E::custom(format_args!("`{v}` is not a whole number")))
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let t = v.trim();
-        if t.is_empty() {
-            return Ok(None);
-        }
-        if t.bytes().all(|b| b.is_ascii_digit()) {
-            return t
-                .parse()
-                .map(Some)
-                .map_err(|_| E::custom(format_args!("`{}` is too large", shown(t))));
-        }
-        if t.starts_with('-') {
-            Err(E::custom(format_args!("`{}` is negative", shown(t))))
-        } else {
-            Err(E::custom(format_args!(
-                "`{}` is not a whole number",
-                shown(t)
-            )))
-        }
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    };
 }
 
-/// Writes a timestamp as the API does.
-struct ApiTime<'a>(&'a DateTime<Utc>);
-
-impl Serialize for ApiTime<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_record(*self.0))
-    }
-}
-
-/// A map key: a known field (no allocation) or an unknown one, kept for `extra`.
-enum Key<F> {
-    Known(F),
-    Unknown(String),
-}
-
-struct KeySeed<F>(fn(&str) -> Option<F>);
-
-impl<'de, F> DeserializeSeed<'de> for KeySeed<F> {
-    type Value = Key<F>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de, F> Visitor<'de> for KeySeed<F> {
-    type Value = Key<F>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(match (self.0)(v) {
-            Some(f) => Key::Known(f),
-            None => Key::Unknown(v.to_owned()),
-        })
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(match (self.0)(&v) {
-            Some(f) => Key::Known(f),
-            None => Key::Unknown(v),
-        })
-    }
-}
-
-/// Reads the next value of a map, prefixing any error with the field name.
-fn value<'de, A, S>(map: &mut A, name: &str, seed: S) -> Result<S::Value, A::Error>
-where
-    A: MapAccess<'de>,
-    S: DeserializeSeed<'de>,
-{
-    map.next_value_seed(seed).map_err(|e| at(name, e))
-}
-
-/// Reads the next value of a map as `T`, prefixing any error with the field name.
-fn value_of<'de, A, T>(map: &mut A, name: &str) -> Result<T, A::Error>
-where
-    A: MapAccess<'de>,
-    T: Deserialize<'de>,
-{
-    map.next_value().map_err(|e| at(name, e))
-}
-
-// ---------------------------------------------------------------------------
-// Call
-// ---------------------------------------------------------------------------
+fields!(CallField {
+    CallUuid => "call_uuid",
+    FromNumber => "from_number",
+    ToNumber => "to_number",
+    CallDirection => "call_direction",
+    CallDuration => "call_duration",
+    BillDuration => "bill_duration",
+    BilledDuration => "billed_duration",
+    InitiationTime => "initiation_time",
+    AnswerTime => "answer_time",
+    EndTime => "end_time",
+    HangupCauseName => "hangup_cause_name",
+    HangupCauseCode => "hangup_cause_code",
+    HangupSource => "hangup_source",
+    TotalRate => "total_rate",
+    TotalAmount => "total_amount",
+    TrunkDomain => "trunk_domain",
+    FromCountry => "from_country",
+    ToCountry => "to_country",
+    TransportProtocol => "transport_protocol",
+    Srtp => "srtp",
+    SecureTrunking => "secure_trunking",
+    SecureTrunkingRate => "secure_trunking_rate",
+    StirVerification => "stir_verification",
+    AttestationIndicator => "attestation_indicator",
+});
 
 /// One call detail record.
 ///
@@ -962,63 +928,88 @@ where
 /// `hangup_cause`, `hangup_initiator`, `hangup_code`, `rate`) are kept in
 /// [`Call::extra`] exactly as received. See the [module docs](self) for how
 /// values are read and written back.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Call {
     /// `call_uuid`: the call's identifier (required).
     pub call_uuid: String,
     /// `from_number`: the calling number, as sent (`+` prefix or not).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_number: Option<String>,
     /// `to_number`: the called number, as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_number: Option<String>,
     /// `call_direction`: `inbound` or `outbound`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_direction: Option<CallDirection>,
     /// `call_duration`: seconds from answer to hangup.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_duration: Option<u64>,
     /// `bill_duration`: seconds billed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_duration: Option<u64>,
     /// `billed_duration`: seconds billed after rounding to the billing increment.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub billed_duration: Option<u64>,
     /// `initiation_time`: when the call was initiated (UTC).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "api_time")]
     pub initiation_time: Option<DateTime<Utc>>,
     /// `answer_time`: when the call was answered (UTC); `None` if never answered.
+    #[serde(serialize_with = "api_time")]
     pub answer_time: Option<DateTime<Utc>>,
     /// `end_time`: when the call ended (UTC).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "api_time")]
     pub end_time: Option<DateTime<Utc>>,
     /// `hangup_cause_name`: the hangup cause, e.g. `normal_hangup`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hangup_cause_name: Option<String>,
     /// `hangup_cause_code`: the numeric hangup cause, e.g. `3000`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hangup_cause_code: Option<u64>,
     /// `hangup_source`: which side ended the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hangup_source: Option<HangupSource>,
     /// `total_rate`: the per-minute rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_rate: Option<Money>,
     /// `total_amount`: the amount charged.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<Money>,
     /// `trunk_domain`: the trunk's SIP domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trunk_domain: Option<String>,
     /// `from_country`: ISO country code of the calling number.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_country: Option<String>,
     /// `to_country`: ISO country code of the called number.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_country: Option<String>,
     /// `transport_protocol`: `udp`, `tcp` or `tls`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transport_protocol: Option<TransportProtocol>,
     /// `srtp`: whether the media was encrypted.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub srtp: Option<bool>,
     /// `secure_trunking`: whether secure trunking was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_trunking: Option<bool>,
     /// `secure_trunking_rate`: the secure trunking surcharge rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_trunking_rate: Option<Money>,
     /// `stir_verification`: the STIR/SHAKEN verification result.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stir_verification: Option<StirVerification>,
     /// `attestation_indicator`: the STIR/SHAKEN attestation (`A`, `B`, `C`),
     /// verbatim; the service sometimes sends the string `"null"`: see
     /// [`Call::attestation`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attestation_indicator: Option<String>,
     /// Every other field the service sent, unchanged and in order.
+    #[serde(flatten, serialize_with = "call_extra")]
     pub extra: Map<String, Value>,
     /// The order the service sent the fields in (see
     /// [`Call::received_names`]); empty for a record not decoded. Not part of
     /// equality: two records with the same fields are equal in any order.
+    #[serde(skip)]
     pub received: ReceivedOrder,
 }
 
@@ -1042,95 +1033,9 @@ impl PartialEq for ReceivedOrder {
     }
 }
 
-#[derive(Clone, Copy)]
-enum CallField {
-    CallUuid,
-    FromNumber,
-    ToNumber,
-    CallDirection,
-    CallDuration,
-    BillDuration,
-    BilledDuration,
-    InitiationTime,
-    AnswerTime,
-    EndTime,
-    HangupCauseName,
-    HangupCauseCode,
-    HangupSource,
-    TotalRate,
-    TotalAmount,
-    TrunkDomain,
-    FromCountry,
-    ToCountry,
-    TransportProtocol,
-    Srtp,
-    SecureTrunking,
-    SecureTrunkingRate,
-    StirVerification,
-    AttestationIndicator,
-}
-
-impl CallField {
-    fn from_key(k: &str) -> Option<CallField> {
-        use CallField::*;
-        Some(match k {
-            "call_uuid" => CallUuid,
-            "from_number" => FromNumber,
-            "to_number" => ToNumber,
-            "call_direction" => CallDirection,
-            "call_duration" => CallDuration,
-            "bill_duration" => BillDuration,
-            "billed_duration" => BilledDuration,
-            "initiation_time" => InitiationTime,
-            "answer_time" => AnswerTime,
-            "end_time" => EndTime,
-            "hangup_cause_name" => HangupCauseName,
-            "hangup_cause_code" => HangupCauseCode,
-            "hangup_source" => HangupSource,
-            "total_rate" => TotalRate,
-            "total_amount" => TotalAmount,
-            "trunk_domain" => TrunkDomain,
-            "from_country" => FromCountry,
-            "to_country" => ToCountry,
-            "transport_protocol" => TransportProtocol,
-            "srtp" => Srtp,
-            "secure_trunking" => SecureTrunking,
-            "secure_trunking_rate" => SecureTrunkingRate,
-            "stir_verification" => StirVerification,
-            "attestation_indicator" => AttestationIndicator,
-            _ => return None,
-        })
-    }
-}
-
 impl Call {
     /// The API names of the fields this type models, in the order they are written.
-    pub const FIELDS: &'static [&'static str] = &[
-        "call_uuid",
-        "from_number",
-        "to_number",
-        "call_direction",
-        "call_duration",
-        "bill_duration",
-        "billed_duration",
-        "initiation_time",
-        "answer_time",
-        "end_time",
-        "hangup_cause_name",
-        "hangup_cause_code",
-        "hangup_source",
-        "total_rate",
-        "total_amount",
-        "trunk_domain",
-        "from_country",
-        "to_country",
-        "transport_protocol",
-        "srtp",
-        "secure_trunking",
-        "secure_trunking_rate",
-        "stir_verification",
-        "attestation_indicator",
-    ];
+    pub const FIELDS: &'static [&'static str] = CallField::NAMES;
 
     /// The API names of the fields as they were received, in order: known
     /// fields (present, null or `""`) and unmodelled ones, each once. For a
@@ -1190,154 +1095,82 @@ impl Call {
     }
 }
 
+fn call_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    unknown_only(extra, Call::FIELDS, s)
+}
+
+/// Reads the value of one modelled field of a [`Call`].
+fn read_call_field<'de, A: MapAccess<'de>>(
+    field: CallField,
+    map: &mut A,
+    c: &mut Call,
+    uuid: &mut Option<String>,
+) -> Result<(), A::Error> {
+    use CallField as F;
+    match field {
+        F::CallUuid => *uuid = Some(map.next_value()?),
+        F::FromNumber => c.from_number = map.next_value()?,
+        F::ToNumber => c.to_number = map.next_value()?,
+        F::CallDirection => c.call_direction = map.next_value::<OptEnum<_>>()?.0,
+        F::CallDuration => c.call_duration = map.next_value::<OptCount>()?.0,
+        F::BillDuration => c.bill_duration = map.next_value::<OptCount>()?.0,
+        F::BilledDuration => c.billed_duration = map.next_value::<OptCount>()?.0,
+        F::InitiationTime => c.initiation_time = map.next_value::<OptTime>()?.0,
+        F::AnswerTime => c.answer_time = map.next_value::<OptTime>()?.0,
+        F::EndTime => c.end_time = map.next_value::<OptTime>()?.0,
+        F::HangupCauseName => c.hangup_cause_name = map.next_value()?,
+        F::HangupCauseCode => c.hangup_cause_code = map.next_value::<OptCount>()?.0,
+        F::HangupSource => c.hangup_source = map.next_value::<OptEnum<_>>()?.0,
+        F::TotalRate => c.total_rate = map.next_value::<OptMoney>()?.0,
+        F::TotalAmount => c.total_amount = map.next_value::<OptMoney>()?.0,
+        F::TrunkDomain => c.trunk_domain = map.next_value()?,
+        F::FromCountry => c.from_country = map.next_value()?,
+        F::ToCountry => c.to_country = map.next_value()?,
+        F::TransportProtocol => c.transport_protocol = map.next_value::<OptEnum<_>>()?.0,
+        F::Srtp => c.srtp = map.next_value()?,
+        F::SecureTrunking => c.secure_trunking = map.next_value()?,
+        F::SecureTrunkingRate => c.secure_trunking_rate = map.next_value::<OptMoney>()?.0,
+        F::StirVerification => c.stir_verification = map.next_value::<OptEnum<_>>()?.0,
+        F::AttestationIndicator => c.attestation_indicator = map.next_value()?,
+    }
+    Ok(())
+}
+
 impl<'de> Deserialize<'de> for Call {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(CallVisitor)
-    }
-}
-
-struct CallVisitor;
-
-impl<'de> Visitor<'de> for CallVisitor {
-    type Value = Call;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a call record object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Call, A::Error> {
-        let mut uuid: Option<String> = None;
-        let mut c = Call::default();
-        while let Some(key) = map.next_key_seed(KeySeed(CallField::from_key))? {
-            let field = match key {
-                Key::Known(f) => f,
-                Key::Unknown(k) => {
-                    let v: Value = value(&mut map, &k, Extra)?;
-                    if !c.extra.contains_key(&k) {
-                        let at = u16::try_from(c.extra.len())
-                            .ok()
-                            .and_then(|i| i.checked_add(ReceivedOrder::EXTRA));
-                        if let Some(at) = at {
-                            c.received.0.push(at);
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Call;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a call record object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Call, A::Error> {
+                let mut uuid: Option<String> = None;
+                let mut c = Call::default();
+                while let Some(key) = next_key(&mut map, CallField::from_key)? {
+                    let field = match key {
+                        Ok(field) => field,
+                        Err(k) => {
+                            let at = u16::try_from(c.extra.len())
+                                .ok()
+                                .and_then(|i| i.checked_add(ReceivedOrder::EXTRA));
+                            if extra_entry(&mut map, k, &mut c.extra)?
+                                && let Some(at) = at
+                            {
+                                c.received.0.push(at);
+                            }
+                            continue;
                         }
-                    }
-                    c.extra.insert(k, v);
-                    continue;
+                    };
+                    c.received.0.push(field as u16);
+                    let name = CallField::NAMES[field as usize];
+                    in_field(read_call_field(field, &mut map, &mut c, &mut uuid), name)?;
                 }
-            };
-            c.received.0.push(field as u16);
-            use CallField as F;
-            match field {
-                F::CallUuid => uuid = Some(value_of(&mut map, "call_uuid")?),
-                F::FromNumber => c.from_number = value_of(&mut map, "from_number")?,
-                F::ToNumber => c.to_number = value_of(&mut map, "to_number")?,
-                F::CallDirection => {
-                    c.call_direction = value(&mut map, "call_direction", OptEnum(PhantomData))?
-                }
-                F::CallDuration => c.call_duration = value(&mut map, "call_duration", OptCount)?,
-                F::BillDuration => c.bill_duration = value(&mut map, "bill_duration", OptCount)?,
-                F::BilledDuration => {
-                    c.billed_duration = value(&mut map, "billed_duration", OptCount)?
-                }
-                F::InitiationTime => {
-                    c.initiation_time = value(&mut map, "initiation_time", OptTime)?
-                }
-                F::AnswerTime => c.answer_time = value(&mut map, "answer_time", OptTime)?,
-                F::EndTime => c.end_time = value(&mut map, "end_time", OptTime)?,
-                F::HangupCauseName => {
-                    c.hangup_cause_name = value_of(&mut map, "hangup_cause_name")?
-                }
-                F::HangupCauseCode => {
-                    c.hangup_cause_code = value(&mut map, "hangup_cause_code", OptCount)?
-                }
-                F::HangupSource => {
-                    c.hangup_source = value(&mut map, "hangup_source", OptEnum(PhantomData))?
-                }
-                F::TotalRate => c.total_rate = value(&mut map, "total_rate", OptMoney)?,
-                F::TotalAmount => c.total_amount = value(&mut map, "total_amount", OptMoney)?,
-                F::TrunkDomain => c.trunk_domain = value_of(&mut map, "trunk_domain")?,
-                F::FromCountry => c.from_country = value_of(&mut map, "from_country")?,
-                F::ToCountry => c.to_country = value_of(&mut map, "to_country")?,
-                F::TransportProtocol => {
-                    c.transport_protocol =
-                        value(&mut map, "transport_protocol", OptEnum(PhantomData))?
-                }
-                F::Srtp => c.srtp = value_of(&mut map, "srtp")?,
-                F::SecureTrunking => c.secure_trunking = value_of(&mut map, "secure_trunking")?,
-                F::SecureTrunkingRate => {
-                    c.secure_trunking_rate = value(&mut map, "secure_trunking_rate", OptMoney)?
-                }
-                F::StirVerification => {
-                    c.stir_verification =
-                        value(&mut map, "stir_verification", OptEnum(PhantomData))?
-                }
-                F::AttestationIndicator => {
-                    c.attestation_indicator = value_of(&mut map, "attestation_indicator")?
-                }
+                c.call_uuid = uuid.ok_or_else(|| de::Error::missing_field("call_uuid"))?;
+                Ok(c)
             }
         }
-        c.call_uuid = uuid.ok_or_else(|| de::Error::missing_field("call_uuid"))?;
-        Ok(c)
-    }
-}
-
-impl Serialize for Call {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        fn opt<M: SerializeMap, T: Serialize>(
-            m: &mut M,
-            k: &str,
-            v: &Option<T>,
-        ) -> Result<(), M::Error> {
-            match v {
-                Some(v) => m.serialize_entry(k, v),
-                None => Ok(()),
-            }
-        }
-        fn time<M: SerializeMap>(
-            m: &mut M,
-            k: &str,
-            v: &Option<DateTime<Utc>>,
-        ) -> Result<(), M::Error> {
-            match v {
-                Some(t) => m.serialize_entry(k, &ApiTime(t)),
-                None => Ok(()),
-            }
-        }
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("call_uuid", &self.call_uuid)?;
-        opt(&mut m, "from_number", &self.from_number)?;
-        opt(&mut m, "to_number", &self.to_number)?;
-        opt(&mut m, "call_direction", &self.call_direction)?;
-        opt(&mut m, "call_duration", &self.call_duration)?;
-        opt(&mut m, "bill_duration", &self.bill_duration)?;
-        opt(&mut m, "billed_duration", &self.billed_duration)?;
-        time(&mut m, "initiation_time", &self.initiation_time)?;
-        match &self.answer_time {
-            Some(t) => m.serialize_entry("answer_time", &ApiTime(t))?,
-            None => m.serialize_entry("answer_time", &())?,
-        }
-        time(&mut m, "end_time", &self.end_time)?;
-        opt(&mut m, "hangup_cause_name", &self.hangup_cause_name)?;
-        opt(&mut m, "hangup_cause_code", &self.hangup_cause_code)?;
-        opt(&mut m, "hangup_source", &self.hangup_source)?;
-        opt(&mut m, "total_rate", &self.total_rate)?;
-        opt(&mut m, "total_amount", &self.total_amount)?;
-        opt(&mut m, "trunk_domain", &self.trunk_domain)?;
-        opt(&mut m, "from_country", &self.from_country)?;
-        opt(&mut m, "to_country", &self.to_country)?;
-        opt(&mut m, "transport_protocol", &self.transport_protocol)?;
-        opt(&mut m, "srtp", &self.srtp)?;
-        opt(&mut m, "secure_trunking", &self.secure_trunking)?;
-        opt(&mut m, "secure_trunking_rate", &self.secure_trunking_rate)?;
-        opt(&mut m, "stir_verification", &self.stir_verification)?;
-        opt(&mut m, "attestation_indicator", &self.attestation_indicator)?;
-        for (k, v) in &self.extra {
-            // A known name in `extra` would duplicate the key; the typed field wins.
-            if CallField::from_key(k).is_none() {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
+        d.deserialize_map(V)
     }
 }
 
@@ -1388,19 +1221,22 @@ impl Link {
         }
     }
 
-    fn classify(s: Cow<'_, str>) -> Link {
+    fn classify(s: String) -> Link {
         if s.is_empty() {
             Link::Empty
         } else if s.starts_with('/') || s.starts_with('?') {
-            Link::Path(s.into_owned())
+            Link::Path(s)
         } else if s.starts_with("http://") || s.starts_with("https://") {
-            Link::Url(s.into_owned())
+            Link::Url(s)
         } else {
-            Link::Other(s.into_owned())
+            Link::Other(s)
         }
     }
 }
 
+// Hand-written both ways: the variants are told apart by the text's
+// content, which `#[serde(untagged)]` cannot do (and it would write `Empty`
+// as `null`).
 impl Serialize for Link {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -1421,10 +1257,10 @@ impl<'de> Deserialize<'de> for Link {
                 f.write_str("a URL, a path, a boolean or null")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Link, E> {
-                Ok(Link::classify(Cow::Borrowed(v)))
+                Ok(Link::classify(v.to_owned()))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Link, E> {
-                Ok(Link::classify(Cow::Owned(v)))
+                Ok(Link::classify(v))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Link, E> {
                 Ok(Link::Flag(v))
@@ -1446,42 +1282,36 @@ impl<'de> Deserialize<'de> for Link {
 /// a negative or fractional value is a decode error. Other keys are kept in
 /// `extra`. Serialization writes the three counts when present, `next` and
 /// `previous` always, then `extra`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Meta {
     /// The page size the service applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// The offset of this page's first record.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
     /// How many records match the query in all.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<u64>,
     /// The next page.
     pub next: Link,
     /// The previous page.
     pub previous: Link,
     /// Every other key of `meta`, unchanged.
+    #[serde(flatten, serialize_with = "meta_extra")]
     pub extra: Map<String, Value>,
 }
 
-#[derive(Clone, Copy)]
-enum MetaField {
-    Limit,
-    Offset,
-    TotalCount,
-    Next,
-    Previous,
-}
+fields!(MetaField {
+    Limit => "limit",
+    Offset => "offset",
+    TotalCount => "total_count",
+    Next => "next",
+    Previous => "previous",
+});
 
-impl MetaField {
-    fn from_key(k: &str) -> Option<MetaField> {
-        Some(match k {
-            "limit" => MetaField::Limit,
-            "offset" => MetaField::Offset,
-            "total_count" => MetaField::TotalCount,
-            "next" => MetaField::Next,
-            "previous" => MetaField::Previous,
-            _ => return None,
-        })
-    }
+fn meta_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    unknown_only(extra, MetaField::NAMES, s)
 }
 
 impl<'de> Deserialize<'de> for Meta {
@@ -1494,54 +1324,30 @@ impl<'de> Deserialize<'de> for Meta {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Meta, A::Error> {
                 let mut m = Meta::default();
-                while let Some(key) = map.next_key_seed(KeySeed(MetaField::from_key))? {
-                    match key {
-                        Key::Known(MetaField::Limit) => {
-                            m.limit = value(&mut map, "limit", OptCount)?
+                while let Some(key) = next_key(&mut map, MetaField::from_key)? {
+                    let field = match key {
+                        Ok(field) => field,
+                        Err(k) => {
+                            extra_entry(&mut map, k, &mut m.extra)?;
+                            continue;
                         }
-                        Key::Known(MetaField::Offset) => {
-                            m.offset = value(&mut map, "offset", OptCount)?
+                    };
+                    let read = &mut map;
+                    let r = match field {
+                        MetaField::Limit => read.next_value().map(|v: OptCount| m.limit = v.0),
+                        MetaField::Offset => read.next_value().map(|v: OptCount| m.offset = v.0),
+                        MetaField::TotalCount => {
+                            read.next_value().map(|v: OptCount| m.total_count = v.0)
                         }
-                        Key::Known(MetaField::TotalCount) => {
-                            m.total_count = value(&mut map, "total_count", OptCount)?
-                        }
-                        Key::Known(MetaField::Next) => m.next = value_of(&mut map, "next")?,
-                        Key::Known(MetaField::Previous) => {
-                            m.previous = value_of(&mut map, "previous")?
-                        }
-                        Key::Unknown(k) => {
-                            let v: Value = value(&mut map, &k, Extra)?;
-                            m.extra.insert(k, v);
-                        }
-                    }
+                        MetaField::Next => read.next_value().map(|v| m.next = v),
+                        MetaField::Previous => read.next_value().map(|v| m.previous = v),
+                    };
+                    in_field(r, MetaField::NAMES[field as usize])?;
                 }
                 Ok(m)
             }
         }
         d.deserialize_map(V)
-    }
-}
-
-impl Serialize for Meta {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        if let Some(v) = self.limit {
-            m.serialize_entry("limit", &v)?;
-        }
-        if let Some(v) = self.offset {
-            m.serialize_entry("offset", &v)?;
-        }
-        if let Some(v) = self.total_count {
-            m.serialize_entry("total_count", &v)?;
-        }
-        m.serialize_entry("next", &self.next)?;
-        m.serialize_entry("previous", &self.previous)?;
-        for (k, v) in &self.extra {
-            if MetaField::from_key(k).is_none() {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
     }
 }
 
@@ -1553,38 +1359,32 @@ impl Serialize for Meta {
 ///
 /// `meta` and `objects` are required; other top-level keys are kept in
 /// `extra`. Decode one with [`decode_page`].
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Page {
     /// The API's request identifier, if sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_id: Option<String>,
     /// The paging block.
     pub meta: Meta,
     /// The call records on this page.
     pub objects: Vec<Call>,
     /// Every other top-level key, unchanged.
+    #[serde(flatten, serialize_with = "page_extra")]
     pub extra: Map<String, Value>,
 }
 
-#[derive(Clone, Copy)]
-enum PageField {
-    ApiId,
-    Meta,
-    Objects,
+fields!(PageField {
+    ApiId => "api_id",
+    Meta => "meta",
+    Objects => "objects",
+});
+
+fn page_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    unknown_only(extra, PageField::NAMES, s)
 }
 
-impl PageField {
-    fn from_key(k: &str) -> Option<PageField> {
-        Some(match k {
-            "api_id" => PageField::ApiId,
-            "meta" => PageField::Meta,
-            "objects" => PageField::Objects,
-            _ => return None,
-        })
-    }
-}
-
-/// The `objects` array; element errors are prefixed with their index. With
-/// `max`, an element beyond `max` stops the decode there.
+/// The `objects` array. With `max`, an element beyond `max` stops the
+/// decode there (skipped, not built, to know it is there).
 struct Objects {
     max: Option<usize>,
 }
@@ -1608,24 +1408,20 @@ impl<'de> Visitor<'de> for Objects {
             if let Some(max) = self.max
                 && out.len() >= max
             {
-                // One more element is skipped, not built, to know it is there.
-                return match seq.next_element::<de::IgnoredAny>() {
-                    Ok(None) => Ok(out),
-                    Ok(Some(_)) => {
-                        let msg = format!(
-                            "the page holds more than {max} object{}, but limit={max} was asked for; not decoded further",
-                            if max == 1 { "" } else { "s" }
-                        );
-                        crate::response::stop(msg.clone());
-                        Err(de::Error::custom(msg))
-                    }
-                    Err(e) => Err(at(&format!("[{}]", out.len()), e)),
-                };
+                let next = seq.next_element::<de::IgnoredAny>();
+                if within(next, || Segment::Index(out.len()))?.is_none() {
+                    return Ok(out);
+                }
+                let msg = format!(
+                    "the page holds more than {max} object{}, but limit={max} was asked for; not decoded further",
+                    if max == 1 { "" } else { "s" }
+                );
+                crate::response::stop(msg.clone());
+                return Err(de::Error::custom(msg));
             }
-            match seq.next_element::<Call>() {
-                Ok(Some(c)) => out.push(c),
-                Ok(None) => return Ok(out),
-                Err(e) => return Err(at(&format!("[{}]", out.len()), e)),
+            match within(seq.next_element::<Call>(), || Segment::Index(out.len()))? {
+                Some(c) => out.push(c),
+                None => return Ok(out),
             }
         }
     }
@@ -1648,48 +1444,27 @@ impl<'de> Visitor<'de> for PageVisitor {
         f.write_str("a page object {api_id, meta, objects}")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
-        let mut api_id = None;
-        let mut meta = None;
-        let mut objects = None;
+        let (mut api_id, mut meta, mut objects) = (None, None, None);
         let mut extra = Map::new();
-        while let Some(key) = map.next_key_seed(KeySeed(PageField::from_key))? {
+        while let Some(key) = next_key(&mut map, PageField::from_key)? {
             match key {
-                Key::Known(PageField::ApiId) => api_id = value_of(&mut map, "api_id")?,
-                Key::Known(PageField::Meta) => meta = Some(value_of(&mut map, "meta")?),
-                Key::Known(PageField::Objects) => {
-                    objects = Some(value(&mut map, "objects", Objects { max: self.max })?)
+                Ok(PageField::ApiId) => api_id = in_field(map.next_value(), "api_id")?,
+                Ok(PageField::Meta) => meta = Some(in_field(map.next_value(), "meta")?),
+                Ok(PageField::Objects) => {
+                    let seed = Objects { max: self.max };
+                    objects = Some(in_field(map.next_value_seed(seed), "objects")?)
                 }
-                Key::Unknown(k) => {
-                    let v: Value = value(&mut map, &k, Extra)?;
-                    extra.insert(k, v);
+                Err(k) => {
+                    extra_entry(&mut map, k, &mut extra)?;
                 }
             }
         }
-        let meta = meta.ok_or_else(|| de::Error::custom("`meta` is missing"))?;
-        let objects = objects.ok_or_else(|| de::Error::custom("`objects` is missing"))?;
         Ok(Page {
             api_id,
-            meta,
-            objects,
+            meta: meta.ok_or_else(|| de::Error::custom("`meta` is missing"))?,
+            objects: objects.ok_or_else(|| de::Error::custom("`objects` is missing"))?,
             extra,
         })
-    }
-}
-
-impl Serialize for Page {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        if let Some(id) = &self.api_id {
-            m.serialize_entry("api_id", id)?;
-        }
-        m.serialize_entry("meta", &self.meta)?;
-        m.serialize_entry("objects", &self.objects)?;
-        for (k, v) in &self.extra {
-            if PageField::from_key(k).is_none() {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
     }
 }
 
@@ -2321,6 +2096,42 @@ mod tests {
         let c = call(r#"{"call_uuid": "a", "call_uuid": "b", "x": 1, "x": 2}"#);
         assert_eq!(c.call_uuid, "b");
         assert_eq!(c.extra["x"], 2);
+    }
+
+    /// The decision on duplicate keys, everywhere: the last value wins; an
+    /// unknown key keeps its first place in `extra` and in the received
+    /// order; every value sent is checked, so a bad first one is an error.
+    #[test]
+    fn duplicate_keys_are_decided() {
+        let c = call(
+            r#"{"y": 0, "call_uuid": "a", "x": 1, "call_direction": "inbound", "x": 2,
+                "call_direction": "outbound", "call_uuid": "b", "y": 3}"#,
+        );
+        assert_eq!(c.call_uuid, "b");
+        assert_eq!(c.call_direction, Some(CallDirection::Outbound));
+        assert_eq!(c.extra.keys().collect::<Vec<_>>(), ["y", "x"]);
+        assert_eq!(
+            (&c.extra["y"], &c.extra["x"]),
+            (&Value::from(3), &Value::from(2))
+        );
+        assert_eq!(
+            c.received_names(),
+            ["y", "call_uuid", "x", "call_direction"]
+        );
+        let s = serde_json::to_string(&c).unwrap();
+        assert_eq!(s.matches("\"call_direction\"").count(), 1, "{s}");
+
+        let m = call_err(r#"{"call_uuid": "a", "end_time": "soon", "end_time": null}"#);
+        assert!(m.starts_with("end_time: `soon` is not a timestamp"), "{m}");
+
+        let page = decode_page(
+            br#"{"api_id": "1", "meta": {"limit": 1, "limit": 2}, "objects": [{"call_uuid": "a"}],
+                "objects": [], "api_id": "2"}"#,
+        )
+        .unwrap();
+        assert_eq!(page.api_id.as_deref(), Some("2"));
+        assert_eq!(page.meta.limit, Some(2));
+        assert!(page.objects.is_empty());
     }
 
     /// A tiny deterministic generator (xorshift), so the test needs no dependency.

@@ -37,6 +37,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::error::{Error, Result};
+use crate::model::{CallDirection, HangupSource, StirVerification};
 use crate::policy::WindowPolicy;
 use crate::time::{format_api, parse_timestamp};
 
@@ -61,12 +62,12 @@ pub const FILTER_NAMES: &[&str] = &[
     "stir_verification",
 ];
 
-/// The allowed `call_direction` values (case-sensitive).
-pub const CALL_DIRECTIONS: &[&str] = &["inbound", "outbound"];
-/// The allowed `hangup_source` values (case-sensitive).
-pub const HANGUP_SOURCES: &[&str] = &["customer", "carrier", "zentrunk"];
-/// The allowed `stir_verification` values (case-sensitive).
-pub const STIR_VERIFICATIONS: &[&str] = &["Verified", "Not Verified", "Not Applicable"];
+/// The allowed `call_direction` values (case-sensitive): [`CallDirection::ALLOWED`].
+pub const CALL_DIRECTIONS: &[&str] = CallDirection::ALLOWED;
+/// The allowed `hangup_source` values (case-sensitive): [`HangupSource::ALLOWED`].
+pub const HANGUP_SOURCES: &[&str] = HangupSource::ALLOWED;
+/// The allowed `stir_verification` values (case-sensitive): [`StirVerification::ALLOWED`].
+pub const STIR_VERIFICATIONS: &[&str] = StirVerification::ALLOWED;
 /// The longest filter value accepted, in bytes.
 pub const MAX_VALUE_LEN: usize = 256;
 /// The most digits a `from_number`/`to_number` filter may have.
@@ -75,7 +76,8 @@ pub const MAX_NUMBER_DIGITS: usize = 20;
 /// The paging arguments, refused as filters.
 const PAGING_NAMES: &[&str] = &["limit", "offset"];
 
-/// A comparison form of a range filter.
+/// A comparison form of a range filter. The order of the variants is the
+/// order of the suffixes in [`FILTER_NAMES`] (`as usize` indexes them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cmp {
     /// Exact match (no suffix).
@@ -210,40 +212,22 @@ impl<T: Ord + Clone> Bounds<T> {
     }
 
     fn lower_form(&self) -> Option<(&T, Cmp)> {
-        tightest([Cmp::Gt, Cmp::Gte, Cmp::Eq].map(|c| (c, self.get(c))), true)
+        tightest(self, [Cmp::Gt, Cmp::Gte, Cmp::Eq], |a, b| b.cmp(a))
     }
 
     fn upper_form(&self) -> Option<(&T, Cmp)> {
-        tightest(
-            [Cmp::Lt, Cmp::Lte, Cmp::Eq].map(|c| (c, self.get(c))),
-            false,
-        )
+        tightest(self, [Cmp::Lt, Cmp::Lte, Cmp::Eq], |a, b| a.cmp(b))
     }
 }
 
-/// The tightest of some bounds: the largest for lower bounds, the smallest
-/// for upper ones; an exclusive bound beats an inclusive one of equal value.
-fn tightest<T: Ord>(cands: [(Cmp, Option<&T>); 3], lower: bool) -> Option<(&T, Cmp)> {
-    let mut best: Option<(&T, Cmp)> = None;
-    for (cmp, v) in cands {
-        let Some(v) = v else { continue };
-        best = match best {
-            None => Some((v, cmp)),
-            Some((bv, bc)) => {
-                let better = match v.cmp(bv) {
-                    Ordering::Greater => lower,
-                    Ordering::Less => !lower,
-                    Ordering::Equal => !cmp.is_inclusive() && bc.is_inclusive(),
-                };
-                if better {
-                    Some((v, cmp))
-                } else {
-                    Some((bv, bc))
-                }
-            }
-        };
-    }
-    best
+/// The tightest of some forms of `b`: the first that `order` puts least
+/// (the largest value for lower bounds, the smallest for upper ones), an
+/// exclusive bound before an inclusive one of equal value.
+fn tightest<T>(b: &Bounds<T>, forms: [Cmp; 3], order: fn(&T, &T) -> Ordering) -> Option<(&T, Cmp)> {
+    forms
+        .into_iter()
+        .filter_map(|c| Some((b.get(c)?, c)))
+        .min_by(|(x, xc), (y, yc)| order(x, y).then(xc.is_inclusive().cmp(&yc.is_inclusive())))
 }
 
 /// The filters of one request to the call-records API.
@@ -331,14 +315,15 @@ impl Field {
     }
 }
 
+/// `bill_duration` with the suffix of `c`: its five forms follow each
+/// other in [`FILTER_NAMES`] in [`Cmp::ALL`] order, from index 3.
 fn bill_duration_name(c: Cmp) -> &'static str {
-    match c {
-        Cmp::Eq => "bill_duration",
-        Cmp::Gt => "bill_duration__gt",
-        Cmp::Gte => "bill_duration__gte",
-        Cmp::Lt => "bill_duration__lt",
-        Cmp::Lte => "bill_duration__lte",
-    }
+    FILTER_NAMES[3 + c as usize]
+}
+
+/// `end_time` with the suffix of `c` (from index 8 of [`FILTER_NAMES`]).
+fn end_time_name(c: Cmp) -> &'static str {
+    FILTER_NAMES[8 + c as usize]
 }
 
 /// `t` without its sub-microsecond part.
@@ -346,16 +331,6 @@ pub(crate) fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     let extra = t.timestamp_subsec_nanos() % 1_000;
     t.checked_sub_signed(chrono::Duration::nanoseconds(i64::from(extra)))
         .unwrap_or(t)
-}
-
-fn end_time_name(c: Cmp) -> &'static str {
-    match c {
-        Cmp::Eq => "end_time",
-        Cmp::Gt => "end_time__gt",
-        Cmp::Gte => "end_time__gte",
-        Cmp::Lt => "end_time__lt",
-        Cmp::Lte => "end_time__lte",
-    }
 }
 
 /// The valid name nearest to `name` by edit distance, when within 3 edits.
@@ -367,26 +342,10 @@ fn suggest(name: &str) -> Option<&'static str> {
     let lowered = name.to_lowercase();
     FILTER_NAMES
         .iter()
-        .map(|&n| (edit_distance(&lowered, n), n))
+        .map(|&n| (strsim::levenshtein(&lowered, n), n))
         .filter(|(d, _)| *d <= MAX_DISTANCE)
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
-}
-
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let subst = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 /// Long or odd input, shortened and made printable for an error message.
@@ -705,24 +664,22 @@ impl CallQuery {
     /// On error the query is unchanged. `limit` and `offset` are refused:
     /// they are paging arguments of the fetch, not filters.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self> {
-        let field = Field::parse(name)?;
+        self.set_field(Field::parse(name)?, value)?;
+        Ok(self)
+    }
+
+    /// [`CallQuery::set`] for a name already read: the one place a value
+    /// given as text is checked.
+    fn set_field(&mut self, field: Field, value: &str) -> Result<()> {
         let field_name = field.name();
         check_text(field_name, value)?;
+        let choice = |allowed| check_choice(field_name, value, allowed).map(|()| value.to_owned());
         match field {
             Field::FromNumber => self.from_number = Some(parse_number(field_name, value)?),
             Field::ToNumber => self.to_number = Some(parse_number(field_name, value)?),
-            Field::CallDirection => {
-                check_choice(field_name, value, CALL_DIRECTIONS)?;
-                self.call_direction = Some(value.to_owned());
-            }
-            Field::HangupSource => {
-                check_choice(field_name, value, HANGUP_SOURCES)?;
-                self.hangup_source = Some(value.to_owned());
-            }
-            Field::StirVerification => {
-                check_choice(field_name, value, STIR_VERIFICATIONS)?;
-                self.stir_verification = Some(value.to_owned());
-            }
+            Field::CallDirection => self.call_direction = Some(choice(CALL_DIRECTIONS)?),
+            Field::HangupSource => self.hangup_source = Some(choice(HANGUP_SOURCES)?),
+            Field::StirVerification => self.stir_verification = Some(choice(STIR_VERIFICATIONS)?),
             Field::HangupCauseCode => {
                 self.hangup_cause_code = Some(parse_count(field_name, value)?);
             }
@@ -735,7 +692,7 @@ impl CallQuery {
                 self.end_time.set(cmp, Some(t));
             }
         }
-        Ok(self)
+        Ok(())
     }
 
     /// Removes one filter by its API parameter name (no error if it was not set).
@@ -755,14 +712,7 @@ impl CallQuery {
 
     /// Whether no filter is set.
     pub fn is_empty(&self) -> bool {
-        self.from_number.is_none()
-            && self.to_number.is_none()
-            && self.call_direction.is_none()
-            && self.hangup_source.is_none()
-            && self.stir_verification.is_none()
-            && self.hangup_cause_code.is_none()
-            && self.bill_duration.is_empty()
-            && self.end_time.is_empty()
+        *self == CallQuery::default()
     }
 
     /// The `end_time` filter's forms.
@@ -811,14 +761,8 @@ impl CallQuery {
         }
         check_range(bill_duration_name, "duration", &self.bill_duration)?;
         check_range(end_time_name, "time", &self.end_time)?;
-        let b = &self.end_time;
-        for (cmp, t) in [
-            (Cmp::Eq, b.eq),
-            (Cmp::Gt, b.gt),
-            (Cmp::Gte, b.gte),
-            (Cmp::Lt, b.lt),
-            (Cmp::Lte, b.lte),
-        ] {
+        for cmp in Cmp::ALL {
+            let t = self.end_time.get(cmp);
             if let Some(t) = t
                 && t.timestamp_subsec_nanos() % 1_000 != 0
             {
@@ -853,14 +797,10 @@ impl CallQuery {
     pub fn validate_window(&self, policy: &WindowPolicy, now: DateTime<Utc>) -> Result<()> {
         let b = &self.end_time;
         let Some((lo, lo_cmp)) = b.lower_form() else {
-            let upper = if b.lt.is_some() {
-                Some("end_time__lt")
-            } else if b.lte.is_some() {
-                Some("end_time__lte")
-            } else {
-                None
-            };
-            return match upper {
+            let upper = [Cmp::Lt, Cmp::Lte]
+                .into_iter()
+                .find(|c| b.get(*c).is_some());
+            return match upper.map(end_time_name) {
                 Some(field) => Err(Error::validation(
                     field,
                     "an upper bound needs a lower bound (end_time__gte or end_time__gt): \
@@ -908,35 +848,24 @@ impl CallQuery {
     /// `hangup_source`, `stir_verification`. Times are written by
     /// [`format_api`] (UTC).
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        let mut text = |name: &'static str, v: &Option<String>| {
-            if let Some(v) = v {
-                out.push((name, v.clone()));
-            }
-        };
-        text("from_number", &self.from_number);
-        text("to_number", &self.to_number);
-        text("call_direction", &self.call_direction);
-        for cmp in Cmp::ALL {
-            if let Some(v) = self.bill_duration.get(cmp) {
-                out.push((bill_duration_name(cmp), v.to_string()));
-            }
+        Field::ALL
+            .into_iter()
+            .filter_map(|f| Some((f.name(), self.value(f)?)))
+            .collect()
+    }
+
+    /// The value of one filter as the API takes it, if set.
+    fn value(&self, field: Field) -> Option<String> {
+        match field {
+            Field::FromNumber => self.from_number.clone(),
+            Field::ToNumber => self.to_number.clone(),
+            Field::CallDirection => self.call_direction.clone(),
+            Field::HangupSource => self.hangup_source.clone(),
+            Field::StirVerification => self.stir_verification.clone(),
+            Field::HangupCauseCode => self.hangup_cause_code.map(|c| c.to_string()),
+            Field::BillDuration(cmp) => self.bill_duration.get(cmp).map(u64::to_string),
+            Field::EndTime(cmp) => self.end_time.get(cmp).map(|t| format_api(*t)),
         }
-        for cmp in Cmp::ALL {
-            if let Some(t) = self.end_time.get(cmp) {
-                out.push((end_time_name(cmp), format_api(*t)));
-            }
-        }
-        if let Some(c) = self.hangup_cause_code {
-            out.push(("hangup_cause_code", c.to_string()));
-        }
-        if let Some(v) = &self.hangup_source {
-            out.push(("hangup_source", v.clone()));
-        }
-        if let Some(v) = &self.stir_verification {
-            out.push(("stir_verification", v.clone()));
-        }
-        out
     }
 
     /// The filters percent-encoded and joined by `&`; `""` when there is none.
@@ -967,7 +896,7 @@ impl CallQuery {
                 return Err(Error::validation(field.name(), "given more than once"));
             }
             seen.push(field.name());
-            q.set(&name, &value)?;
+            q.set_field(field, &value)?;
         }
         Ok(q)
     }
@@ -989,59 +918,32 @@ impl std::str::FromStr for CallQuery {
     }
 }
 
-/// Percent-encodes every byte but the unreserved `A-Za-z0-9-._~` (uppercase hex).
+/// Every byte but the unreserved `A-Za-z0-9-._~` is escaped (uppercase hex).
+const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn percent_encode(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0F)]));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, ESCAPED).to_string()
 }
 
-/// Decodes `%XX` escapes and `+` (a space); the result must be UTF-8.
+/// Decodes `%XX` escapes and `+` (a space); the result must be UTF-8. A `%`
+/// without two hex digits is refused here: the crate's decoder keeps it as
+/// text, and a query string with one is a mistake to report.
 fn percent_decode(s: &str) -> std::result::Result<String, String> {
-    fn hex(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    }
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let hi = bytes.get(i + 1).copied().and_then(hex);
-                let lo = bytes.get(i + 2).copied().and_then(hex);
-                match (hi, lo) {
-                    (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 3;
-                    }
-                    _ => return Err(format!("invalid percent-escape at byte {i}")),
-                }
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
+    for (i, _) in s.match_indices('%') {
+        let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+        if !(hex(i + 1) && hex(i + 2)) {
+            return Err(format!("invalid percent-escape at byte {i}"));
         }
     }
-    String::from_utf8(out).map_err(|_| "percent-escapes do not decode to UTF-8 text".to_owned())
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8()
+        .map(|t| t.into_owned())
+        .map_err(|_| "percent-escapes do not decode to UTF-8 text".to_owned())
 }
 
 #[cfg(test)]
