@@ -6,8 +6,10 @@
 #   header       regenerate include/calls.h (cbindgen, from crates/calls-ffi)
 #   header-check fail when include/calls.h is stale
 #   c-examples   build/ffi/{list_calls,export_csv,summary}
-#   c-test       every C test: test_calls, test_resume, test_records and the
-#                C++17 test_cpp (include/calls.hpp), each plain, under
+#   c-test       every C test: test_calls, test_resume, test_records,
+#                test_tls (HTTPS against calls-sim --https, the CA file and
+#                the builder setters) and the C++17 test_cpp
+#                (include/calls.hpp), each plain, under
 #                ASan+UBSan and under valgrind against calls-sim; the examples;
 #                export_csv killed with -9 mid-export and resumed; header
 #                compiles; install/pkg-config/link-line checks; the last line
@@ -79,6 +81,9 @@ c-test-bins: ffi-build
 	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/tests/test_records.c $(FFI_LINK) -o $(FFI_BUILD)/test_records
 	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_records.c $(FFI_LINK) \
 	  -o $(FFI_BUILD)/test_records_asan
+	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/tests/test_tls.c $(FFI_LINK) -o $(FFI_BUILD)/test_tls
+	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_tls.c $(FFI_LINK) \
+	  -o $(FFI_BUILD)/test_tls_asan
 	$(CXX) $(FFI_CXXFLAGS) $(FFI_ROOT)/tests/test_cpp.cpp $(FFI_LINK) -o $(FFI_BUILD)/test_cpp
 	$(CXX) $(FFI_CXXFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_cpp.cpp $(FFI_LINK) \
 	  -o $(FFI_BUILD)/test_cpp_asan
