@@ -312,6 +312,8 @@ step "export_csv: --resume without a checkpoint, --max, partial rows and headers
 
 # make install, pkg-config and the documented native link line.
 step "install: DESTDIR install, pkg-config --static, native-static-libs" tests/check_install.sh
+# The CMake package: find_package(calls CONFIG) from a temporary install.
+step "install: CMake package, a consumer linked shared and static (find_package, calls::calls)" tests/check_cmake.sh
 
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
