@@ -127,7 +127,7 @@ fn assert_refused(sim: &Sim, client: &Client, attempts: &AtomicU32) {
         !err.is_retryable() || shown.contains("not retried"),
         "{shown}"
     );
-    assert!(shown.contains("not trusted"), "{shown}");
+    assert!(shown.contains("not trusted (UnknownIssuer)"), "{shown}");
     assert!(shown.contains("ClientBuilder::ca_file"), "{shown}");
     assert!(
         shown.contains("calls_client_builder_set_ca_file"),

@@ -36,8 +36,15 @@ impl Tls {
         let ca_key = KeyPair::generate().map_err(cert_error)?;
         let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(cert_error)?;
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // A name of its own (from its key), so that another start's CA is
+        // another issuer, not a namesake with a bad signature.
+        use rcgen::PublicKeyData;
+        let id: String = ca_key.der_bytes()[ca_key.der_bytes().len().saturating_sub(8)..]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         ca.distinguished_name
-            .push(DnType::CommonName, "calls-sim test CA");
+            .push(DnType::CommonName, format!("calls-sim test CA {id}"));
         ca.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,
