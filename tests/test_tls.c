@@ -324,7 +324,8 @@ static void test_settings(void)
     int attempts = 0;
     calls_client_builder *b;
     calls_client *c;
-    char *json = SENTINEL;
+    char *json = SENTINEL, *stats;
+    char want[64];
 
     /* A body cap below one page's size: BAD_RESPONSE of the 200, not retried. */
     b = sim_builder(&attempts);
@@ -347,6 +348,19 @@ static void test_settings(void)
     CHECK(json != NULL && strstr(json, "\"objects\"") != NULL);
     calls_string_free(json);
     calls_client_free(c);
+    /* The simulator saw it (its stats keep the last request's User-Agent). */
+    stats = sim_get("/_sim/stats");
+    CHECK(stats != NULL && strstr(stats, "\"user_agent\":\"my-app/1.0 (calls tests)\"") != NULL);
+    free(stats);
+    /* And the default, calls/<version>. */
+    c = build_or_die(sim_builder(NULL));
+    CHECK_RC(calls_client_list_page(c, q, 1, 0, &json, NULL), CALLS_RESULT_OK);
+    calls_string_free(json);
+    calls_client_free(c);
+    snprintf(want, sizeof want, "\"user_agent\":\"calls/%s\"", calls_version());
+    stats = sim_get("/_sim/stats");
+    CHECK(stats != NULL && strstr(stats, want) != NULL);
+    free(stats);
     calls_query_free(q);
 }
 

@@ -180,6 +180,26 @@ fn a_bundle_with_the_ca_among_others_is_trusted() {
 }
 
 #[test]
+fn the_user_agent_reaches_the_server() {
+    let sim = https_sim(50);
+    let ca = ca_file_of(&sim, "ua.pem");
+    let client = common::builder(&sim).ca_file(&ca.0).build().unwrap();
+    client.list_page(&week(), 1, 0).unwrap();
+    let default = format!("calls/{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(sim.stats().user_agent.as_deref(), Some(default.as_str()));
+    let client = common::builder(&sim)
+        .ca_file(&ca.0)
+        .user_agent("my-app/2.0 (+https://example.invalid)")
+        .build()
+        .unwrap();
+    client.list_page(&week(), 1, 0).unwrap();
+    assert_eq!(
+        sim.stats().user_agent.as_deref(),
+        Some("my-app/2.0 (+https://example.invalid)")
+    );
+}
+
+#[test]
 fn unusable_ca_files_are_refused_by_build() {
     let sim = https_sim(1);
     let missing = std::env::temp_dir().join("calls-https-missing-ca.pem");

@@ -323,6 +323,9 @@ pub struct Stats {
     /// refused the certificate, or left before the end of the handshake).
     #[serde(default)]
     pub tls_handshakes_failed: u64,
+    /// The `User-Agent` header of the last API request, if it had one.
+    #[serde(default)]
+    pub user_agent: Option<String>,
 }
 
 /// A per-account request limit enforced by the simulator, as Plivo's

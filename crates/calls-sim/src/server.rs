@@ -71,6 +71,7 @@ struct Counters {
     max_in_window: u64,
     tls_done: u64,
     tls_failed: u64,
+    user_agent: Option<String>,
 }
 
 /// The per-account limit's sliding window: arrival times of accepted requests.
@@ -313,6 +314,7 @@ impl Shared {
             max_in_window: c.max_in_window,
             tls_handshakes: c.tls_done,
             tls_handshakes_failed: c.tls_failed,
+            user_agent: c.user_agent.clone(),
         }
     }
 
@@ -551,6 +553,7 @@ impl Shared {
     /// The answer to an API request; `None` means drop the connection.
     fn handle_api(&self, req: &Request) -> Option<Reply> {
         let (fault, latency, late, quirks) = self.admit();
+        lock(&self.counters).user_agent = req.header("user-agent").map(str::to_owned);
         let late = Late {
             calls: &late,
             quirks,
