@@ -156,6 +156,55 @@ static void test_offline(void)
     expect_build_refused(b, "max_body_bytes must be at least 1024");
 }
 
+/* A loopback port that accepts TCP connections (the kernel's backlog) but
+ * never answers: *fd_out is its socket, to close. */
+static unsigned silent_port(int *fd_out)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("silent_port");
+        exit(2);
+    }
+    *fd_out = fd;
+    return ntohs(a.sin_port);
+}
+
+/* The connect timeout covers the TLS handshake: against a server that never
+ * answers the hello it ends the attempt before the 1 s request timeout. */
+static void test_connect_timeout(void)
+{
+    int fd, i;
+    char url[64];
+    calls_query *q = NULL;
+    CHECK_RC(calls_query_new(&q), CALLS_RESULT_OK);
+    snprintf(url, sizeof url, "https://127.0.0.1:%u", silent_port(&fd));
+    for (i = 0; i < 2; i++) {
+        calls_client_builder *b = NULL;
+        calls_client *c;
+        char *json = SENTINEL;
+        CHECK_RC(calls_client_builder_new("MA1", "tok", &b), CALLS_RESULT_OK);
+        CHECK_RC(calls_client_builder_set_base_url(b, url), CALLS_RESULT_OK);
+        CHECK_RC(calls_client_builder_set_max_retries(b, 0), CALLS_RESULT_OK);
+        CHECK_RC(calls_client_builder_set_timeout_ms(b, 1000), CALLS_RESULT_OK);
+        if (i == 0)
+            CHECK_RC(calls_client_builder_set_connect_timeout_ms(b, 100), CALLS_RESULT_OK);
+        c = build_or_die(b);
+        CHECK_RC(calls_client_list_page(c, q, 1, 0, &json, NULL), CALLS_RESULT_TIMEOUT);
+        CHECK(json == NULL);
+        /* 100 ms: the connect timeout; the default 10 s: the request's 1 s. */
+        CHECK(strstr(calls_last_error_message(), i == 0 ? "Connect" : "Global") != NULL);
+        calls_client_free(c);
+    }
+    close(fd);
+    calls_query_free(q);
+}
+
 /* ------------------------------------------------------------------- https */
 
 /* A request to the HTTPS simulator with `ca_file` (NULL: the built-in roots)
@@ -367,8 +416,10 @@ static void test_settings(void)
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
-    if (strcmp(s, "offline") == 0)
+    if (strcmp(s, "offline") == 0) {
         test_offline();
+        test_connect_timeout();
+    }
     else if (strcmp(s, "https") == 0)
         test_https();
     else if (strcmp(s, "retry") == 0)

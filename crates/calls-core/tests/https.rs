@@ -199,6 +199,37 @@ fn the_user_agent_reaches_the_server() {
     );
 }
 
+/// A server that accepts TCP but never answers the TLS hello: the connect
+/// timeout (which covers the handshake) ends the attempt, before the
+/// request's own timeout would.
+#[test]
+fn the_connect_timeout_bounds_the_tls_handshake() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("https://{}", silent.local_addr().unwrap());
+    let attempt = |connect: Option<Duration>| {
+        let mut b = Client::builder(AUTH_ID, TOKEN)
+            .base_url(base.as_str())
+            .max_retries(0)
+            .timeout(Duration::from_secs(1));
+        if let Some(d) = connect {
+            b = b.connect_timeout(d);
+        }
+        b.build().unwrap().list_page(&week(), 1, 0).unwrap_err()
+    };
+    let e = attempt(Some(Duration::from_millis(100)));
+    assert!(
+        matches!(&e, Error::Timeout(m) if m.contains("Connect")),
+        "{e:?}"
+    );
+    // The default (10 s) is longer than the request's 1 s: that one ends it.
+    let e = attempt(None);
+    assert!(
+        matches!(&e, Error::Timeout(m) if m.contains("Global")),
+        "{e:?}"
+    );
+    drop(silent);
+}
+
 #[test]
 fn unusable_ca_files_are_refused_by_build() {
     let sim = https_sim(1);
