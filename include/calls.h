@@ -205,6 +205,12 @@ typedef struct {
 typedef int (*calls_progress_callback)(const calls_progress *progress, void *user_data);
 
 /**
+ * Which certificates `https://` servers are verified against
+ * (`calls_client_builder_set_tls_roots`).
+ */
+typedef uint32_t calls_tls_roots;
+
+/**
  * Success.
  */
 #define CALLS_RESULT_OK 0
@@ -308,6 +314,20 @@ typedef int (*calls_progress_callback)(const calls_progress *progress, void *use
  * A request answered as expected.
  */
 #define CALLS_LOG_DEBUG 4
+
+/**
+ * Mozilla's root certificates, compiled into the library (webpki-roots):
+ * the same on every machine. The default.
+ */
+#define CALLS_TLS_ROOTS_WEBPKI 0
+
+/**
+ * The operating system's verifier and trust store (rustls-platform-verifier),
+ * for networks whose TLS-inspecting proxy has its root installed there.
+ * Only in a library built with the `platform-verifier` feature;
+ * otherwise `calls_client_builder_build` refuses it (INVALID_ARGUMENT).
+ */
+#define CALLS_TLS_ROOTS_PLATFORM 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -536,7 +556,9 @@ calls_result calls_client_get_call(const calls_client *client, const char *call_
  *
  * `auth_id` and `auth_token` are copied; they are checked by
  * `calls_client_builder_build`. Defaults: base URL `https://api.plivo.com`,
- * timeout 30 s, 4 retries, concurrency 4, window policy 7/30/90 days, a
+ * timeout 30 s (connect 10 s), 4 retries (backoff 100 ms doubling up to 5 s,
+ * `Retry-After` honoured up to 60 s), user agent `calls/<version>`, body cap
+ * 8 MiB, TLS verified against the built-in (webpki) roots, concurrency 4, window policy 7/30/90 days, a
  * budget of 150 requests per 5 s (`calls_client_builder_set_rate_limit`).
  *
  * On success `*out` is a new builder owned by the caller (pass it to
@@ -1065,6 +1087,91 @@ calls_result calls_query_to_string(const calls_query *q, char **out, size_t *len
  * `q` is NULL or a live query not used again.
  */
 void calls_query_free(calls_query *q);
+
+/**
+ * Trusts the CA certificates of a PEM file (every `CERTIFICATE` block in
+ * it, as libcurl's `CURLOPT_CAINFO`) **instead of** the built-in roots:
+ * for a private endpoint, or a network whose TLS-inspecting proxy has its
+ * own CA. To keep trusting the public CAs as well, give a file that holds
+ * them too (the system bundle, such as
+ * `/etc/ssl/certs/ca-certificates.crt`, with the CA appended). Defaults to
+ * none (the roots of `calls_client_builder_set_tls_roots`).
+ *
+ * The path (UTF-8) is copied; the file is read by
+ * `calls_client_builder_build`, which fails with INVALID_ARGUMENT, naming
+ * the file, when it cannot be read, is not PEM or holds no usable
+ * certificate, and when `CALLS_TLS_ROOTS_PLATFORM` was chosen too.
+ * A server whose certificate is not trusted fails a request at once with
+ * CALLS_RESULT_TRANSPORT (not retried), the message saying so.
+ * Errors here: NULL_PARAMETER, INVALID_ARGUMENT (not UTF-8).
+ *
+ * # Safety
+ * `builder` is NULL or a live builder; `path` is NULL or NUL-terminated.
+ */
+calls_result calls_client_builder_set_ca_file(calls_client_builder *builder, const char *path);
+
+/**
+ * Chooses which certificates `https://` servers are verified against:
+ * `CALLS_TLS_ROOTS_WEBPKI` (0) or `CALLS_TLS_ROOTS_PLATFORM` (1, only in a
+ * library built with the `platform-verifier` feature, else refused by
+ * `calls_client_builder_build`). A CA file
+ * (`calls_client_builder_set_ca_file`) replaces either. Defaults to
+ * `CALLS_TLS_ROOTS_WEBPKI`.
+ * Errors: NULL_PARAMETER, INVALID_ARGUMENT (another value).
+ *
+ * # Safety
+ * `builder` is NULL or a live builder.
+ */
+calls_result calls_client_builder_set_tls_roots(calls_client_builder *builder, calls_tls_roots roots);
+
+/**
+ * Sets how long connecting (DNS, TCP and the TLS handshake) may take, in
+ * milliseconds. Defaults to 10000 (10 s). 0, or more than 86400000
+ * (24 h), is refused by `calls_client_builder_build`.
+ * Errors here: NULL_PARAMETER.
+ *
+ * # Safety
+ * `builder` is NULL or a live builder.
+ */
+calls_result calls_client_builder_set_connect_timeout_ms(calls_client_builder *builder, uint32_t ms);
+
+/**
+ * Sets the waits between retries (how many there are is
+ * `calls_client_builder_set_max_retries`, kept): the n-th retry waits a
+ * random time (full jitter) up to `min(max_backoff_ms, base_ms × 2^n)`; a
+ * `Retry-After` longer than `max_retry_after_ms` is cut to it, and a 429
+ * storm ends once a wait for a pause would be longer. Defaults to 100,
+ * 5000 and 60000 ms. Each at most 86400000 (24 h), checked by
+ * `calls_client_builder_build`.
+ * Errors here: NULL_PARAMETER.
+ *
+ * # Safety
+ * `builder` is NULL or a live builder.
+ */
+calls_result calls_client_builder_set_retry_policy(calls_client_builder *builder, uint32_t base_ms, uint32_t max_backoff_ms, uint32_t max_retry_after_ms);
+
+/**
+ * Sets the `User-Agent` header of every request (copied). Defaults to
+ * `calls/<version>`. `calls_client_builder_build` refuses one longer than
+ * 1024 bytes or with a character outside printable ASCII (CR and LF
+ * included). Errors here: NULL_PARAMETER, INVALID_ARGUMENT (not UTF-8).
+ *
+ * # Safety
+ * `builder` is NULL or a live builder; `user_agent` is NULL or NUL-terminated.
+ */
+calls_result calls_client_builder_set_user_agent(calls_client_builder *builder, const char *user_agent);
+
+/**
+ * Sets the largest response body read, in bytes, counted after gzip (a
+ * page of 20 calls is about 20 KiB). A longer answer fails with
+ * CALLS_RESULT_BAD_RESPONSE, not retried. Defaults to 8388608 (8 MiB); at
+ * least 1024, checked by `calls_client_builder_build`.
+ * Errors here: NULL_PARAMETER.
+ *
+ * # Safety
+ * `builder` is NULL or a live builder.
+ */
+calls_result calls_client_builder_set_max_body_bytes(calls_client_builder *builder, uint64_t bytes);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -343,6 +343,35 @@ public:
                       "calls_client_builder_set_window_policy");
         return *this;
     }
+    /// A PEM file of CA certificates trusted instead of the built-in roots
+    /// (calls_client_builder_set_ca_file; read by build()).
+    ClientBuilder &ca_file(const char *path) {
+        detail::check(calls_client_builder_set_ca_file(live(), path), "calls_client_builder_set_ca_file");
+        return *this;
+    }
+    /// CALLS_TLS_ROOTS_WEBPKI or CALLS_TLS_ROOTS_PLATFORM.
+    ClientBuilder &tls_roots(calls_tls_roots roots) {
+        detail::check(calls_client_builder_set_tls_roots(live(), roots), "calls_client_builder_set_tls_roots");
+        return *this;
+    }
+    ClientBuilder &connect_timeout_ms(std::uint32_t ms) {
+        detail::check(calls_client_builder_set_connect_timeout_ms(live(), ms),
+                      "calls_client_builder_set_connect_timeout_ms");
+        return *this;
+    }
+    ClientBuilder &retry_policy(std::uint32_t base_ms, std::uint32_t max_backoff_ms, std::uint32_t max_retry_after_ms) {
+        detail::check(calls_client_builder_set_retry_policy(live(), base_ms, max_backoff_ms, max_retry_after_ms),
+                      "calls_client_builder_set_retry_policy");
+        return *this;
+    }
+    ClientBuilder &user_agent(const char *ua) {
+        detail::check(calls_client_builder_set_user_agent(live(), ua), "calls_client_builder_set_user_agent");
+        return *this;
+    }
+    ClientBuilder &max_body_bytes(std::uint64_t bytes) {
+        detail::check(calls_client_builder_set_max_body_bytes(live(), bytes), "calls_client_builder_set_max_body_bytes");
+        return *this;
+    }
     /// Builds the client; the builder is consumed, success or not.
     inline Client build();
 

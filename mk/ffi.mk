@@ -6,15 +6,20 @@
 #   header       regenerate include/calls.h (cbindgen, from crates/calls-ffi)
 #   header-check fail when include/calls.h is stale
 #   c-examples   build/ffi/{list_calls,export_csv,summary}
-#   c-test       every C test: test_calls, test_resume, test_records and the
-#                C++17 test_cpp (include/calls.hpp), each plain, under
+#   c-test       every C test: test_calls, test_resume, test_records,
+#                test_tls (HTTPS against calls-sim --https, the CA file and
+#                the builder setters) and the C++17 test_cpp
+#                (include/calls.hpp), each plain, under
 #                ASan+UBSan and under valgrind against calls-sim; the examples;
 #                export_csv killed with -9 mid-export and resumed; header
 #                compiles; install/pkg-config/link-line checks; the last line
 #                is "N passed, N failed"
 #   install      PREFIX=/usr/local DESTDIR= : lib/libcalls.a,
 #                lib/libcalls.so.X.Y.Z with its SONAME and .so symlinks,
-#                include/calls.h, lib/pkgconfig/calls.pc
+#                include/calls.h, include/calls.hpp, lib/pkgconfig/calls.pc,
+#                lib/cmake/calls/callsConfig{,Version}.cmake (find_package(calls
+#                CONFIG), targets calls::calls, calls::calls_shared,
+#                calls::calls_static)
 #   demo-c       the C examples against a local calls-sim
 
 FFI_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
@@ -37,6 +42,7 @@ FFI_SONAME = libcalls.so.$(shell echo $(FFI_VERSION) | awk -F. '{ print ($$1 == 
 # native-static-libs); tests/check_install.sh fails when they drift.
 CALLS_NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
+FFI_SPACE := $(subst ,, )
 FFI_WARN := -Wall -Wextra -Wpedantic -Werror
 FFI_CFLAGS := -std=c99 $(FFI_WARN) -O2 -g -I$(FFI_ROOT)/include
 FFI_CXXFLAGS := -std=c++17 $(FFI_WARN) -O2 -g -I$(FFI_ROOT)/include
@@ -79,6 +85,9 @@ c-test-bins: ffi-build
 	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/tests/test_records.c $(FFI_LINK) -o $(FFI_BUILD)/test_records
 	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_records.c $(FFI_LINK) \
 	  -o $(FFI_BUILD)/test_records_asan
+	$(CC) $(FFI_CFLAGS) $(FFI_ROOT)/tests/test_tls.c $(FFI_LINK) -o $(FFI_BUILD)/test_tls
+	$(CC) $(FFI_CFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_tls.c $(FFI_LINK) \
+	  -o $(FFI_BUILD)/test_tls_asan
 	$(CXX) $(FFI_CXXFLAGS) $(FFI_ROOT)/tests/test_cpp.cpp $(FFI_LINK) -o $(FFI_BUILD)/test_cpp
 	$(CXX) $(FFI_CXXFLAGS) -O1 $(FFI_SANITIZE) $(FFI_ROOT)/tests/test_cpp.cpp $(FFI_LINK) \
 	  -o $(FFI_BUILD)/test_cpp_asan
@@ -98,6 +107,14 @@ install: ffi-build
 	  -e 's|@NATIVE_LIBS@|$(CALLS_NATIVE_LIBS)|' $(FFI_ROOT)/crates/calls-ffi/calls.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/calls.pc
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/calls.pc
+	install -d $(DESTDIR)$(PREFIX)/lib/cmake/calls
+	install -m 644 $(FFI_ROOT)/include/calls.hpp $(DESTDIR)$(PREFIX)/include/calls.hpp
+	for f in callsConfig callsConfigVersion; do \
+	  sed -e 's|@VERSION@|$(FFI_VERSION)|g' -e 's|@SONAME@|$(FFI_SONAME)|g' \
+	    -e 's|@NATIVE_LIBS@|$(CALLS_NATIVE_LIBS)|g' -e 's|@NATIVE_LIBS_LIST@|$(subst $(FFI_SPACE),;,$(strip $(CALLS_NATIVE_LIBS)))|g' \
+	    $(FFI_ROOT)/cmake/$$f.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/calls/$$f.cmake && \
+	  chmod 644 $(DESTDIR)$(PREFIX)/lib/cmake/calls/$$f.cmake || exit 1; \
+	done
 
 demo-c: c-examples ffi-sim
 	@mkdir -p $(FFI_ROOT)/build

@@ -3,7 +3,7 @@
 #
 #   tests/run_c_tests.sh BUILD_DIR
 #
-# BUILD_DIR holds test_calls, test_resume, test_records and test_cpp (plain),
+# BUILD_DIR holds test_calls, test_resume, test_records, test_tls and test_cpp (plain),
 # their *_asan builds (ASan+UBSan), the examples and export_csv_asan (mk/ffi.mk
 # builds them). Each scenario of test_calls and test_resume runs against its
 # own calls-sim (scripts/with-sim.sh) three ways: plain, under ASan+UBSan, and
@@ -99,13 +99,19 @@ scenarios=(
   "test_records offline:"
   "test_records data:--calls 400 --seed 11"
   "test_records odd:--calls 100 --seed 11 --odd-fields"
+  "test_tls offline:"
+  "test_tls https:--calls 400 --https"
+  "test_tls retry:--calls 50 --error-every 1 --error-status 503"
+  "test_tls retry_after:--calls 50 --rate-limit-every 1 --retry-after 3600"
+  "test_tls settings:--calls 400"
   "test_cpp offline:"
   "test_cpp data:--calls 400 --seed 11"
 )
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=23"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-valgrind=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite)
+# tests/valgrind.supp: ring's assembly AES-GCM (the HTTPS scenario), which memcheck cannot follow.
+valgrind=(valgrind -q --suppressions="$root/tests/valgrind.supp" --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite)
 for mode in plain asan valgrind; do
   for s in "${scenarios[@]}"; do
     spec="${s%%:*}"
@@ -357,6 +363,8 @@ step "export_csv: --resume without a checkpoint, --max, partial rows and headers
 
 # make install, pkg-config and the documented native link line.
 step "install: DESTDIR install, pkg-config --static, native-static-libs" tests/check_install.sh
+# The CMake package: find_package(calls CONFIG) from a temporary install.
+step "install: CMake package, a consumer linked shared and static (find_package, calls::calls)" tests/check_cmake.sh
 
 # The same checks run in three passes: each pass separately, and the
 # number of distinct checks (those of the plain pass, plus the steps).

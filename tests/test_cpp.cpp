@@ -161,6 +161,29 @@ void test_offline() {
         calls::Client moved = std::move(c);
         CHECK(moved.get() != nullptr && c.get() == nullptr);
     }
+    // The TLS and retry settings (issue 16): each reaches the builder.
+    {
+        auto ok = [] {
+            calls::ClientBuilder b("MA0000000000000000AA", "tok");
+            b.base_url("http://127.0.0.1:9");
+            return b;
+        };
+        calls::Client c(ok().ca_file("tests/fixtures/other-ca.pem")
+                            .tls_roots(CALLS_TLS_ROOTS_WEBPKI)
+                            .connect_timeout_ms(2000)
+                            .retry_policy(10, 100, 1000)
+                            .user_agent("cpp-test/1.0")
+                            .max_body_bytes(65536));
+        CHECK(c.get() != nullptr);
+        expect_error([&] { ok().ca_file("tests/fixtures/no-such.pem").build(); }, CALLS_RESULT_INVALID_ARGUMENT,
+                     "no-such.pem");
+        expect_error([&] { ok().tls_roots(7); }, CALLS_RESULT_INVALID_ARGUMENT);
+        expect_error([&] { ok().connect_timeout_ms(0).build(); }, CALLS_RESULT_INVALID_ARGUMENT, "timeouts");
+        expect_error([&] { ok().retry_policy(1, 2, 86400001).build(); }, CALLS_RESULT_INVALID_ARGUMENT,
+                     "max_retry_after");
+        expect_error([&] { ok().user_agent("a\r\nb").build(); }, CALLS_RESULT_INVALID_ARGUMENT, "user agent");
+        expect_error([&] { ok().max_body_bytes(10).build(); }, CALLS_RESULT_INVALID_ARGUMENT, "max_body_bytes");
+    }
     // A pager that cannot connect throws from the range-for, TRANSPORT.
     {
         calls::Client c(calls::ClientBuilder("MA0000000000000000AA", "tok").base_url("http://127.0.0.1:9").max_retries(0));

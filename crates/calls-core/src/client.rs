@@ -17,11 +17,16 @@
 //! # Transport
 //! TLS is rustls with the webpki roots (Mozilla's, compiled in); with the
 //! `platform-verifier` feature, [`ClientBuilder::tls_roots`] can switch to the
-//! operating system's verifier ([`TlsRoots::Platform`]). Proxies are taken from the standard
+//! operating system's verifier ([`TlsRoots::Platform`]), and
+//! [`ClientBuilder::ca_file`] replaces the roots with the CA certificates of
+//! a PEM file (a private CA, a TLS-inspecting proxy's). A server certificate
+//! that is not trusted fails the request at once ([`Error::Transport`], not
+//! retried), saying how to trust one. Proxies are taken from the standard
 //! environment variables (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`,
 //! and their lower-case forms). Redirects are never followed: the credentials
 //! are sent to the configured host only, and a 3xx is reported as an error.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +77,7 @@ pub struct ClientBuilder {
     rate_per: Duration,
     max_body_bytes: u64,
     tls_roots: TlsRoots,
+    ca_file: Option<PathBuf>,
     deadline: Option<Duration>,
     hook: Option<RequestHook>,
 }
@@ -91,6 +97,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("rate_limit", &(self.rate_max, self.rate_per))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("tls_roots", &self.tls_roots)
+            .field("ca_file", &self.ca_file)
             .field("deadline", &self.deadline)
             .field("on_request", &self.hook.is_some())
             .finish()
@@ -187,6 +194,21 @@ impl ClientBuilder {
         self
     }
 
+    /// Verifies `https://` servers against the CA certificates of this PEM
+    /// file (every `CERTIFICATE` block in it) **instead of** the built-in
+    /// roots, as libcurl's `CURLOPT_CAINFO`: for a private endpoint, or a
+    /// network whose TLS-inspecting proxy has its own CA. To keep trusting
+    /// the public CAs too, give a file that also holds them (the system
+    /// bundle with the CA appended). The file is read by
+    /// [`ClientBuilder::build`], which refuses one that cannot be read or
+    /// holds no usable certificate, and the choice of
+    /// [`TlsRoots::Platform`] with it. Defaults to none (the roots of
+    /// [`ClientBuilder::tls_roots`]).
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
     /// Calls `f` once for each attempt of each request sent: method, path
     /// and query (the account id shown as `{auth_id}`), status, duration,
     /// attempt number, and why it is retried; see [`RequestLog`] for the
@@ -268,13 +290,22 @@ impl ClientBuilder {
             self.policy.retention_days,
         )
         .map_err(Error::InvalidArgument)?;
-        let root_certs = match self.tls_roots {
-            TlsRoots::WebPki => ureq::tls::RootCerts::WebPki,
+        let root_certs = match (&self.ca_file, self.tls_roots) {
+            (Some(path), TlsRoots::WebPki) => {
+                ureq::tls::RootCerts::new_with_certs(&crate::tls::read_ca_file(path)?)
+            }
+            (Some(_), TlsRoots::Platform) => {
+                return Err(Error::InvalidArgument(
+                    "a CA file replaces the roots: it cannot be combined with TlsRoots::Platform"
+                        .into(),
+                ));
+            }
+            (None, TlsRoots::WebPki) => ureq::tls::RootCerts::WebPki,
             // Without the feature ureq would panic on the first https request.
             #[cfg(feature = "platform-verifier")]
-            TlsRoots::Platform => ureq::tls::RootCerts::PlatformVerifier,
+            (None, TlsRoots::Platform) => ureq::tls::RootCerts::PlatformVerifier,
             #[cfg(not(feature = "platform-verifier"))]
-            TlsRoots::Platform => {
+            (None, TlsRoots::Platform) => {
                 return Err(Error::InvalidArgument(
                     "TlsRoots::Platform: built without the platform-verifier feature".into(),
                 ));
@@ -442,6 +473,7 @@ impl Client {
             rate_per: Duration::from_secs(5),
             max_body_bytes: 8 * 1024 * 1024,
             tls_roots: TlsRoots::WebPki,
+            ca_file: None,
             deadline: None,
             hook: None,
         }
@@ -632,7 +664,9 @@ impl Client {
             let started = Instant::now();
             // Each failure comes with whether sending again may help.
             let outcome = match request.call() {
-                Err(e) => Err(response::transport_error(e)),
+                // A certificate not trusted: final, whatever else the error is.
+                Err(e) => Err(crate::tls::certificate_error(&e)
+                    .map_or_else(|| response::transport_error(e), |c| (c, false))),
                 Ok(resp) => match response::read(resp, inner.max_body, &self.secrets()) {
                     Err(e) => {
                         let retried = match &e {

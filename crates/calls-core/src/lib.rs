@@ -37,6 +37,7 @@ pub mod response;
 pub mod retry;
 mod sync;
 pub mod time;
+mod tls;
 mod trace;
 mod walk;
 

@@ -5,6 +5,7 @@ use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
 use calls_core::client::MAX_LIMIT;
+use calls_core::retry::RetryPolicy;
 use calls_core::{Client, ClientBuilder, WindowPolicy};
 
 use crate::boundary::{Failure, ffi_call, ffi_void, mark_http_ok};
@@ -23,6 +24,9 @@ use crate::*;
 pub struct calls_client_builder {
     /// calls-core's builder is by-value; `None` only if a setter panicked.
     builder: Option<ClientBuilder>,
+    /// The retry settings given so far (`calls_client_builder_set_max_retries`
+    /// and `calls_client_builder_set_retry_policy` each change a part).
+    pub(crate) retry: RetryPolicy,
 }
 
 /// A client of the call-records API for one account (opaque).
@@ -35,7 +39,10 @@ pub struct calls_client {
 }
 
 impl calls_client_builder {
-    fn update(&mut self, f: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Result<(), Failure> {
+    pub(crate) fn update(
+        &mut self,
+        f: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> Result<(), Failure> {
         let b = self.builder.take().ok_or_else(|| {
             Failure::invalid("this builder is unusable after an earlier internal error")
         })?;
@@ -48,7 +55,9 @@ impl calls_client_builder {
 ///
 /// `auth_id` and `auth_token` are copied; they are checked by
 /// `calls_client_builder_build`. Defaults: base URL `https://api.plivo.com`,
-/// timeout 30 s, 4 retries, concurrency 4, window policy 7/30/90 days, a
+/// timeout 30 s (connect 10 s), 4 retries (backoff 100 ms doubling up to 5 s,
+/// `Retry-After` honoured up to 60 s), user agent `calls/<version>`, body cap
+/// 8 MiB, TLS verified against the built-in (webpki) roots, concurrency 4, window policy 7/30/90 days, a
 /// budget of 150 requests per 5 s (`calls_client_builder_set_rate_limit`).
 ///
 /// On success `*out` is a new builder owned by the caller (pass it to
@@ -70,6 +79,7 @@ pub unsafe extern "C" fn calls_client_builder_new(
         let token = unsafe { try_str(auth_token, "auth_token") }?;
         out.set(calls_client_builder {
             builder: Some(Client::builder(id, token)),
+            retry: RetryPolicy::default(),
         });
         Ok(CALLS_RESULT_OK)
     })
@@ -93,7 +103,10 @@ pub unsafe extern "C" fn calls_client_builder_from_env(
         // SAFETY: forwarded from this function's contract.
         let out = unsafe { OutHandle::new(out, "out") }?;
         let b = Client::builder_from_env()?;
-        out.set(calls_client_builder { builder: Some(b) });
+        out.set(calls_client_builder {
+            builder: Some(b),
+            retry: RetryPolicy::default(),
+        });
         Ok(CALLS_RESULT_OK)
     })
 }
@@ -215,6 +228,7 @@ pub unsafe extern "C" fn calls_client_builder_set_max_retries(
     ffi_call(|| {
         // SAFETY: forwarded from this function's contract.
         let b = unsafe { try_mut(b, "b") }?;
+        b.retry.max_retries = n;
         b.update(|x| x.max_retries(n))?;
         Ok(CALLS_RESULT_OK)
     })

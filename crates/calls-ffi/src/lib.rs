@@ -30,6 +30,7 @@ pub mod client;
 pub mod pager;
 pub mod ptr;
 pub mod query;
+pub mod settings;
 
 use std::ffi::c_char;
 

@@ -109,6 +109,16 @@ fn header_has_the_contract() {
         "#define CALLS_LOG_WARN 2",
         "#define CALLS_LOG_INFO 3",
         "#define CALLS_LOG_DEBUG 4",
+        "calls_result calls_client_builder_set_ca_file(calls_client_builder *builder, const char *path);",
+        "calls_result calls_client_builder_set_tls_roots(calls_client_builder *builder, calls_tls_roots roots);",
+        "typedef uint32_t calls_tls_roots;",
+        "#define CALLS_TLS_ROOTS_WEBPKI 0",
+        "#define CALLS_TLS_ROOTS_PLATFORM 1",
+        "calls_result calls_client_builder_set_connect_timeout_ms(calls_client_builder *builder, uint32_t ms);",
+        "calls_result calls_client_builder_set_retry_policy(calls_client_builder *builder, uint32_t base_ms, uint32_t max_backoff_ms, uint32_t max_retry_after_ms);",
+        "calls_result calls_client_builder_set_user_agent(calls_client_builder *builder, const char *user_agent);",
+        "calls_result calls_client_builder_set_max_body_bytes(calls_client_builder *builder, uint64_t bytes);",
+        "instead of** the built-in roots",
     ] {
         assert!(h.contains(needle), "header lacks `{needle}`");
     }
@@ -125,5 +135,5 @@ fn header_has_the_contract() {
             );
         }
     }
-    assert_eq!(fns, 48, "exported function count");
+    assert_eq!(fns, 54, "exported function count");
 }

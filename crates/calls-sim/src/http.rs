@@ -1,11 +1,11 @@
-//! A minimal HTTP/1.1 server-side codec over `std::net::TcpStream`.
+//! A minimal HTTP/1.1 server-side codec over a byte stream (a
+//! `std::net::TcpStream`, or the TLS stream of the HTTPS mode).
 //!
 //! Hand-written (rather than tiny_http) so that faults can control the socket
 //! exactly: a dropped connection really closes without a byte, bodies can be
 //! trickled or streamed, and keep-alive connections are closed on demand.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 const MAX_HEAD: u64 = 32 * 1024;
@@ -56,7 +56,7 @@ pub(crate) enum ReadOutcome {
     Bad,
 }
 
-fn read_line(r: &mut BufReader<TcpStream>, budget: &mut u64) -> io::Result<Option<String>> {
+fn read_line(r: &mut BufReader<impl Read>, budget: &mut u64) -> io::Result<Option<String>> {
     let mut buf = Vec::new();
     let n = r.by_ref().take(*budget).read_until(b'\n', &mut buf)?;
     if n == 0 {
@@ -74,7 +74,7 @@ fn read_line(r: &mut BufReader<TcpStream>, budget: &mut u64) -> io::Result<Optio
 }
 
 /// Read one request from the connection.
-pub(crate) fn read_request(r: &mut BufReader<TcpStream>) -> ReadOutcome {
+pub(crate) fn read_request(r: &mut BufReader<impl Read>) -> ReadOutcome {
     let mut budget = MAX_HEAD;
     // Skip blank lines between requests (RFC 9112 §2.2).
     let line = loop {
@@ -261,7 +261,7 @@ const OVERSIZE_UNIT: &[u8] = b"{\"call_uuid\": \"00000000-0000-4000-8000-0000000
 
 /// Write `reply`; `sleep` waits and returns false when the server stops.
 pub(crate) fn write_reply(
-    w: &mut TcpStream,
+    w: &mut impl Write,
     reply: &Reply,
     keep_alive: bool,
     sleep: &dyn Fn(Duration) -> bool,

@@ -19,6 +19,7 @@ mod http;
 mod prng;
 mod query;
 mod server;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -315,6 +316,16 @@ pub struct Stats {
     /// windows (never more than its `max`).
     #[serde(default)]
     pub max_in_window: u64,
+    /// HTTPS mode: connections whose TLS handshake completed.
+    #[serde(default)]
+    pub tls_handshakes: u64,
+    /// HTTPS mode: connections whose TLS handshake failed (a client that
+    /// refused the certificate, or left before the end of the handshake).
+    #[serde(default)]
+    pub tls_handshakes_failed: u64,
+    /// The `User-Agent` header of the last API request, if it had one.
+    #[serde(default)]
+    pub user_agent: Option<String>,
 }
 
 /// A per-account request limit enforced by the simulator, as Plivo's
@@ -388,6 +399,11 @@ pub struct SimConfig {
     pub port: u16,
     /// The per-account request limit; `None` (the default) accepts every request.
     pub rate_limit: Option<RateLimit>,
+    /// Serve HTTPS instead of HTTP: a new CA and a server certificate it
+    /// issued (for `localhost`, `127.0.0.1`, `::1` and [`SimConfig::host`])
+    /// are made at start; [`Sim::ca_pem`] and [`Sim::write_ca_file`] give
+    /// the CA certificate a client must trust. Default `false`.
+    pub https: bool,
 }
 
 impl Default for SimConfig {
@@ -406,6 +422,7 @@ impl Default for SimConfig {
             host: "127.0.0.1".into(),
             port: 0,
             rate_limit: None,
+            https: false,
         }
     }
 }
@@ -426,9 +443,13 @@ impl std::fmt::Debug for Sim {
 impl Sim {
     /// Generate the dataset, bind the listener and start serving.
     pub fn start(config: SimConfig) -> io::Result<Sim> {
+        let tls = match config.https {
+            true => Some(tls::Tls::generate(&config.host)?),
+            false => None,
+        };
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(&config));
+        let shared = Arc::new(Shared::new(&config, tls));
         let s2 = Arc::clone(&shared);
         let accept = std::thread::Builder::new()
             .name("calls-sim-accept".into())
@@ -440,12 +461,33 @@ impl Sim {
         })
     }
 
-    /// `http://HOST:PORT` (no trailing slash).
+    /// `http://HOST:PORT`, or `https://HOST:PORT` in the HTTPS mode (no
+    /// trailing slash).
     pub fn base_url(&self) -> String {
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         match self.addr {
-            SocketAddr::V4(a) => format!("http://{}:{}", a.ip(), a.port()),
-            SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+            SocketAddr::V4(a) => format!("{scheme}://{}:{}", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("{scheme}://[{}]:{}", a.ip(), a.port()),
         }
+    }
+
+    /// In the HTTPS mode ([`SimConfig::https`]), the certificate (PEM) of
+    /// the CA made at start, which issued the server's: what a client must
+    /// trust. `None` over plain HTTP.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.shared.tls.as_ref().map(|t| t.ca_pem.as_str())
+    }
+
+    /// Writes [`Sim::ca_pem`] to `path` (an error over plain HTTP).
+    pub fn write_ca_file(&self, path: &std::path::Path) -> io::Result<()> {
+        let pem = self.ca_pem().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "calls-sim serves plain HTTP")
+        })?;
+        std::fs::write(path, pem)
     }
 
     /// The bound socket address.

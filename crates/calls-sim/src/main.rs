@@ -1,6 +1,7 @@
 //! `calls-sim` binary: serve the simulator until killed.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,12 +13,15 @@ calls-sim: a local simulator of Plivo's Zentrunk call-record endpoint
 USAGE:
     calls-sim [OPTIONS]
 
-Prints its base URL (http://HOST:PORT) alone on the first stdout line, then
-serves until killed.
+Prints its base URL (http://HOST:PORT, or https:// with --https) alone on
+the first stdout line, then serves until killed.
 
 OPTIONS:
     --port P                 listen port, 0 picks a free one [default: 0]
     --host H                 listen host [default: 127.0.0.1]
+    --https CA_FILE          serve HTTPS with a CA and a certificate made at
+                             start; the CA certificate (PEM) is written to
+                             CA_FILE before the URL is printed
     --calls N                number of generated calls [default: 1000]
     --seed S                 dataset seed [default: 1]
     --auth-id X              account id [default: MASIMULATOR000000001]
@@ -78,8 +82,9 @@ fn positive(flag: &str, v: Option<String>) -> Result<u64, String> {
     Ok(n)
 }
 
-/// Parse the command line; `Ok(None)` means help was requested.
-fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
+/// Parse the command line (the config, and where `--https` writes the CA);
+/// `Ok(None)` means help was requested.
+fn parse(args: Vec<String>) -> Result<Option<(SimConfig, Option<PathBuf>)>, String> {
     let mut c = SimConfig::default();
     let mut latency_ms = 0u64;
     let mut rate_limit_every = None;
@@ -103,6 +108,7 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
     let mut gzip = false;
     let mut echo_every = None;
     let mut echo_basic = false;
+    let mut ca_out = None;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -114,6 +120,10 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
             "-h" | "--help" => return Ok(None),
             "--port" => c.port = value(&flag, next())?,
             "--host" => c.host = value(&flag, next())?,
+            "--https" => {
+                c.https = true;
+                ca_out = Some(value::<std::path::PathBuf>(&flag, next())?);
+            }
             "--calls" => c.calls = value(&flag, next())?,
             "--seed" => c.seed = value(&flag, next())?,
             "--auth-id" => c.auth_id = value(&flag, next())?,
@@ -216,11 +226,11 @@ fn parse(args: Vec<String>) -> Result<Option<SimConfig>, String> {
     f.ignore_offset = ignore_offset;
     f.hold = hold;
     c.faults = f;
-    Ok(Some(c))
+    Ok(Some((c, ca_out)))
 }
 
 fn main() -> ExitCode {
-    let config = match parse(std::env::args().skip(1).collect()) {
+    let (config, ca_out) = match parse(std::env::args().skip(1).collect()) {
         Ok(Some(c)) => c,
         Ok(None) => {
             print!("{USAGE}");
@@ -238,6 +248,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(path) = ca_out
+        && let Err(e) = sim.write_ca_file(&path)
+    {
+        eprintln!("calls-sim: cannot write the CA to {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     let mut out = std::io::stdout();
     if writeln!(out, "{}", sim.base_url())
         .and_then(|()| out.flush())

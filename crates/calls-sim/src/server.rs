@@ -1,7 +1,7 @@
 //! Shared state, request routing, fault application and connection handling.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::BufReader;
+use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -69,6 +69,9 @@ struct Counters {
     by_kind: BTreeMap<String, u64>,
     rate_limited: u64,
     max_in_window: u64,
+    tls_done: u64,
+    tls_failed: u64,
+    user_agent: Option<String>,
 }
 
 /// The per-account limit's sliding window: arrival times of accepted requests.
@@ -133,6 +136,8 @@ pub(crate) struct Shared {
     /// Answers wait while this is set ([`Faults::hold`]).
     hold: Mutex<bool>,
     hold_cv: Condvar,
+    /// The HTTPS mode's certificate and TLS settings ([`SimConfig::https`]).
+    pub(crate) tls: Option<crate::tls::Tls>,
 }
 
 /// How this answer misbehaves (see [`Faults`]).
@@ -189,7 +194,7 @@ fn now_micros() -> i64 {
 }
 
 impl Shared {
-    pub(crate) fn new(config: &SimConfig) -> Shared {
+    pub(crate) fn new(config: &SimConfig, tls: Option<crate::tls::Tls>) -> Shared {
         let start = chrono::Utc::now().timestamp();
         let mut dataset = Dataset::generate(config.seed, config.calls, start);
         if config.tie_burst > 0 {
@@ -242,6 +247,7 @@ impl Shared {
             api_ids: AtomicU64::new(0),
             hold: Mutex::new(false),
             hold_cv: Condvar::new(),
+            tls,
         };
         shared.set_faults(config.faults.clone());
         shared
@@ -306,6 +312,9 @@ impl Shared {
             in_flight: self.in_flight.load(Ordering::SeqCst),
             rate_limited: c.rate_limited,
             max_in_window: c.max_in_window,
+            tls_handshakes: c.tls_done,
+            tls_handshakes_failed: c.tls_failed,
+            user_agent: c.user_agent.clone(),
         }
     }
 
@@ -546,6 +555,7 @@ impl Shared {
     /// The answer to an API request; `None` means drop the connection.
     fn handle_api(&self, req: &Request) -> Option<Reply> {
         let (fault, latency, late, quirks) = self.admit();
+        lock(&self.counters).user_agent = req.header("user-agent").map(str::to_owned);
         let late = Late {
             calls: &late,
             quirks,
@@ -903,11 +913,41 @@ pub(crate) fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
 fn serve_connection(shared: &Shared, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
-    let Ok(read_half) = stream.try_clone() else {
+    let Ok(raw) = stream.try_clone() else {
         return;
     };
-    let mut reader = BufReader::new(read_half);
-    let mut writer = stream;
+    match &shared.tls {
+        None => {
+            let Ok(read_half) = stream.try_clone() else {
+                return;
+            };
+            serve_on(shared, BufReader::new(read_half), stream, &raw);
+        }
+        Some(tls) => {
+            let Ok(mut tls_stream) = crate::tls::TlsStream::new(&tls.config, stream) else {
+                return;
+            };
+            // The handshake first, so that a client refusing the certificate
+            // is counted (`Stats::tls_handshakes_failed`).
+            if tls_stream.handshake().is_err() {
+                lock(&shared.counters).tls_failed += 1;
+                let _ = raw.shutdown(Shutdown::Both);
+                return;
+            }
+            lock(&shared.counters).tls_done += 1;
+            serve_on(shared, BufReader::new(tls_stream.clone()), tls_stream, &raw);
+        }
+    }
+}
+
+/// Serves the requests of one connection: read from `reader`, answered on
+/// `writer`; `raw` is the socket under them (closed for a dropped answer).
+fn serve_on(
+    shared: &Shared,
+    mut reader: BufReader<impl Read>,
+    mut writer: impl Write,
+    raw: &TcpStream,
+) {
     let sleep = |d: Duration| shared.sleep(d);
     loop {
         let req = match http::read_request(&mut reader) {
@@ -944,7 +984,7 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
             let ok = match reply {
                 Some(r) => http::write_reply(&mut writer, &r, keep, &sleep).is_ok(),
                 None => {
-                    let _ = writer.shutdown(Shutdown::Both);
+                    let _ = raw.shutdown(Shutdown::Both);
                     false
                 }
             };
@@ -960,7 +1000,7 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
             break;
         }
     }
-    let _ = writer.shutdown(Shutdown::Both);
+    let _ = raw.shutdown(Shutdown::Both);
 }
 
 #[cfg(test)]
