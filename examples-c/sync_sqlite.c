@@ -35,16 +35,21 @@
  * written twice. A call_uuid already in the table is an error (the run rolls
  * back its batch and stops): it would mean a bug, and is never hidden.
  *
- * Progress goes to stderr when it is a terminal; the last line on stdout is
+ * A run holds a lock on DB.lock: a second run at the same time stops with an
+ * error. Progress goes to stderr when it is a terminal; the last line on stdout is
  * "run N: added A calls (skipped S already delivered, R requests)".
  *
  * Test hook: with SYNC_SQLITE_KILL_AFTER=K in the environment, the process
  * kills itself (SIGKILL) right after inserting its K-th call, mid-batch.
  */
+/* flock(2), beside POSIX: one run at a time on a database. */
+#define _DEFAULT_SOURCE
 #include "common.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 
 #define SCHEMA                                                                              \
     "CREATE TABLE IF NOT EXISTS calls ("                                                    \
@@ -116,12 +121,17 @@ static char *sync_column(const char *column, int *bad)
     char sql[96];
     sqlite3_stmt *st = NULL;
     char *out = NULL;
+    int rc;
     snprintf(sql, sizeof sql, "SELECT %s FROM sync WHERE id = 1", column);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         *bad = db_fail("read the sync row");
         return NULL;
     }
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        /* Never read an error as "no state": that would sync from the start. */
+        *bad = db_fail("read the sync row");
+    } else if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         size_t n = (size_t)sqlite3_column_bytes(st, 0);
         out = malloc(n + 1);
@@ -269,6 +279,30 @@ out:
     return ok;
 }
 
+/* An exclusive lock on DB.lock for the whole run (flock: released when the
+ * process ends, however it ends): a second run at the same time (cron
+ * overlapping a long run) stops at once instead of syncing from the same
+ * state. Returns the descriptor, or -1 (a message is printed). */
+static int lock_db(const char *db_path)
+{
+    size_t n = strlen(db_path) + sizeof ".lock";
+    char *path = malloc(n);
+    int fd;
+    if (path == NULL)
+        return -1;
+    snprintf(path, n, "%s.lock", db_path);
+    fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
+    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "error: another sync_sqlite is running on %s (%s is locked)\n", db_path, path);
+        close(fd);
+        fd = -1;
+    }
+    free(path);
+    return fd;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: sync_sqlite DB [--since-days N] [--lookback-min M] [--batch N] [filters]\n%s",
@@ -284,7 +318,7 @@ int main(int argc, char **argv)
     calls_result rc;
     char *since = NULL, *state = NULL, *checkpoint = NULL;
     struct run_counts counts;
-    int i, bad = 0, status = 1;
+    int i, bad = 0, status = 1, lock = -1;
     const char *k = getenv("SYNC_SQLITE_KILL_AFTER");
 
     if (k && *k)
@@ -324,6 +358,8 @@ int main(int argc, char **argv)
     }
     if (o.db == NULL)
         goto bad_usage;
+    if ((lock = lock_db(o.db)) < 0)
+        goto done;
 
     if (sqlite3_open_v2(o.db, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         db_fail(o.db);
@@ -390,5 +426,7 @@ done:
     calls_client_free(c);
     calls_query_free(q);
     sqlite3_close(db);
+    if (lock >= 0)
+        close(lock);
     return status;
 }

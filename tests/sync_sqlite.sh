@@ -49,8 +49,8 @@ killed() { # killed LABEL K: a run that kills itself after its K-th insert
 arrive() { sim_get "/_sim/arrive?count=$1&max_age=600" >/dev/null; }
 
 echo "sync_sqlite series:"
-killed "run 1 (killed mid-batch)" 7
-run "run 1 resumed, then run 2"
+killed "run 1 (killed mid-batch: nothing committed)" 7
+run "run 1 again"
 arrive 40
 killed "run 3 (killed before a commit)" 25
 run "run 3 resumed, then run 4"
@@ -68,6 +68,17 @@ echo "  run 7: kill -9 from outside (table: $(rows) rows)"
 arrive 20
 run "run 7 resumed (if it was interrupted), then run 8"
 run "run 9"
+
+# A run while another holds the database's lock: refused, nothing written.
+before="$(rows)"
+exec 4>"$db.lock"
+flock -x 4
+st=0
+"$prog" "$db" --since-days 10 >/dev/null 2>"$work/err" || st=$?
+exec 4>&-
+[ "$st" -ne 0 ] && grep -q 'another sync_sqlite is running' "$work/err" && [ "$(rows)" = "$before" ] ||
+  { echo "sync_sqlite: a second run at once was not refused ($st)"; cat "$work/err"; exit 1; }
+echo "  a run while another holds the lock: refused"
 
 since="$(sqlite3 "$db" "SELECT since FROM sync")"
 upper="$(date -u '+%Y-%m-%d %H:%M:%S' -d '+1 minute')"

@@ -834,6 +834,11 @@ impl Run {
         while let Ok(reply) = self.rx.try_recv() {
             self.take(reply, stats, report)?;
         }
+        // A cancel from inside the progress callback (or from another
+        // thread meanwhile) sends nothing more.
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         loop {
             self.dispatch(client, max_items)?;
             if self.walk.has_ready() {
@@ -852,6 +857,9 @@ impl Run {
             }
             let reply = self.wait(client, cancel, until)?;
             self.take(reply, stats, report)?;
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
         }
     }
 

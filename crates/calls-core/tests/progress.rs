@@ -99,3 +99,30 @@ fn a_break_from_the_callback_cancels_with_no_request_after_it() {
     assert!(matches!(pager.next(), Some(Err(Error::Cancelled))));
     assert_eq!(sim.stats().requests, 3, "nothing sent after the cancel");
 }
+
+#[test]
+fn a_cancel_from_inside_the_callback_stops_that_call_with_nothing_sent_after() {
+    let sim = sim(8000, Faults::none());
+    // One worker: the next request would be sent right after the page.
+    let client = builder(&sim).concurrency(1).build().unwrap();
+    let q = query();
+    sim.reset_stats();
+    let pager = client.calls(&q);
+    let canceller = pager.canceller();
+    let mut pager = pager.on_progress(move |s| {
+        if s.pages == 2 {
+            canceller.cancel();
+        }
+        ControlFlow::Continue(())
+    });
+    let end = loop {
+        match pager.next() {
+            Some(Ok(_)) => {}
+            other => break other,
+        }
+    };
+    assert!(matches!(end, Some(Err(Error::Cancelled))), "{end:?}");
+    assert_eq!(sim.stats().requests, 2, "nothing sent after the cancel");
+    assert!(matches!(pager.next(), Some(Err(Error::Cancelled))));
+    assert_eq!(sim.stats().requests, 2);
+}

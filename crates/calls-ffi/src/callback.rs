@@ -49,9 +49,11 @@ impl From<&PagerStats> for calls_progress {
 /// thread inside `calls_pager_next*`, with the counters then (valid during
 /// the call only) and the `user_data` given to `calls_pager_set_progress`.
 /// Return 0 to go on; any other value cancels the pager (that call returns
-/// CALLS_RESULT_CANCELLED, as does every later one). It must not call
-/// `calls_pager_*` functions on the same pager other than
-/// `calls_pager_cancel` (they would get CALLS_RESULT_INVALID_ARGUMENT).
+/// CALLS_RESULT_CANCELLED, as does every later one); `calls_pager_cancel` from
+/// inside it does the same. It must not call `calls_pager_free` on that pager
+/// (undefined behaviour: the pager is in use), and other `calls_pager_*`
+/// functions on it (stats, checkpoint) get CALLS_RESULT_INVALID_ARGUMENT
+/// ("in use"): read the counters from `progress` instead.
 pub type calls_progress_callback =
     Option<unsafe extern "C" fn(progress: *const calls_progress, user_data: *mut c_void) -> c_int>;
 
@@ -96,10 +98,14 @@ pub struct calls_log_record {
 
 /// A log callback: called once for each attempt of each request the client
 /// sends, with `user_data` as given to `calls_client_builder_set_log`. It
-/// runs on the thread that sent the request, which for a pager with a
-/// concurrency above 1 is one of its request threads: it may be called from
-/// several threads at once, so it must be thread-safe, and it should return
-/// quickly (the request waits for it). It must not call into the library.
+/// runs on the thread that sent the request, which for a pager is one of its
+/// request threads: it may be called from several threads at once, so it
+/// must be thread-safe, and it should return quickly (the request waits for
+/// it). It must not call into the library. Known limit: a pager's request
+/// still in flight when the pager is freed or cancelled runs on to its end
+/// (its retries included) and keeps calling the callback; keep `user_data`
+/// alive until the program ends, or until such requests are over (at most
+/// the client's timeouts and retry waits after the last free).
 pub type calls_log_callback =
     Option<unsafe extern "C" fn(record: *const calls_log_record, user_data: *mut c_void)>;
 

@@ -191,8 +191,10 @@ pub unsafe extern "C" fn calls_client_builder_set_deadline_ms(
 /// # Safety
 /// `builder` is NULL or a live builder; `callback`, when not NULL, is a
 /// thread-safe function of the type's signature that does not unwind (no
-/// C++ exception, no `longjmp`) and stays callable while any client built
-/// here (or pager made from one) is alive.
+/// C++ exception, no `longjmp`) and stays callable, with `user_data` valid,
+/// while any client built here or pager made from one is alive, and after
+/// their free for as long as a request they started is still running (see
+/// `calls_log_callback`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn calls_client_builder_set_log(
     builder: *mut calls_client_builder,
