@@ -50,10 +50,10 @@
 /* flock(2), beside POSIX: the lock of a sync series. */
 #define _DEFAULT_SOURCE
 #include "common.h"
+#include "lock.h"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 
 static const char *const COLUMNS[] = {
     "call_uuid",         "end_time",           "initiation_time",    "answer_time",
@@ -697,33 +697,6 @@ cleanup:
     return ret;
 }
 
-/* Takes an exclusive lock on STATE.lock (flock: released when the process
- * ends, however it ends; flock(1) takes the same one from a shell), so that
- * two runs never append at once (a cron run overlapping the next). Returns
- * the descriptor, or -1 (a message is printed). */
-static int lock_series(const char *state_path)
-{
-    size_t n = strlen(state_path) + sizeof ".lock";
-    char *path = malloc(n);
-    int fd;
-    if (path == NULL)
-        return -1;
-    snprintf(path, n, "%s.lock", state_path);
-    fd = open(path, O_RDWR | O_CREAT, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
-        free(path);
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "error: another export_csv --sync is running on %s (%s is locked)\n", state_path, path);
-        close(fd);
-        fd = -1;
-    }
-    free(path);
-    return fd;
-}
-
 /* export_csv --sync STATE OUT.csv. Returns the exit status. */
 static int run_sync(calls_query *query, const struct options *o)
 {
@@ -741,7 +714,7 @@ static int run_sync(calls_query *query, const struct options *o)
     int r, has_header = 0, shown = 0, ret = 1, lock;
     const char *k = getenv("EXPORT_CSV_KILL_AFTER");
 
-    if ((lock = lock_series(o->sync_state)) < 0)
+    if ((lock = lock_run(o->sync_state, "export_csv --sync")) < 0)
         return 1;
 
     if (k && strcmp(k, "state") == 0)

@@ -45,11 +45,10 @@
 /* flock(2), beside POSIX: one run at a time on a database. */
 #define _DEFAULT_SOURCE
 #include "common.h"
+#include "lock.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/file.h>
 
 #define SCHEMA                                                                              \
     "CREATE TABLE IF NOT EXISTS calls ("                                                    \
@@ -279,30 +278,6 @@ out:
     return ok;
 }
 
-/* An exclusive lock on DB.lock for the whole run (flock: released when the
- * process ends, however it ends): a second run at the same time (cron
- * overlapping a long run) stops at once instead of syncing from the same
- * state. Returns the descriptor, or -1 (a message is printed). */
-static int lock_db(const char *db_path)
-{
-    size_t n = strlen(db_path) + sizeof ".lock";
-    char *path = malloc(n);
-    int fd;
-    if (path == NULL)
-        return -1;
-    snprintf(path, n, "%s.lock", db_path);
-    fd = open(path, O_RDWR | O_CREAT, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
-    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "error: another sync_sqlite is running on %s (%s is locked)\n", db_path, path);
-        close(fd);
-        fd = -1;
-    }
-    free(path);
-    return fd;
-}
-
 static void usage(void)
 {
     fprintf(stderr, "usage: sync_sqlite DB [--since-days N] [--lookback-min M] [--batch N] [filters]\n%s",
@@ -358,7 +333,7 @@ int main(int argc, char **argv)
     }
     if (o.db == NULL)
         goto bad_usage;
-    if ((lock = lock_db(o.db)) < 0)
+    if ((lock = lock_run(o.db, "sync_sqlite")) < 0)
         goto done;
 
     if (sqlite3_open_v2(o.db, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {

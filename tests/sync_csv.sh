@@ -15,17 +15,10 @@ prog="${1:?usage: tests/sync_csv.sh PROGRAM}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 state="$work/calls.state" csv="$work/calls.csv"
-port="${PLIVO_API_URL##*:}"
+# shellcheck source=tests/sim_lib.sh
+. "$(dirname "$0")/sim_lib.sh"
 start="$(date -u '+%Y-%m-%d %H:%M:%S' -d '-10 days')"
 
-sim_get() {
-  local body
-  exec 3<>"/dev/tcp/127.0.0.1/$port"
-  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&3
-  body="$(cat <&3)"
-  exec 3>&-
-  printf '%s\n' "${body#*$'\r\n\r\n'}"
-}
 lines() { [ -f "$csv" ] && wc -l <"$csv" || echo 0; }
 sync() { "$prog" --end-time-gte "$start" --sync "$state" "$csv"; }
 run() {
@@ -38,7 +31,6 @@ killed() {
   [ "$st" -eq 137 ] || { echo "export_csv --sync: $1: expected SIGKILL (137), got $st"; exit 1; }
   echo "  $1: killed ($(lines) lines)"
 }
-arrive() { sim_get "/_sim/arrive?count=$1&max_age=600" >/dev/null; }
 
 # A run while another holds the series' lock: refused, nothing written.
 locked_out() {

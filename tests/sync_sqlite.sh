@@ -16,17 +16,10 @@ prog="${1:?usage: tests/sync_sqlite.sh PROGRAM}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 db="$work/calls.db"
-port="${PLIVO_API_URL##*:}"
+# shellcheck source=tests/sim_lib.sh
+. "$(dirname "$0")/sim_lib.sh"
 
 # GET a /_sim/ path; prints the body.
-sim_get() {
-  local body
-  exec 3<>"/dev/tcp/127.0.0.1/$port"
-  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&3
-  body="$(cat <&3)"
-  exec 3>&-
-  printf '%s\n' "${body#*$'\r\n\r\n'}"
-}
 
 rows() { sqlite3 "$db" "SELECT count(*) FROM calls"; }
 
@@ -46,7 +39,6 @@ killed() { # killed LABEL K: a run that kills itself after its K-th insert
   echo "  $label: killed after insert $2 (table: $(rows) rows)"
 }
 
-arrive() { sim_get "/_sim/arrive?count=$1&max_age=600" >/dev/null; }
 
 echo "sync_sqlite series:"
 killed "run 1 (killed mid-batch: nothing committed)" 7
