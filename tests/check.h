@@ -179,15 +179,15 @@ static inline unsigned closed_port(void)
     return ntohs(a.sin_port);
 }
 
-/* GET `path` from the simulator of PLIVO_API_URL (`http://127.0.0.1:PORT`,
- * its control endpoints need no auth); returns the whole response (status
- * line, headers, body) to free, or NULL. */
-static inline char *sim_get(const char *path)
+/* GET `path` from the simulator of PLIVO_API_URL (`http://127.0.0.1:PORT`)
+ * with `header` ("Name: value", or NULL) among the request's headers;
+ * returns the whole response (status line, headers, body) to free, or NULL. */
+static inline char *sim_request(const char *path, const char *header)
 {
     const char *url = env_or_die("PLIVO_API_URL");
     const char *colon = strrchr(url, ':');
     struct sockaddr_in a;
-    char req[512];
+    char req[1024];
     char *out = NULL;
     size_t len = 0, cap = 0;
     int fd, n;
@@ -204,7 +204,8 @@ static inline char *sim_get(const char *path)
         close(fd);
         return NULL;
     }
-    n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%sConnection: close\r\n\r\n",
+                 path, header ? header : "", header ? "\r\n" : "");
     if (n <= 0 || (size_t)n >= sizeof req || write(fd, req, (size_t)n) != n) {
         close(fd);
         return NULL;
@@ -224,6 +225,13 @@ static inline char *sim_get(const char *path)
     if (out)
         out[len] = '\0';
     return out;
+}
+
+/* GET `path` from the simulator (its control endpoints need no auth);
+ * returns the whole response to free, or NULL. */
+static inline char *sim_get(const char *path)
+{
+    return sim_request(path, NULL);
 }
 
 #endif /* CALLS_TESTS_CHECK_H */

@@ -16,55 +16,17 @@
  */
 #include "check.h"
 
-static const char *const SIM_BASIC = "TUFTSU1VTEFUT1IwMDAwMDAwMDE6c2ltdWxhdG9yLXRva2Vu";
+#define SIM_BASIC "TUFTSU1VTEFUT1IwMDAwMDAwMDE6c2ltdWxhdG9yLXRva2Vu"
 
 /* GET `path` from the simulator with its credentials (Basic); the body of a
  * 200 answer to free, or NULL. */
 static char *sim_get_authed(const char *path, int *status)
 {
-    const char *url = env_or_die("PLIVO_API_URL");
-    const char *colon = strrchr(url, ':');
-    struct sockaddr_in a;
-    char req[1024];
-    char *out = NULL, *body;
-    size_t len = 0, cap = 0;
-    int fd, n;
+    char *out, *body;
     *status = 0;
-    if (colon == NULL || strncmp(url, "http://127.0.0.1:", 17) != 0)
-        return NULL;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((unsigned short)atoi(colon + 1));
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return NULL;
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return NULL;
-    }
-    n = snprintf(req, sizeof req,
-                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic %s\r\nConnection: close\r\n\r\n",
-                 path, SIM_BASIC);
-    if (n <= 0 || (size_t)n >= sizeof req || write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        ssize_t got;
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 8192;
-            out = xrealloc(out, cap + 1);
-        }
-        got = read(fd, out + len, cap - len);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-    }
-    close(fd);
+    out = sim_request(path, "Authorization: Basic " SIM_BASIC);
     if (out == NULL)
         return NULL;
-    out[len] = '\0';
     if (strncmp(out, "HTTP/1.1 ", 9) == 0)
         *status = atoi(out + 9);
     body = strstr(out, "\r\n\r\n");
