@@ -802,7 +802,7 @@ impl Client {
     /// Removes the token, and the base64 `auth_id:token` of the Basic
     /// credentials (a server may echo the header), from any text of an
     /// error, whatever produced it.
-    fn redact(&self, e: Error) -> Error {
+    pub(crate) fn redact(&self, e: Error) -> Error {
         let secrets = self.secrets();
         // Whole secrets first, then any piece of one, then the length.
         let scrub = |s: String| response::redact_text(s, &secrets, MAX_MESSAGE_CHARS);

@@ -702,14 +702,18 @@ impl Pager {
             Some(f) => f(&merged_stats(*stats, Some(walk), skipped)),
             None => ControlFlow::Continue(()),
         };
-        let filled = run.fill(
-            &self.client,
-            self.max_items,
-            &mut self.stats,
-            &self.cancel,
-            until,
-            &mut report,
-        );
+        let filled = run
+            .fill(
+                &self.client,
+                self.max_items,
+                &mut self.stats,
+                &self.cancel,
+                until,
+                &mut report,
+            )
+            // The walk's own errors quote what the service sent (a call's uuid,
+            // its end_time): scrubbed like every error of a request.
+            .map_err(|e| self.client.redact(e));
         if matches!(filled, Err(Error::Cancelled)) {
             // Stopped by the progress callback: sticky, like a cancel.
             self.cancel.cancel();

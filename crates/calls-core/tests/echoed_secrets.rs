@@ -312,14 +312,20 @@ fn broken_status_and_header_lines_echoing_the_secrets() {
 #[test]
 fn a_page_echoing_the_secrets_in_typed_fields() {
     let b = basic();
-    let call = |field: &str, value: serde_json::Value| {
+    // Inside the bounds the queries ask for (the last 3 days), so each page
+    // reaches the decoder and the walk's checks of a good page.
+    let inside = (Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d %H:%M:%S+00:00")
+        .to_string();
+    let call_ending = |end: &str, field: &str, value: serde_json::Value| {
         let mut c = serde_json::json!({
-            "call_uuid": "u-1", "end_time": "2026-11-30 08:52:26+00:00",
+            "call_uuid": "u-1", "end_time": end,
             "call_direction": "outbound", "total_amount": "0.01",
         });
         c[field] = value;
         c
     };
+    let call = |field: &str, value: serde_json::Value| call_ending(&inside, field, value);
     let page = |meta: serde_json::Value, objects: serde_json::Value| {
         serde_json::json!({"api_id": TOKEN, "meta": meta, "objects": objects}).to_string()
     };
@@ -339,6 +345,12 @@ fn a_page_echoing_the_secrets_in_typed_fields() {
         format!(r#"{{"meta": {{"limit": 20}}, "objects": [{{"call_uuid": "{TOKEN}" "#),
         format!("not json {TOKEN} {b}"),
     ];
+    // A call outside the bounds asked for: the walk's own error names the
+    // call by its uuid, which echoes the secrets here.
+    for uuid in [format!("x {TOKEN}"), b.clone()] {
+        let outside = call_ending("2026-01-01 00:00:00+00:00", "call_uuid", uuid.into());
+        pages.push(page(meta.clone(), serde_json::json!([outside])));
+    }
     for field in [
         "end_time",
         "start_time",
