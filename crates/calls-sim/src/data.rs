@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::prng::{SplitMix64, format_uuid};
+use crate::prng::{SimRng, format_uuid};
 
 /// One E.164 number of the pool.
 #[derive(Clone, Debug)]
@@ -170,13 +170,13 @@ pub(crate) struct Dataset {
 
 const US_AREAS: [&str; 6] = ["415", "212", "732", "646", "312", "206"];
 
-fn digits(rng: &mut SplitMix64, n: usize) -> String {
+fn digits(rng: &mut SimRng, n: usize) -> String {
     (0..n)
         .map(|_| char::from(b'0' + rng.below(10) as u8))
         .collect()
 }
 
-fn make_number(rng: &mut SplitMix64, country_pick: usize) -> Number {
+fn make_number(rng: &mut SimRng, country_pick: usize) -> Number {
     let (e164, country) = match country_pick {
         0 => {
             let area = US_AREAS[rng.below(US_AREAS.len() as u64) as usize];
@@ -206,7 +206,7 @@ fn make_number(rng: &mut SplitMix64, country_pick: usize) -> Number {
 }
 
 /// Per-minute rate (units of 0.00001) by destination country.
-fn rate_for(rng: &mut SplitMix64, inbound: bool, to_country: &str) -> u32 {
+fn rate_for(rng: &mut SimRng, inbound: bool, to_country: &str) -> u32 {
     if inbound {
         return [280, 325, 280, 450][rng.below(4) as usize];
     }
@@ -221,7 +221,7 @@ fn rate_for(rng: &mut SplitMix64, inbound: bool, to_country: &str) -> u32 {
 impl Dataset {
     /// Generate `n` calls ending within the 100 days before `start` (unix seconds).
     pub(crate) fn generate(seed: u64, n: usize, start: i64) -> Dataset {
-        let mut rng = SplitMix64::new(seed ^ 0x5EED_CA11_5EED_CA11);
+        let mut rng = SimRng::new(seed ^ 0x5EED_CA11_5EED_CA11);
         let mut pool = Vec::new();
         let mut owned = Vec::new();
         let mut external = Vec::new();
@@ -257,7 +257,7 @@ impl Dataset {
 
     /// Add `n` calls that all end in second `at` (a tie burst), keeping the order.
     pub(crate) fn add_tie_burst(&mut self, seed: u64, n: usize, at: i64) {
-        let mut rng = SplitMix64::new(seed ^ 0x7E1E_B025_7000_0000);
+        let mut rng = SimRng::new(seed ^ 0x7E1E_B025_7000_0000);
         for _ in 0..n {
             let call = self.gen_call(&mut rng, at);
             self.calls.push(call);
@@ -274,7 +274,7 @@ impl Dataset {
         start: i64,
         depth: u64,
     ) -> Vec<Call> {
-        let mut rng = SplitMix64::new(seed ^ 0xA441_7A15_0000_0001);
+        let mut rng = SimRng::new(seed ^ 0xA441_7A15_0000_0001);
         (0..count)
             .map(|_| {
                 let end = start - rng.range(1, depth.max(60)) as i64;
@@ -285,7 +285,7 @@ impl Dataset {
 
     /// Generate `count` extra calls ending within the few hours before `start`.
     pub(crate) fn generate_late(&self, seed: u64, count: usize, start: i64) -> Vec<Call> {
-        let mut rng = SplitMix64::new(seed ^ 0x1A7E_A771_7A15_0000);
+        let mut rng = SimRng::new(seed ^ 0x1A7E_A771_7A15_0000);
         let mut v: Vec<Call> = (0..count)
             .map(|_| {
                 let end = start - rng.range(60, 3 * 3600) as i64;
@@ -296,7 +296,7 @@ impl Dataset {
         v
     }
 
-    fn gen_call(&self, rng: &mut SplitMix64, end: i64) -> Call {
+    fn gen_call(&self, rng: &mut SimRng, end: i64) -> Call {
         let uuid = rng.uuid_bytes();
         let call_id = (
             rng.range(100_000_000, 999_999_999) as u32,

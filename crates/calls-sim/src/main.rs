@@ -68,14 +68,19 @@ OPTIONS:
     -h, --help               print this help
 ";
 
-fn value<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
-    let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
-    v.parse::<T>()
-        .map_err(|_| format!("invalid value for {flag}: {v:?}"))
+/// The next argument as a `T`, or an error naming the flag and the value.
+fn value<T: std::str::FromStr>(flag: &str, p: &mut lexopt::Parser) -> Result<T, String> {
+    let raw = p.value().map_err(|e| e.to_string())?;
+    let text = raw
+        .to_str()
+        .ok_or_else(|| format!("invalid value for {flag}: not UTF-8"))?;
+    text.parse::<T>()
+        .map_err(|_| format!("invalid value for {flag}: {text:?}"))
 }
 
-fn positive(flag: &str, v: Option<String>) -> Result<u64, String> {
-    let n: u64 = value(flag, v)?;
+/// The next argument as a count of at least 1.
+fn positive(flag: &str, p: &mut lexopt::Parser) -> Result<u64, String> {
+    let n: u64 = value(flag, p)?;
     if n == 0 {
         return Err(format!("{flag} must be at least 1"));
     }
@@ -83,8 +88,10 @@ fn positive(flag: &str, v: Option<String>) -> Result<u64, String> {
 }
 
 /// Parse the command line (the config, and where `--https` writes the CA);
-/// `Ok(None)` means help was requested.
-fn parse(args: Vec<String>) -> Result<Option<(SimConfig, Option<PathBuf>)>, String> {
+/// `Ok(None)` means help was requested. Flags take their value as the next
+/// argument or after `=` (lexopt's rules).
+fn parse(args: Vec<std::ffi::OsString>) -> Result<Option<(SimConfig, Option<PathBuf>)>, String> {
+    use lexopt::Arg::{Long, Short};
     let mut c = SimConfig::default();
     let mut latency_ms = 0u64;
     let mut rate_limit_every = None;
@@ -109,72 +116,71 @@ fn parse(args: Vec<String>) -> Result<Option<(SimConfig, Option<PathBuf>)>, Stri
     let mut echo_every = None;
     let mut echo_basic = false;
     let mut ca_out = None;
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        let flag = match arg {
+            Short(c) => format!("-{c}"),
+            Long(l) => format!("--{l}"),
+            other => return Err(other.unexpected().to_string()),
         };
-        let mut next = || inline.clone().or_else(|| it.next());
+        let p = &mut p;
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--port" => c.port = value(&flag, next())?,
-            "--host" => c.host = value(&flag, next())?,
+            "--port" => c.port = value(&flag, p)?,
+            "--host" => c.host = value(&flag, p)?,
             "--https" => {
                 c.https = true;
-                ca_out = Some(value::<std::path::PathBuf>(&flag, next())?);
+                ca_out = Some(value::<PathBuf>(&flag, p)?);
             }
-            "--calls" => c.calls = value(&flag, next())?,
-            "--seed" => c.seed = value(&flag, next())?,
-            "--auth-id" => c.auth_id = value(&flag, next())?,
-            "--auth-token" => c.auth_token = value(&flag, next())?,
-            "--workers" => c.workers = positive(&flag, next())? as usize,
-            "--latency-ms" => latency_ms = value(&flag, next())?,
-            "--rate-limit" => {
-                c.rate_limit = Some(RateLimit::parse(&value::<String>(&flag, next())?)?)
-            }
-            "--rate-limit-every" => rate_limit_every = Some(positive(&flag, next())?),
-            "--retry-after" => retry_after = value(&flag, next())?,
-            "--error-every" => error_every = Some(positive(&flag, next())?),
+            "--calls" => c.calls = value(&flag, p)?,
+            "--seed" => c.seed = value(&flag, p)?,
+            "--auth-id" => c.auth_id = value(&flag, p)?,
+            "--auth-token" => c.auth_token = value(&flag, p)?,
+            "--workers" => c.workers = value::<std::num::NonZeroUsize>(&flag, p)?.get(),
+            "--latency-ms" => latency_ms = value(&flag, p)?,
+            "--rate-limit" => c.rate_limit = Some(RateLimit::parse(&value::<String>(&flag, p)?)?),
+            "--rate-limit-every" => rate_limit_every = Some(positive(&flag, p)?),
+            "--retry-after" => retry_after = value(&flag, p)?,
+            "--error-every" => error_every = Some(positive(&flag, p)?),
             "--error-status" => {
-                error_status = value(&flag, next())?;
+                error_status = value(&flag, p)?;
                 if !(100..=599).contains(&error_status) {
                     return Err(format!("{flag} must be an HTTP status (100..=599)"));
                 }
             }
             "--error-rate" => {
-                let f: f64 = value(&flag, next())?;
+                let f: f64 = value(&flag, p)?;
                 if !(0.0..=1.0).contains(&f) {
                     return Err(format!("{flag} must be between 0 and 1"));
                 }
                 error_rate = Some(f);
             }
-            "--drop-every" => drop_every = Some(positive(&flag, next())?),
-            "--malformed-every" => malformed_every = Some(positive(&flag, next())?),
-            "--over-limit-every" => over_limit_every = Some(positive(&flag, next())?),
-            "--over-limit-objects" => over_limit_objects = value(&flag, next())?,
+            "--drop-every" => drop_every = Some(positive(&flag, p)?),
+            "--malformed-every" => malformed_every = Some(positive(&flag, p)?),
+            "--over-limit-every" => over_limit_every = Some(positive(&flag, p)?),
+            "--over-limit-objects" => over_limit_objects = value(&flag, p)?,
             "--gzip" => gzip = true,
-            "--echo-credentials-every" => echo_every = Some(positive(&flag, next())?),
+            "--echo-credentials-every" => echo_every = Some(positive(&flag, p)?),
             "--echo-basic" => echo_basic = true,
-            "--late" => late = Some(value::<usize>(&flag, next())?),
-            "--late-after" => late_after = value(&flag, next())?,
-            "--arrivals" => arrivals = Some(value::<usize>(&flag, next())?),
-            "--arrive-every" => arrive_every = positive(&flag, next())?,
+            "--late" => late = Some(value::<usize>(&flag, p)?),
+            "--late-after" => late_after = value(&flag, p)?,
+            "--arrivals" => arrivals = Some(value::<usize>(&flag, p)?),
+            "--arrive-every" => arrive_every = positive(&flag, p)?,
             "--arrive-depth-days" => {
-                arrive_depth_days = value(&flag, next())?;
+                arrive_depth_days = value(&flag, p)?;
                 if arrive_depth_days > 36_500 {
                     return Err(format!("{flag} must be at most 36500"));
                 }
             }
-            "--tie" => c.tie_burst = value(&flag, next())?,
+            "--tie" => c.tie_burst = value(&flag, p)?,
             "--break-order" => break_order = true,
             "--odd-fields" => odd_fields = true,
             "--ignore-offset" => ignore_offset = true,
             "--hold" => hold = true,
-            "--default-window-days" => c.default_window_days = value(&flag, next())?,
-            "--max-range-days" => c.max_range_days = value(&flag, next())?,
-            "--retention-days" => c.retention_days = value(&flag, next())?,
-            other => return Err(format!("unknown argument: {other}")),
+            "--default-window-days" => c.default_window_days = value(&flag, p)?,
+            "--max-range-days" => c.max_range_days = value(&flag, p)?,
+            "--retention-days" => c.retention_days = value(&flag, p)?,
+            _ => return Err(format!("unknown argument: {flag}")),
         }
     }
     let mut f = Faults::default().with_latency(Duration::from_millis(latency_ms));
@@ -230,7 +236,7 @@ fn parse(args: Vec<String>) -> Result<Option<(SimConfig, Option<PathBuf>)>, Stri
 }
 
 fn main() -> ExitCode {
-    let (config, ca_out) = match parse(std::env::args().skip(1).collect()) {
+    let (config, ca_out) = match parse(std::env::args_os().skip(1).collect()) {
         Ok(Some(c)) => c,
         Ok(None) => {
             print!("{USAGE}");

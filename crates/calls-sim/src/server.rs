@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::data::{Call, CallView, Dataset};
 use crate::http::{self, Body, Generated, ReadOutcome, Reply, Request};
-use crate::prng::{SplitMix64, format_uuid};
+use crate::prng::{SimRng, format_uuid};
 use crate::query::{self, Policy, Query};
 use crate::{Fault, Faults, RateLimit, SimConfig, Stats};
 
@@ -24,7 +24,7 @@ struct FaultState {
     script: VecDeque<Fault>,
     every: Vec<(u64, Fault)>,
     rates: Vec<(f64, Fault)>,
-    rng: SplitMix64,
+    rng: SimRng,
     /// API requests received since the plan was set.
     seq: u64,
     late: Arc<Vec<Call>>,
@@ -216,7 +216,7 @@ impl Shared {
                 script: VecDeque::new(),
                 every: Vec::new(),
                 rates: Vec::new(),
-                rng: SplitMix64::new(0),
+                rng: SimRng::new(0),
                 seq: 0,
                 late: Arc::new(Vec::new()),
                 late_after: 0,
@@ -282,7 +282,7 @@ impl Shared {
             script: f.script.into_iter().collect(),
             every: f.every,
             rates: f.rates,
-            rng: SplitMix64::new(self.seed ^ 0xFA17_FA17_FA17_FA17),
+            rng: SimRng::new(self.seed ^ 0xFA17_FA17_FA17_FA17),
             seq: 0,
             late: Arc::new(late),
             late_after: f.late.map_or(0, |l| l.after_requests),
@@ -399,7 +399,7 @@ impl Shared {
 
     fn api_id(&self) -> String {
         let n = self.api_ids.fetch_add(1, Ordering::Relaxed);
-        let mut r = SplitMix64::new(
+        let mut r = SimRng::new(
             (self.start as u64).wrapping_mul(0x9E37_79B9) ^ n.wrapping_mul(0xD1B5_4A32_D192_ED03),
         );
         format_uuid(&r.uuid_bytes())
