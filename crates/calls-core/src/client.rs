@@ -847,14 +847,15 @@ impl Client {
     }
 }
 
+/// A page size the API accepts. Outside it is the caller's mistake, not a
+/// filter the API would refuse: [`Error::InvalidArgument`].
 pub(crate) fn check_limit(limit: u32) -> Result<()> {
     if (1..=MAX_LIMIT).contains(&limit) {
         Ok(())
     } else {
-        Err(Error::validation(
-            "limit",
-            format!("must be 1..={MAX_LIMIT}, not {limit}"),
-        ))
+        Err(Error::InvalidArgument(format!(
+            "limit must be 1..={MAX_LIMIT}, not {limit}"
+        )))
     }
 }
 
@@ -1038,8 +1039,8 @@ mod tests {
 
     #[test]
     fn limit_is_checked() {
-        assert!(check_limit(0).is_err());
-        assert!(check_limit(21).is_err());
+        assert!(matches!(check_limit(0), Err(Error::InvalidArgument(_))));
+        assert!(matches!(check_limit(21), Err(Error::InvalidArgument(_))));
         assert!(check_limit(1).is_ok() && check_limit(20).is_ok());
     }
 }

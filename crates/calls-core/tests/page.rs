@@ -202,10 +202,12 @@ fn invalid_queries_and_limits_send_nothing() {
         }
     }
     for limit in [0, 21, 1000] {
-        assert!(matches!(
-            client.list_page(&CallQuery::new(), limit, 0),
-            Err(Error::Validation { .. })
-        ));
+        match client.list_page(&CallQuery::new(), limit, 0) {
+            Err(Error::InvalidArgument(m)) => {
+                assert_eq!(m, format!("limit must be 1..=20, not {limit}"))
+            }
+            other => panic!("limit {limit}: expected an invalid argument, got {other:?}"),
+        }
     }
     assert_eq!(sim.stats().requests, 0, "nothing was sent");
 }

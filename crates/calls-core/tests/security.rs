@@ -274,7 +274,7 @@ fn token_never_reaches_any_error() {
         let sim = sim(50, Faults::none());
         let c = client(&sim);
         let e = c.list_page(&q, 0, 0).unwrap_err();
-        check("limit 0", e, |e| matches!(e, Error::Validation { .. }));
+        check("limit 0", e, |e| matches!(e, Error::InvalidArgument(_)));
         let e = c
             .list_page(&CallQuery::new().call_direction("sideways"), 20, 0)
             .unwrap_err();

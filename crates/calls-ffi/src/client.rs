@@ -4,7 +4,6 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use calls_core::client::MAX_LIMIT;
 use calls_core::retry::RetryPolicy;
 use calls_core::{Client, ClientBuilder, WindowPolicy};
 
@@ -465,11 +464,7 @@ pub unsafe extern "C" fn calls_client_list_page(
         let out = unsafe { OutString::new(json_out, len_out, "json_out") }?;
         let c = unsafe { try_ref(c, "c") }?;
         let q = unsafe { try_ref(q, "q") }?;
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Failure::invalid(format!(
-                "limit must be 1..={MAX_LIMIT}, not {limit}"
-            )));
-        }
+        // calls-core checks the limit (INVALID_ARGUMENT) before sending.
         let page = c.client.list_page(&q.query, limit, offset)?;
         mark_http_ok();
         out.set_json(&page)?;
