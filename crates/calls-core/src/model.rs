@@ -17,7 +17,9 @@
 //! * money is a [`Money`]: the exact decimal text, never a float;
 //! * enumerations keep values this crate does not know as `Other(String)`;
 //! * counts and durations are whole, non-negative numbers (numeric strings are
-//!   accepted, `""` and `null` are `None`); `-1` or `2.5` is an error.
+//!   accepted, `""` and `null` are `None`); `-1` or `2.5` is an error;
+//! * a key sent twice: the last value wins (an unknown key keeps its first
+//!   place), and every value sent is checked.
 //!
 //! Serialization writes the API's keys back: known fields first, under their
 //! API names, then the `extra` fields unchanged. A known field that is `None`
@@ -26,22 +28,18 @@
 //! [`crate::time::format_record`] does, so `+05:30` input comes back as the same
 //! instant in UTC. Money is always written as a JSON string.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
+use crate::response::{MAX_EXTRA_DEPTH, quote};
 use crate::time::{format_record, parse_timestamp};
-
-// ---------------------------------------------------------------------------
-// Entry points
-// ---------------------------------------------------------------------------
 
 /// Decodes a list response body (`{"api_id", "meta", "objects"}`) into a [`Page`].
 ///
@@ -69,7 +67,7 @@ use crate::time::{format_record, parse_timestamp};
 /// # Ok::<(), calls_core::Error>(())
 /// ```
 pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
-    decode(bytes, |d| d.deserialize_map(PageVisitor { max: None }))
+    decode(bytes, |d| read_page(d, None))
 }
 
 /// [`decode_page`] for a page asked for with `limit`: a page holding more
@@ -86,7 +84,7 @@ pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
 /// ```
 pub fn decode_page_with_limit(bytes: &[u8], limit: u32) -> Result<Page, crate::Error> {
     let max = Some(limit as usize);
-    decode(bytes, |d| d.deserialize_map(PageVisitor { max }))
+    decode(bytes, |d| read_page(d, max))
 }
 
 /// Decodes a single call record (`GET .../Zentrunk/Call/{call_uuid}/`) into a [`Call`].
@@ -142,13 +140,12 @@ fn decode<T>(
     }
 }
 
-// The path to a bad value (`objects[3].end_time`). Hand-written rather than
-// `serde_path_to_error`, which copies every key it passes to know the path
-// should an error come: that made a decode 45% slower, over a bare `Value`
-// parse in the FFI's record bench. Here nothing is done until a value
-// fails: each record reader notes its key or index as the error passes out
-// (innermost first), and the error itself passes through untouched, so
-// serde_json's line and column are written once.
+// The path to a bad value (`objects[3].end_time`). Not `serde_path_to_error`,
+// which copies every key it passes to know the path should an error come:
+// that made a decode 45% slower. Here nothing is done until a value fails:
+// each reader notes its key or index as the error passes out (innermost
+// first), and the error itself passes through untouched, so serde_json's
+// line and column are written once.
 thread_local! {
     static PATH: RefCell<Option<Vec<Segment>>> = const { RefCell::new(None) };
 }
@@ -161,11 +158,7 @@ enum Segment {
 /// Notes where `r` failed, inside [`decode`] (elsewhere there is no path).
 fn within<T, E>(r: Result<T, E>, segment: impl FnOnce() -> Segment) -> Result<T, E> {
     if r.is_err() {
-        let _ = PATH.try_with(|p| {
-            if let Some(path) = p.borrow_mut().as_mut() {
-                path.push(segment());
-            }
-        });
+        let _ = PATH.try_with(|p| p.borrow_mut().as_mut().map(|path| path.push(segment())));
     }
     r
 }
@@ -175,26 +168,40 @@ fn in_field<T, E>(r: Result<T, E>, name: &str) -> Result<T, E> {
     within(r, || Segment::Key(name.to_owned()))
 }
 
-/// Shortens odd input for an error message, after removing the client's
-/// secrets from the whole of it (so that no cut leaves a piece of one).
-fn shown(s: &str) -> String {
-    crate::response::quote(s, 40)
+/// `` `text` is why ``, the text shortened and without the client's secrets
+/// ([`crate::response::quote`]: scrubbed whole, control characters dropped,
+/// cut to 40 characters and `…`).
+fn bad<E: de::Error>(text: &str, why: &str) -> E {
+    E::custom(format_args!("`{}` is {why}", quote(text, 40)))
 }
 
 // ---------------------------------------------------------------------------
-// Fields not modelled: kept as `Value`, within the decode budget
+// One JSON value: kept whole for an unknown field, a scalar for a known one
 // ---------------------------------------------------------------------------
 
-/// A field this crate does not model, read into a [`Value`] while charging
-/// the decode budget (see [`crate::response::charge`]) for what is built and
-/// refusing nesting beyond [`crate::response::MAX_EXTRA_DEPTH`].
+/// Reads one JSON value into a [`Value`].
 ///
-/// Hand-written, and the reason the record types hand-write their
-/// `visit_map`: serde's derived `#[serde(flatten)]` buffers every unknown
-/// field into serde's private `Content` tree before any code of ours sees
-/// it, so neither the budget nor the depth cap could apply (a hostile body
-/// would build its whole structure first), and it costs a second pass.
-struct Extra;
+/// For a field this crate does not model (`Extra(None)`) it charges the
+/// decode budget ([`crate::response::charge`]) for what it builds and
+/// refuses nesting beyond [`MAX_EXTRA_DEPTH`]. For a modelled field
+/// (`Extra(Some(what the field takes))`) it takes a scalar only, uncharged:
+/// an array or object there is refused at its first byte, never built.
+///
+/// Hand-written, and the reason the records hand-write their `visit_map`:
+/// serde's derived `#[serde(flatten)]` buffers every unknown field into
+/// serde's private `Content` before any code of ours sees it, so neither
+/// the budget nor the depth cap could apply, and the body cap does not bound
+/// what is built from it. Measured on an 8 MiB page holding 4.1 million
+/// numbers in one unknown field (peak resident size above the start): a
+/// derived `Page` with a flattened `Map` 532 MiB, with a flattened type that
+/// refuses its first entry still 125 MiB; a bare `Value` parse 406 MiB; this
+/// 4 MiB, refused by the budget.
+#[derive(Clone, Copy)]
+struct Extra(Option<&'static str>);
+
+/// serde_json's `arbitrary_precision` hands a number over as a one-entry map
+/// under this key, holding the number's exact text.
+const NUMBER_KEY: &str = "$serde_json::private::Number";
 
 /// Estimated bytes of one `Value` node: its slot, twice (a growing `Vec` or
 /// map holds up to twice what it uses).
@@ -205,23 +212,28 @@ fn text_cost(len: usize) -> usize {
     len.div_ceil(16).saturating_mul(16).saturating_add(16)
 }
 
-fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
-    if crate::response::charge(bytes) {
-        Ok(())
-    } else {
+impl Extra {
+    /// Takes `bytes` from the budget, for an unknown field's value.
+    fn charge<E: de::Error>(self, bytes: usize) -> Result<(), E> {
+        if self.0.is_some() || crate::response::charge(bytes) {
+            return Ok(());
+        }
         Err(E::custom(
             "the fields this client does not model hold more structure than the decode budget allows; not decoded further",
         ))
     }
-}
 
-fn enter<E: de::Error>() -> Result<(), E> {
-    if crate::response::enter() {
-        Ok(())
-    } else {
+    /// Enters an array or object: refused in a modelled field, counted in an unknown one.
+    fn enter<E: de::Error>(self, what: Unexpected<'_>) -> Result<(), E> {
+        if self.0.is_some() {
+            return Err(E::invalid_type(what, &self));
+        }
+        self.charge(NODE_COST)?;
+        if crate::response::enter() {
+            return Ok(());
+        }
         Err(E::custom(format_args!(
-            "nested deeper than {} levels; not decoded further",
-            crate::response::MAX_EXTRA_DEPTH
+            "nested deeper than {MAX_EXTRA_DEPTH} levels; not decoded further"
         )))
     }
 }
@@ -229,86 +241,262 @@ fn enter<E: de::Error>() -> Result<(), E> {
 impl<'de> DeserializeSeed<'de> for Extra {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(Extra)
+        d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Extra {
     type Value = Value;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+        f.write_str(self.0.unwrap_or("any JSON value"))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        charge(NODE_COST)?;
+        self.charge(NODE_COST)?;
         Ok(Value::Bool(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(20))?;
+        self.charge(NODE_COST + text_cost(20))?;
         Ok(Value::Number(v.into()))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(20))?;
+        self.charge(NODE_COST + text_cost(20))?;
         Ok(Value::Number(v.into()))
     }
+    // Only from a deserializer with no literal text to give (not serde_json's).
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(24))?;
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+        self.charge(NODE_COST + text_cost(24))?;
+        let n = Number::from_f64(v).ok_or_else(|| E::invalid_type(Unexpected::Float(v), &self))?;
+        Ok(Value::Number(n))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(v.len()))?;
-        Ok(Value::String(v.to_owned()))
+        self.visit_string(v.to_owned())
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(v.len()))?;
+        self.charge(NODE_COST + text_cost(v.len()))?;
         Ok(Value::String(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        charge(NODE_COST)?;
+        self.charge(NODE_COST)?;
         Ok(Value::Null)
     }
     fn visit_none<E: de::Error>(self) -> Result<Value, E> {
         self.visit_unit()
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Extra.deserialize(d)
+        self.deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        charge(NODE_COST)?;
-        enter()?;
+        self.enter(Unexpected::Seq)?;
         let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(Extra)? {
+        while let Some(v) = seq.next_element_seed(self)? {
             items.push(v);
         }
         crate::response::leave();
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        charge(NODE_COST)?;
-        let Some(first) = map.next_key::<String>()? else {
-            return Ok(Value::Object(Map::new()));
-        };
-        // serde_json's `arbitrary_precision` hands a number over as a
-        // one-entry map under this key, holding the number's exact text.
-        if first == "$serde_json::private::Number" {
+        let first = map.next_key::<String>()?;
+        if first.as_deref() == Some(NUMBER_KEY) {
             let text: String = map.next_value()?;
-            charge(text_cost(text.len()))?;
-            return text
-                .parse::<serde_json::Number>()
-                .map(Value::Number)
-                .map_err(|_| de::Error::custom("not a JSON number"));
+            self.charge(NODE_COST + text_cost(text.len()))?;
+            let n = text
+                .parse()
+                .map_err(|_| de::Error::invalid_type(Unexpected::Map, &self))?;
+            return Ok(Value::Number(n));
         }
-        enter()?;
+        self.enter(Unexpected::Map)?;
         let mut out = Map::new();
-        let mut key = Some(first);
+        let mut key = first;
         while let Some(k) = key {
-            charge(NODE_COST + std::mem::size_of::<String>() + text_cost(k.len()))?;
-            let v = map.next_value_seed(Extra)?;
+            self.charge(NODE_COST + std::mem::size_of::<String>() + text_cost(k.len()))?;
+            let v = map.next_value_seed(self)?;
             out.insert(k, v);
-            key = map.next_key::<String>()?;
+            key = map.next_key()?;
         }
         crate::response::leave();
         Ok(Value::Object(out))
     }
+}
+
+// ---------------------------------------------------------------------------
+// Modelled fields: each type read from one JSON scalar
+// ---------------------------------------------------------------------------
+
+/// The type of a modelled field: what it takes, and how it is made from the
+/// JSON scalar read for it (see [`Extra`]).
+trait FieldValue: Sized {
+    /// What the field takes, for the "invalid type" error of anything else.
+    const EXPECTING: &'static str;
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E>;
+}
+
+/// Reads the value of a modelled field (`T` says how).
+fn field<'de, A: MapAccess<'de>, T: FieldValue>(map: &mut A) -> Result<T, A::Error> {
+    T::from_json(map.next_value_seed(Extra(Some(T::EXPECTING)))?)
+}
+
+/// A [`FieldValue`] read on its own, for the public types' `Deserialize`.
+fn scalar<'de, D: Deserializer<'de>, T: FieldValue>(d: D) -> Result<T, D::Error> {
+    T::from_json(Extra(Some(T::EXPECTING)).deserialize(d)?)
+}
+
+/// The "invalid type" error for `v` where `expecting` was wanted.
+fn wrong<T, E: de::Error>(v: &Value, expecting: &'static str) -> Result<T, E> {
+    let unexpected = match v {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Unexpected::Unsigned(u),
+            (None, Some(i)) => Unexpected::Signed(i),
+            _ => Unexpected::Other("a number"),
+        },
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+    };
+    Err(E::invalid_type(unexpected, &expecting))
+}
+
+impl FieldValue for String {
+    const EXPECTING: &'static str = "a string";
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
+        match v {
+            Value::String(s) => Ok(s),
+            v => wrong(&v, Self::EXPECTING),
+        }
+    }
+}
+
+impl FieldValue for Option<String> {
+    const EXPECTING: &'static str = "a string or null";
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s)),
+            v => wrong(&v, Self::EXPECTING),
+        }
+    }
+}
+
+impl FieldValue for Option<bool> {
+    const EXPECTING: &'static str = "a boolean or null";
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
+        match v {
+            Value::Null => Ok(None),
+            Value::Bool(b) => Ok(Some(b)),
+            v => wrong(&v, Self::EXPECTING),
+        }
+    }
+}
+
+/// A timestamp: `null` and `""` (or blanks) are `None`; anything else must
+/// parse (see [`crate::time::parse_timestamp`]).
+impl FieldValue for Option<DateTime<Utc>> {
+    const EXPECTING: &'static str = "a timestamp string or null";
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) if s.trim().is_empty() => Ok(None),
+            Value::String(s) => parse_timestamp(&s).map(Some).map_err(E::custom),
+            v => wrong(&v, Self::EXPECTING),
+        }
+    }
+}
+
+/// A count: a whole, non-negative number, read exactly from its text (`60.0`
+/// and `6e1` are 60, `2.5` is refused), or a string of digits; `null` and
+/// `""` are `None`.
+impl FieldValue for Option<u64> {
+    const EXPECTING: &'static str = "a whole non-negative number or null";
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
+        let s = match &v {
+            Value::Null => return Ok(None),
+            Value::Number(n) => return whole(n.as_str()).map(Some),
+            Value::String(s) => s.trim(),
+            v => return wrong(v, Self::EXPECTING),
+        };
+        match s {
+            "" => Ok(None),
+            t if t.bytes().all(|b| b.is_ascii_digit()) => {
+                t.parse().map(Some).map_err(|_| bad(t, "too large"))
+            }
+            t if t.starts_with('-') => Err(bad(t, "negative")),
+            t => Err(bad(t, "not a whole number")),
+        }
+    }
+}
+
+/// A JSON number's exact text as a whole, non-negative number.
+fn whole<E: de::Error>(text: &str) -> Result<u64, E> {
+    if let Ok(n) = text.parse() {
+        return Ok(n);
+    }
+    let decimal = exact_decimal(text).map_err(|e| match e {
+        NumberError::OutOfRange => bad(text, "out of range"),
+        NumberError::Malformed => bad(text, "not a whole number"),
+    })?;
+    let (negative, unsigned) = match decimal.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, decimal.as_str()),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    if negative && !(zero(int) && zero(frac)) {
+        return Err(bad(text, "negative"));
+    }
+    if !zero(frac) {
+        return Err(bad(text, "not a whole number"));
+    }
+    int.parse().map_err(|_| bad(text, "too large"))
+}
+
+/// An amount (see [`Money`]); `""` and `null` are `None`.
+impl FieldValue for Option<Money> {
+    const EXPECTING: &'static str = "a decimal amount as a string or number";
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) if s.is_empty() => Ok(None),
+            Value::String(s) => Money::new(s).map(Some).map_err(E::custom),
+            Value::Number(n) => match exact_decimal(n.as_str()) {
+                Ok(text) => Ok(Some(Money(text))),
+                Err(NumberError::OutOfRange) => Err(bad(n.as_str(), "out of range for an amount")),
+                Err(NumberError::Malformed) => Err(bad(n.as_str(), "not a decimal amount")),
+            },
+            v => wrong(&v, Self::EXPECTING),
+        }
+    }
+}
+
+/// An enumeration: `null` and `""` are `None`, unknown text `Other`.
+impl<T: ApiEnum> FieldValue for Option<T> {
+    const EXPECTING: &'static str = "a string or null";
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
+        Ok(Option::<String>::from_json(v)?
+            .filter(|s| !s.is_empty())
+            .map(T::from_api))
+    }
+}
+
+/// Writes an optional timestamp as the API does; `None` is `null`.
+fn api_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_record(*t)),
+        None => s.serialize_unit(),
+    }
+}
+
+/// Writes the `extra` fields whose names `R` does not model: a known name
+/// put into `extra` by hand would write its key twice; the typed field wins.
+fn unknown_only<R: Record, S: Serializer>(
+    extra: &Map<String, Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        extra
+            .iter()
+            .filter(|(k, _)| !R::FIELDS.contains(&k.as_str())),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -343,7 +531,7 @@ impl Money {
         if is_decimal(&s) {
             Ok(Money(s))
         } else {
-            Err(format!("`{}` is not a decimal amount", shown(&s)))
+            Err(format!("`{}` is not a decimal amount", quote(&s, 40)))
         }
     }
 
@@ -356,16 +544,6 @@ impl Money {
     pub fn into_string(self) -> String {
         self.0
     }
-}
-
-fn is_decimal(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = match digits.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (digits, None),
-    };
-    let all = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    all(int) && frac.is_none_or(all)
 }
 
 impl FromStr for Money {
@@ -389,10 +567,20 @@ impl AsRef<str> for Money {
 
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        OptMoney::deserialize(d)?
-            .0
-            .ok_or_else(|| de::Error::custom("empty amount"))
+        scalar::<D, Option<Money>>(d)?.ok_or_else(|| de::Error::custom("empty amount"))
     }
+}
+
+/// An optional `-`, digits, and optionally `.` and more digits.
+fn is_decimal(s: &str) -> bool {
+    let unsigned = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    digits(int) && digits(frac)
+}
+
+/// One or more ASCII digits, nothing else.
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Why [`exact_decimal`] refused a number's text.
@@ -405,7 +593,7 @@ enum NumberError {
 }
 
 /// The largest exponent (either sign) [`exact_decimal`] expands.
-const MAX_EXPONENT: u32 = 100;
+const MAX_EXPONENT: usize = 100;
 
 /// A JSON number's text as a plain decimal with the same value and digits:
 /// unchanged without an exponent; otherwise the mantissa's digits with the
@@ -415,321 +603,63 @@ const MAX_EXPONENT: u32 = 100;
 /// decimal crates normalise digits (`0.00150` → `0.0015`) or print an
 /// exponent again, and exact text is the point.
 fn exact_decimal(text: &str) -> Result<String, NumberError> {
-    let Some(e) = text.find(['e', 'E']) else {
-        return if is_decimal(text) {
-            Ok(text.to_owned())
-        } else {
-            Err(NumberError::Malformed)
-        };
+    let Some((mantissa, exp)) = text.split_once(['e', 'E']) else {
+        return is_decimal(text)
+            .then(|| text.to_owned())
+            .ok_or(NumberError::Malformed);
     };
-    let (mantissa, exp) = (&text[..e], &text[e + 1..]);
-    let (exp_negative, exp_digits) = match exp.as_bytes().first() {
-        Some(b'-') => (true, &exp[1..]),
-        Some(b'+') => (false, &exp[1..]),
-        _ => (false, exp),
+    let (exp_negative, exp_digits) = match exp.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, exp.strip_prefix('+').unwrap_or(exp)),
     };
-    if !is_decimal(mantissa)
-        || exp_digits.is_empty()
-        || !exp_digits.bytes().all(|b| b.is_ascii_digit())
-    {
+    if !is_decimal(mantissa) || !digits(exp_digits) {
         return Err(NumberError::Malformed);
     }
-    // Leading zeros (`1e-007`) are allowed; then any digits left must be few.
+    // Leading zeros (`1e-007`) are allowed; too many digits do not parse.
     let significant = exp_digits.trim_start_matches('0');
-    let magnitude = match significant.len() {
-        0 => 0,
-        1..=3 => significant
-            .parse::<u32>()
-            .map_err(|_| NumberError::Malformed)?,
+    let magnitude = match significant.parse::<usize>() {
+        Ok(m) if m <= MAX_EXPONENT => m,
+        Err(_) if significant.is_empty() => 0,
         _ => return Err(NumberError::OutOfRange),
     };
-    if magnitude > MAX_EXPONENT {
-        return Err(NumberError::OutOfRange);
-    }
-    let (negative, unsigned) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
+    let (sign, unsigned) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
     };
     let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    let digits: String = [int, frac].concat();
-    // Where the point goes, counted in digits from the left.
-    let shift = i64::from(magnitude) * if exp_negative { -1 } else { 1 };
-    let point = int.len() as i64 + shift;
-    let mut out = String::with_capacity(digits.len() + magnitude as usize + 3);
-    if negative {
-        out.push('-');
-    }
-    if point <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
-        out.push_str(&digits);
+    let digits = [int, frac].concat();
+    // The digits left of the point, after the shift (none or fewer than `int`'s).
+    let (whole, fraction) = if exp_negative && magnitude >= int.len() {
+        ("0".to_owned(), "0".repeat(magnitude - int.len()) + &digits)
     } else {
-        let point = point as usize;
-        let (whole, fraction) = if point >= digits.len() {
-            (digits.clone() + &"0".repeat(point - digits.len()), "")
+        let point = if exp_negative {
+            int.len() - magnitude
         } else {
-            (digits[..point].to_owned(), &digits[point..])
+            int.len() + magnitude
         };
+        let padded = format!("{digits:0<point$}");
+        let (w, f) = padded.split_at(point);
         // `0.05e2` is `5`, not `005`.
-        let trimmed = whole.trim_start_matches('0');
-        out.push_str(if trimmed.is_empty() { "0" } else { trimmed });
-        if !fraction.is_empty() {
-            out.push('.');
-            out.push_str(fraction);
-        }
-    }
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------
-// Field values: one scalar reader, then money, counts, times, enums
-// ---------------------------------------------------------------------------
-
-/// One JSON scalar as the decoder met it, text borrowed from the body when
-/// it holds no escape (no allocation for a timestamp, an enumeration or a
-/// known key; serde's own `Cow<str>` always allocates). Hand-written, as
-/// the readers below take several JSON types for one field, and a number's
-/// exact text.
-enum Scalar<'de> {
-    Null,
-    Bool(bool),
-    Str(Cow<'de, str>),
-    Int(i128),
-    /// A number that is not an `i64`/`u64`, as its exact text: with
-    /// serde_json's `arbitrary_precision` it arrives as a private one-entry
-    /// map (`visit_map`); a real JSON object there is not a number.
-    Number(String),
-    /// Only from a deserializer with no literal text to give, such as
-    /// `serde_json::from_value`.
-    Float(f64),
-}
-
-/// Reads a [`Scalar`]; the text names what the field takes, for the
-/// "invalid type" error of anything else.
-struct Read(&'static str);
-
-impl<'de> DeserializeSeed<'de> for Read {
-    type Value = Scalar<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Read {
-    type Value = Scalar<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Int(v.into()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Int(v.into()))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Int(v))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Scalar<'de>, E> {
-        Ok(i128::try_from(v).map_or_else(|_| Scalar::Number(v.to_string()), Scalar::Int))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Float(v))
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Owned(v)))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
-        let not_number = || de::Error::invalid_type(de::Unexpected::Map, &self);
-        match map.next_key_seed(Read("a number"))? {
-            Some(Scalar::Str(k)) if k == "$serde_json::private::Number" => {}
-            _ => return Err(not_number()),
-        }
-        match map.next_value_seed(Read("a number"))? {
-            Scalar::Str(t) if t.parse::<serde_json::Number>().is_ok() => {
-                Ok(Scalar::Number(t.into_owned()))
-            }
-            _ => Err(not_number()),
-        }
-    }
-}
-
-impl<'de> Scalar<'de> {
-    fn read<D: Deserializer<'de>>(d: D, expecting: &'static str) -> Result<Self, D::Error> {
-        Read(expecting).deserialize(d)
-    }
-
-    /// The "invalid type" error for this value where `expecting` was wanted.
-    fn invalid<E: de::Error>(&self, expecting: &'static str) -> E {
-        let unexpected = match self {
-            Scalar::Null => de::Unexpected::Unit,
-            Scalar::Bool(b) => de::Unexpected::Bool(*b),
-            Scalar::Str(s) => de::Unexpected::Str(s),
-            Scalar::Int(v) => match i64::try_from(*v) {
-                Ok(v) if v < 0 => de::Unexpected::Signed(v),
-                _ => de::Unexpected::Unsigned(u64::try_from(*v).unwrap_or(u64::MAX)),
-            },
-            Scalar::Number(_) | Scalar::Float(_) => de::Unexpected::Other("a number"),
-        };
-        E::invalid_type(unexpected, &expecting)
-    }
-
-    /// A string or `null` (`None`): what a key, a timestamp or an enum takes.
-    fn text<E: de::Error>(self, expecting: &'static str) -> Result<Option<Cow<'de, str>>, E> {
-        match self {
-            Scalar::Null => Ok(None),
-            Scalar::Str(s) => Ok(Some(s)),
-            other => Err(other.invalid(expecting)),
-        }
-    }
-}
-
-/// `` `text` is why ``, the text shortened and without the client's secrets.
-fn bad<E: de::Error>(text: &str, why: &str) -> E {
-    E::custom(format_args!("`{}` is {why}", shown(text)))
-}
-
-/// An optional amount (see [`Money`]); `""` and `null` are `None`.
-struct OptMoney(Option<Money>);
-
-impl<'de> Deserialize<'de> for OptMoney {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const EXPECTING: &str = "a decimal amount as a string or number";
-        let money = match Scalar::read(d, EXPECTING)? {
-            Scalar::Null => None,
-            Scalar::Str(s) if s.is_empty() => None,
-            Scalar::Str(s) => Some(Money::new(s).map_err(de::Error::custom)?),
-            Scalar::Int(v) => Some(Money(v.to_string())),
-            Scalar::Number(text) => Some(Money(exact_decimal(&text).map_err(|e| match e {
-                NumberError::OutOfRange => bad(&text, "out of range for an amount"),
-                NumberError::Malformed => bad(&text, "not a decimal amount"),
-            })?)),
-            // NaN and infinities come out as `NaN`/`inf`, refused by `Money::new`;
-            // Rust's Display for f64 is the shortest round-trip decimal, no exponent.
-            Scalar::Float(v) => Some(Money::new(v.to_string()).map_err(de::Error::custom)?),
-            other => return Err(other.invalid(EXPECTING)),
-        };
-        Ok(OptMoney(money))
-    }
-}
-
-/// An optional whole, non-negative number: an integer, an integral float, or a
-/// string of digits; `null` and `""` are `None`. A number is read exactly
-/// from its text, so `60.0` and `6e1` are 60, `2.5` is refused.
-struct OptCount(Option<u64>);
-
-impl<'de> Deserialize<'de> for OptCount {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const EXPECTING: &str = "a whole non-negative number or null";
-        let count = match Scalar::read(d, EXPECTING)? {
-            Scalar::Null => None,
-            Scalar::Int(v) if v < 0 => return Err(bad(&v.to_string(), "negative")),
-            Scalar::Int(v) => Some(u64::try_from(v).map_err(|_| bad(&v.to_string(), "too large"))?),
-            Scalar::Number(text) => Some(whole(&text)?),
-            Scalar::Float(v) if v < 0.0 => return Err(bad(&v.to_string(), "negative")),
-            // Up to 2^53, where every whole float is exact.
-            Scalar::Float(v) if v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 => Some(v as u64),
-            Scalar::Float(v) => return Err(bad(&v.to_string(), "not a whole number")),
-            Scalar::Str(s) => match s.trim() {
-                "" => None,
-                t if t.bytes().all(|b| b.is_ascii_digit()) => {
-                    Some(t.parse().map_err(|_| bad(t, "too large"))?)
-                }
-                t if t.starts_with('-') => return Err(bad(t, "negative")),
-                t => return Err(bad(t, "not a whole number")),
-            },
-            other => return Err(other.invalid(EXPECTING)),
-        };
-        Ok(OptCount(count))
-    }
-}
-
-/// A JSON number's exact text as a whole, non-negative number.
-fn whole<E: de::Error>(text: &str) -> Result<u64, E> {
-    let decimal = exact_decimal(text).map_err(|e| match e {
-        NumberError::OutOfRange => bad(text, "out of range"),
-        NumberError::Malformed => bad(text, "not a whole number"),
-    })?;
-    let (negative, unsigned) = match decimal.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, decimal.as_str()),
+        let w = w.trim_start_matches('0');
+        (if w.is_empty() { "0" } else { w }.to_owned(), f.to_owned())
     };
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    if negative && !unsigned.bytes().all(|b| b == b'0' || b == b'.') {
-        return Err(bad(text, "negative"));
-    }
-    if !frac.bytes().all(|b| b == b'0') {
-        return Err(bad(text, "not a whole number"));
-    }
-    int.parse().map_err(|_| bad(text, "too large"))
-}
-
-/// An optional timestamp: `null` and `""` (or blanks) are `None`; anything
-/// else must parse (see [`crate::time::parse_timestamp`]).
-struct OptTime(Option<DateTime<Utc>>);
-
-impl<'de> Deserialize<'de> for OptTime {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const EXPECTING: &str = "a timestamp string or null";
-        match Scalar::read(d, EXPECTING)?.text(EXPECTING)? {
-            Some(s) if !s.trim().is_empty() => parse_timestamp(&s)
-                .map(|t| OptTime(Some(t)))
-                .map_err(de::Error::custom),
-            _ => Ok(OptTime(None)),
-        }
-    }
-}
-
-/// An optional enumeration: `null` and `""` are `None`, unknown text `Other`.
-struct OptEnum<T>(Option<T>);
-
-impl<'de, T: From<Cow<'de, str>>> Deserialize<'de> for OptEnum<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = Scalar::read(d, "a string or null")?.text("a string or null")?;
-        Ok(OptEnum(text.filter(|s| !s.is_empty()).map(T::from)))
-    }
-}
-
-/// Writes an optional timestamp as the API does; `None` is `null`.
-fn api_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&format_record(*t)),
-        None => s.serialize_unit(),
-    }
-}
-
-/// Writes the `extra` fields whose names `known` does not hold: a known name
-/// put into `extra` by hand would write its key twice; the typed field wins.
-fn unknown_only<S: Serializer>(
-    extra: &Map<String, Value>,
-    known: &[&str],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_map(extra.iter().filter(|(k, _)| !known.contains(&k.as_str())))
+    let dot = if fraction.is_empty() { "" } else { "." };
+    Ok(format!("{sign}{whole}{dot}{fraction}"))
 }
 
 // ---------------------------------------------------------------------------
 // Enumerations
 // ---------------------------------------------------------------------------
 
+/// An API enumeration, for [`FieldValue`].
+trait ApiEnum {
+    fn from_api(s: String) -> Self;
+}
+
 /// The API enumerations: the spellings are listed once, here, and shared
 /// with [`crate::query`] through `ALLOWED`. A macro rather than
-/// `#[derive(Deserialize)]` with `#[serde(other)]`, which drops the unknown
-/// text this crate keeps in `Other`.
+/// `#[derive(Deserialize)]`, which would list each spelling twice (a
+/// `rename` and `ALLOWED`).
 macro_rules! api_enum {
     (
         $(#[$meta:meta])*
@@ -757,15 +687,18 @@ macro_rules! api_enum {
 
             /// Reads the API spelling (case-sensitive); any other text is `Other`.
             pub fn parse(s: &str) -> Self {
-                Self::from(Cow::Borrowed(s))
+                match s {
+                    $( $s => $name::$variant, )+
+                    _ => $name::Other(s.to_owned()),
+                }
             }
         }
 
-        impl From<Cow<'_, str>> for $name {
-            fn from(s: Cow<'_, str>) -> Self {
-                match &*s {
-                    $( $s => $name::$variant, )+
-                    _ => $name::Other(s.into_owned()),
+        impl ApiEnum for $name {
+            fn from_api(s: String) -> Self {
+                match Self::parse(&s) {
+                    $name::Other(_) => $name::Other(s),
+                    known => known,
                 }
             }
         }
@@ -791,7 +724,7 @@ macro_rules! api_enum {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Cow::<str>::deserialize(d).map($name::from)
+                String::deserialize(d).map($name::from_api)
             }
         }
     };
@@ -847,78 +780,81 @@ api_enum! {
 // Records: Call, Meta, Page
 // ---------------------------------------------------------------------------
 //
-// `Serialize` is derived. `Deserialize` is one short hand-written `visit_map`
-// per record, not derived, because derive cannot keep what this crate
+// `Serialize` is derived. `Deserialize` is one generic hand-written
+// `visit_map` ([`RecordVisitor`]) over each record's table of fields
+// ([`fields!`]), not derived, because derive cannot keep what this crate
 // promises: unknown fields read within the decode budget (see [`Extra`]),
 // the order the fields arrived in ([`Call::received`]), and duplicate keys
 // decided deliberately: the last value of a key wins, as in most JSON
-// readers (derive refuses a known key sent twice and keeps the last unknown
-// one). The field values go through the small readers above.
+// readers, and every value is checked (derive refuses a known key sent
+// twice and keeps the last unknown one).
 
-/// The next key of a record's map: one of `F`'s fields, or the name of another.
-fn next_key<'de, A: MapAccess<'de>, F>(
-    map: &mut A,
-    known: fn(&str) -> Option<F>,
-) -> Result<Option<Result<F, String>>, A::Error> {
-    let Some(key) = map.next_key_seed(Read("a field name"))? else {
-        return Ok(None);
-    };
-    let key = key.text("a field name")?.unwrap_or_default();
-    Ok(Some(known(&key).ok_or_else(|| key.into_owned())))
+/// A record read from a JSON object by [`RecordVisitor`].
+trait Record: Sized {
+    /// The API names of the modelled fields, in the order they are written.
+    const FIELDS: &'static [&'static str];
+    /// What the record is, for the "invalid type" error of anything else.
+    const EXPECTING: &'static str;
+    /// Reads the value of `key` if it names a modelled field: its index in `FIELDS`.
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<Option<usize>, A::Error>;
+    /// The map of the fields not modelled.
+    fn extra(&mut self) -> &mut Map<String, Value>;
+    /// Notes that a field arrived: an index of `FIELDS`, or
+    /// [`ReceivedOrder::EXTRA`] plus an index of `extra`.
+    fn arrived(&mut self, _at: usize) {}
+    /// Checks the record once every field is read.
+    fn finish<E: de::Error>(self) -> Result<Self, E> {
+        Ok(self)
+    }
 }
 
-/// Reads an unknown field's value into `extra` (the last of a key sent
-/// twice wins, at the first one's place); whether the key is new.
-fn extra_entry<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    key: String,
-    extra: &mut Map<String, Value>,
-) -> Result<bool, A::Error> {
-    let v = in_field(map.next_value_seed(Extra), &key)?;
-    Ok(extra.insert(key, v).is_none())
-}
-
-/// A record's modelled fields, named once: the enumeration, its API names
-/// in order (what [`Call::received`] indexes) and the name lookup.
+/// Implements [`Record::FIELDS`] and [`Record::read`] from the record's
+/// modelled fields: a field's Rust name is its API name, and its type's
+/// [`FieldValue`] says how it is read.
 macro_rules! fields {
-    ($name:ident { $($variant:ident => $api:literal),+ $(,)? }) => {
-        #[derive(Clone, Copy)]
-        enum $name { $($variant),+ }
-        impl $name {
-            const NAMES: &'static [&'static str] = &[$($api),+];
-            fn from_key(k: &str) -> Option<Self> {
-                match k { $($api => Some($name::$variant),)+ _ => None }
-            }
+    ($($f:ident),+ $(,)?) => {
+        const FIELDS: &'static [&'static str] = &[$(stringify!($f)),+];
+        fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<Option<usize>, A::Error> {
+            #[allow(non_camel_case_types)]
+            enum Index { $($f),+ }
+            Ok(Some(match key {
+                $(stringify!($f) => { self.$f = field(map)?; Index::$f as usize })+
+                _ => return Ok(None),
+            }))
         }
     };
 }
 
-fields!(CallField {
-    CallUuid => "call_uuid",
-    FromNumber => "from_number",
-    ToNumber => "to_number",
-    CallDirection => "call_direction",
-    CallDuration => "call_duration",
-    BillDuration => "bill_duration",
-    BilledDuration => "billed_duration",
-    InitiationTime => "initiation_time",
-    AnswerTime => "answer_time",
-    EndTime => "end_time",
-    HangupCauseName => "hangup_cause_name",
-    HangupCauseCode => "hangup_cause_code",
-    HangupSource => "hangup_source",
-    TotalRate => "total_rate",
-    TotalAmount => "total_amount",
-    TrunkDomain => "trunk_domain",
-    FromCountry => "from_country",
-    ToCountry => "to_country",
-    TransportProtocol => "transport_protocol",
-    Srtp => "srtp",
-    SecureTrunking => "secure_trunking",
-    SecureTrunkingRate => "secure_trunking_rate",
-    StirVerification => "stir_verification",
-    AttestationIndicator => "attestation_indicator",
-});
+/// Reads a [`Record`]: each modelled field by its type, every other into
+/// `extra` within the decode budget (the last of a key sent twice wins, at
+/// the first one's place).
+struct RecordVisitor<R>(R);
+
+impl<'de, R: Record> Visitor<'de> for RecordVisitor<R> {
+    type Value = R;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(R::EXPECTING)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
+        let mut r = self.0;
+        while let Some(key) = map.next_key::<String>()? {
+            if let Some(i) = in_field(r.read(&key, &mut map), &key)? {
+                r.arrived(i);
+                continue;
+            }
+            let at = ReceivedOrder::EXTRA as usize + r.extra().len();
+            let v = in_field(map.next_value_seed(Extra(None)), &key)?;
+            if r.extra().insert(key, v).is_none() {
+                r.arrived(at);
+            }
+        }
+        r.finish()
+    }
+}
 
 /// One call detail record.
 ///
@@ -1004,13 +940,64 @@ pub struct Call {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attestation_indicator: Option<String>,
     /// Every other field the service sent, unchanged and in order.
-    #[serde(flatten, serialize_with = "call_extra")]
+    #[serde(flatten, serialize_with = "unknown_only::<Call, _>")]
     pub extra: Map<String, Value>,
     /// The order the service sent the fields in (see
     /// [`Call::received_names`]); empty for a record not decoded. Not part of
     /// equality: two records with the same fields are equal in any order.
     #[serde(skip)]
     pub received: ReceivedOrder,
+}
+
+impl Record for Call {
+    fields!(
+        call_uuid,
+        from_number,
+        to_number,
+        call_direction,
+        call_duration,
+        bill_duration,
+        billed_duration,
+        initiation_time,
+        answer_time,
+        end_time,
+        hangup_cause_name,
+        hangup_cause_code,
+        hangup_source,
+        total_rate,
+        total_amount,
+        trunk_domain,
+        from_country,
+        to_country,
+        transport_protocol,
+        srtp,
+        secure_trunking,
+        secure_trunking_rate,
+        stir_verification,
+        attestation_indicator,
+    );
+    const EXPECTING: &'static str = "a call record object";
+    fn extra(&mut self) -> &mut Map<String, Value> {
+        &mut self.extra
+    }
+    fn arrived(&mut self, at: usize) {
+        // Beyond `u16::MAX`, the order of the first fields only.
+        if let Ok(at) = u16::try_from(at) {
+            self.received.0.push(at);
+        }
+    }
+    fn finish<E: de::Error>(self) -> Result<Self, E> {
+        match self.received.0.contains(&0) {
+            true => Ok(self),
+            false => Err(E::missing_field("call_uuid")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Call {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RecordVisitor(Call::default()))
+    }
 }
 
 /// The order in which a decoded [`Call`]'s fields arrived: for each field,
@@ -1035,7 +1022,7 @@ impl PartialEq for ReceivedOrder {
 
 impl Call {
     /// The API names of the fields this type models, in the order they are written.
-    pub const FIELDS: &'static [&'static str] = CallField::NAMES;
+    pub const FIELDS: &'static [&'static str] = <Call as Record>::FIELDS;
 
     /// The API names of the fields as they were received, in order: known
     /// fields (present, null or `""`) and unmodelled ones, each once. For a
@@ -1054,28 +1041,19 @@ impl Call {
             return Call::FIELDS.iter().copied().chain(extra).collect();
         }
         let mut out = Vec::with_capacity(self.received.0.len());
-        let mut seen_known = 0u32;
+        let mut extras_listed = 0;
         for &i in &self.received.0 {
-            if i >= ReceivedOrder::EXTRA {
-                if let Some(k) = extra.get(usize::from(i - ReceivedOrder::EXTRA)) {
-                    out.push(*k);
-                }
-            } else if let Some(k) = Call::FIELDS.get(usize::from(i)) {
-                // A known field sent twice is listed once.
-                if seen_known & (1 << i) == 0 {
-                    seen_known |= 1 << i;
-                    out.push(*k);
-                }
+            let name = match i.checked_sub(ReceivedOrder::EXTRA) {
+                Some(e) => extra.get(usize::from(e)).inspect(|_| extras_listed += 1),
+                None => Call::FIELDS.get(usize::from(i)),
+            };
+            // A known field sent twice is listed once.
+            if let Some(name) = name.filter(|n| i >= ReceivedOrder::EXTRA || !out.contains(*n)) {
+                out.push(*name);
             }
         }
         // Unmodelled fields beyond what the order could hold.
-        let recorded = self
-            .received
-            .0
-            .iter()
-            .filter(|&&i| i >= ReceivedOrder::EXTRA)
-            .count();
-        out.extend(extra.iter().skip(recorded));
+        out.extend(extra.iter().skip(extras_listed));
         out
     }
 
@@ -1092,85 +1070,6 @@ impl Call {
             None | Some("") | Some("null") => None,
             Some(a) => Some(a),
         }
-    }
-}
-
-fn call_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-    unknown_only(extra, Call::FIELDS, s)
-}
-
-/// Reads the value of one modelled field of a [`Call`].
-fn read_call_field<'de, A: MapAccess<'de>>(
-    field: CallField,
-    map: &mut A,
-    c: &mut Call,
-    uuid: &mut Option<String>,
-) -> Result<(), A::Error> {
-    use CallField as F;
-    match field {
-        F::CallUuid => *uuid = Some(map.next_value()?),
-        F::FromNumber => c.from_number = map.next_value()?,
-        F::ToNumber => c.to_number = map.next_value()?,
-        F::CallDirection => c.call_direction = map.next_value::<OptEnum<_>>()?.0,
-        F::CallDuration => c.call_duration = map.next_value::<OptCount>()?.0,
-        F::BillDuration => c.bill_duration = map.next_value::<OptCount>()?.0,
-        F::BilledDuration => c.billed_duration = map.next_value::<OptCount>()?.0,
-        F::InitiationTime => c.initiation_time = map.next_value::<OptTime>()?.0,
-        F::AnswerTime => c.answer_time = map.next_value::<OptTime>()?.0,
-        F::EndTime => c.end_time = map.next_value::<OptTime>()?.0,
-        F::HangupCauseName => c.hangup_cause_name = map.next_value()?,
-        F::HangupCauseCode => c.hangup_cause_code = map.next_value::<OptCount>()?.0,
-        F::HangupSource => c.hangup_source = map.next_value::<OptEnum<_>>()?.0,
-        F::TotalRate => c.total_rate = map.next_value::<OptMoney>()?.0,
-        F::TotalAmount => c.total_amount = map.next_value::<OptMoney>()?.0,
-        F::TrunkDomain => c.trunk_domain = map.next_value()?,
-        F::FromCountry => c.from_country = map.next_value()?,
-        F::ToCountry => c.to_country = map.next_value()?,
-        F::TransportProtocol => c.transport_protocol = map.next_value::<OptEnum<_>>()?.0,
-        F::Srtp => c.srtp = map.next_value()?,
-        F::SecureTrunking => c.secure_trunking = map.next_value()?,
-        F::SecureTrunkingRate => c.secure_trunking_rate = map.next_value::<OptMoney>()?.0,
-        F::StirVerification => c.stir_verification = map.next_value::<OptEnum<_>>()?.0,
-        F::AttestationIndicator => c.attestation_indicator = map.next_value()?,
-    }
-    Ok(())
-}
-
-impl<'de> Deserialize<'de> for Call {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Call;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a call record object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Call, A::Error> {
-                let mut uuid: Option<String> = None;
-                let mut c = Call::default();
-                while let Some(key) = next_key(&mut map, CallField::from_key)? {
-                    let field = match key {
-                        Ok(field) => field,
-                        Err(k) => {
-                            let at = u16::try_from(c.extra.len())
-                                .ok()
-                                .and_then(|i| i.checked_add(ReceivedOrder::EXTRA));
-                            if extra_entry(&mut map, k, &mut c.extra)?
-                                && let Some(at) = at
-                            {
-                                c.received.0.push(at);
-                            }
-                            continue;
-                        }
-                    };
-                    c.received.0.push(field as u16);
-                    let name = CallField::NAMES[field as usize];
-                    in_field(read_call_field(field, &mut map, &mut c, &mut uuid), name)?;
-                }
-                c.call_uuid = uuid.ok_or_else(|| de::Error::missing_field("call_uuid"))?;
-                Ok(c)
-            }
-        }
-        d.deserialize_map(V)
     }
 }
 
@@ -1220,23 +1119,27 @@ impl Link {
             _ => None,
         }
     }
+}
 
-    fn classify(s: String) -> Link {
-        if s.is_empty() {
-            Link::Empty
-        } else if s.starts_with('/') || s.starts_with('?') {
-            Link::Path(s)
-        } else if s.starts_with("http://") || s.starts_with("https://") {
-            Link::Url(s)
-        } else {
-            Link::Other(s)
-        }
+impl FieldValue for Link {
+    const EXPECTING: &'static str = "a URL, a path, a boolean or null";
+    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
+        Ok(match v {
+            Value::Null => Link::Null,
+            Value::Bool(b) => Link::Flag(b),
+            Value::String(s) if s.is_empty() => Link::Empty,
+            Value::String(s) if s.starts_with(['/', '?']) => Link::Path(s),
+            Value::String(s) if s.starts_with("http://") || s.starts_with("https://") => {
+                Link::Url(s)
+            }
+            Value::String(s) => Link::Other(s),
+            v => return wrong(&v, Self::EXPECTING),
+        })
     }
 }
 
-// Hand-written both ways: the variants are told apart by the text's
-// content, which `#[serde(untagged)]` cannot do (and it would write `Empty`
-// as `null`).
+// Hand-written: the variants are told apart by the text's content, which
+// `#[serde(untagged)]` cannot do (and it would write `Empty` as `null`).
 impl Serialize for Link {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -1250,29 +1153,7 @@ impl Serialize for Link {
 
 impl<'de> Deserialize<'de> for Link {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Link;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a URL, a path, a boolean or null")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Link, E> {
-                Ok(Link::classify(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Link, E> {
-                Ok(Link::classify(v))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Link, E> {
-                Ok(Link::Flag(v))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Link, E> {
-                Ok(Link::Null)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Link, E> {
-                Ok(Link::Null)
-            }
-        }
-        d.deserialize_any(V)
+        scalar(d)
     }
 }
 
@@ -1298,56 +1179,21 @@ pub struct Meta {
     /// The previous page.
     pub previous: Link,
     /// Every other key of `meta`, unchanged.
-    #[serde(flatten, serialize_with = "meta_extra")]
+    #[serde(flatten, serialize_with = "unknown_only::<Meta, _>")]
     pub extra: Map<String, Value>,
 }
 
-fields!(MetaField {
-    Limit => "limit",
-    Offset => "offset",
-    TotalCount => "total_count",
-    Next => "next",
-    Previous => "previous",
-});
-
-fn meta_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-    unknown_only(extra, MetaField::NAMES, s)
+impl Record for Meta {
+    fields!(limit, offset, total_count, next, previous);
+    const EXPECTING: &'static str = "a meta object";
+    fn extra(&mut self) -> &mut Map<String, Value> {
+        &mut self.extra
+    }
 }
 
 impl<'de> Deserialize<'de> for Meta {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Meta;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a meta object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Meta, A::Error> {
-                let mut m = Meta::default();
-                while let Some(key) = next_key(&mut map, MetaField::from_key)? {
-                    let field = match key {
-                        Ok(field) => field,
-                        Err(k) => {
-                            extra_entry(&mut map, k, &mut m.extra)?;
-                            continue;
-                        }
-                    };
-                    let read = &mut map;
-                    let r = match field {
-                        MetaField::Limit => read.next_value().map(|v: OptCount| m.limit = v.0),
-                        MetaField::Offset => read.next_value().map(|v: OptCount| m.offset = v.0),
-                        MetaField::TotalCount => {
-                            read.next_value().map(|v: OptCount| m.total_count = v.0)
-                        }
-                        MetaField::Next => read.next_value().map(|v| m.next = v),
-                        MetaField::Previous => read.next_value().map(|v| m.previous = v),
-                    };
-                    in_field(r, MetaField::NAMES[field as usize])?;
-                }
-                Ok(m)
-            }
-        }
-        d.deserialize_map(V)
+        d.deserialize_map(RecordVisitor(Meta::default()))
     }
 }
 
@@ -1369,22 +1215,74 @@ pub struct Page {
     /// The call records on this page.
     pub objects: Vec<Call>,
     /// Every other top-level key, unchanged.
-    #[serde(flatten, serialize_with = "page_extra")]
+    #[serde(flatten, serialize_with = "unknown_only::<PageReader, _>")]
     pub extra: Map<String, Value>,
 }
 
-fields!(PageField {
-    ApiId => "api_id",
-    Meta => "meta",
-    Objects => "objects",
-});
-
-fn page_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-    unknown_only(extra, PageField::NAMES, s)
+/// A page as it is read: with `max`, an `objects` element beyond `max`
+/// stops the decode there (skipped, not built, to know it is there).
+#[derive(Default)]
+struct PageReader {
+    page: Page,
+    max: Option<usize>,
+    arrived: [bool; 3],
 }
 
-/// The `objects` array. With `max`, an element beyond `max` stops the
-/// decode there (skipped, not built, to know it is there).
+impl Record for PageReader {
+    const FIELDS: &'static [&'static str] = &["api_id", "meta", "objects"];
+    const EXPECTING: &'static str = "a page object {api_id, meta, objects}";
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<Option<usize>, A::Error> {
+        let p = &mut self.page;
+        Ok(Some(match key {
+            "api_id" => (p.api_id = field(map)?, 0).1,
+            "meta" => (p.meta = map.next_value()?, 1).1,
+            "objects" => {
+                (
+                    p.objects = map.next_value_seed(Objects { max: self.max })?,
+                    2,
+                )
+                    .1
+            }
+            _ => return Ok(None),
+        }))
+    }
+    fn extra(&mut self) -> &mut Map<String, Value> {
+        &mut self.page.extra
+    }
+    fn arrived(&mut self, at: usize) {
+        if let Some(seen) = self.arrived.get_mut(at) {
+            *seen = true;
+        }
+    }
+    fn finish<E: de::Error>(self) -> Result<Self, E> {
+        match self.arrived {
+            [_, false, _] => Err(E::custom("`meta` is missing")),
+            [_, _, false] => Err(E::custom("`objects` is missing")),
+            _ => Ok(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Page {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_page(d, None)
+    }
+}
+
+/// Reads a page; with `max`, at most that many objects (see [`PageReader`]).
+fn read_page<'de, D: Deserializer<'de>>(d: D, max: Option<usize>) -> Result<Page, D::Error> {
+    let reader = PageReader {
+        max,
+        ..PageReader::default()
+    };
+    d.deserialize_map(RecordVisitor(reader)).map(|r| r.page)
+}
+
+/// The `objects` array, with at most `max` elements.
 struct Objects {
     max: Option<usize>,
 }
@@ -1405,11 +1303,9 @@ impl<'de> Visitor<'de> for Objects {
         let hint = seq.size_hint().unwrap_or(0).min(1024);
         let mut out = Vec::with_capacity(self.max.map_or(hint, |m| hint.min(m)));
         loop {
-            if let Some(max) = self.max
-                && out.len() >= max
-            {
-                let next = seq.next_element::<de::IgnoredAny>();
-                if within(next, || Segment::Index(out.len()))?.is_none() {
+            let index = || Segment::Index(out.len());
+            if let Some(max) = self.max.filter(|&m| out.len() >= m) {
+                if within(seq.next_element::<de::IgnoredAny>(), index)?.is_none() {
                     return Ok(out);
                 }
                 let msg = format!(
@@ -1419,55 +1315,13 @@ impl<'de> Visitor<'de> for Objects {
                 crate::response::stop(msg.clone());
                 return Err(de::Error::custom(msg));
             }
-            match within(seq.next_element::<Call>(), || Segment::Index(out.len()))? {
+            match within(seq.next_element::<Call>(), index)? {
                 Some(c) => out.push(c),
                 None => return Ok(out),
             }
         }
     }
 }
-
-/// Reads a page; with `max`, at most that many objects (see [`Objects`]).
-struct PageVisitor {
-    max: Option<usize>,
-}
-
-impl<'de> Deserialize<'de> for Page {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(PageVisitor { max: None })
-    }
-}
-
-impl<'de> Visitor<'de> for PageVisitor {
-    type Value = Page;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a page object {api_id, meta, objects}")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
-        let (mut api_id, mut meta, mut objects) = (None, None, None);
-        let mut extra = Map::new();
-        while let Some(key) = next_key(&mut map, PageField::from_key)? {
-            match key {
-                Ok(PageField::ApiId) => api_id = in_field(map.next_value(), "api_id")?,
-                Ok(PageField::Meta) => meta = Some(in_field(map.next_value(), "meta")?),
-                Ok(PageField::Objects) => {
-                    let seed = Objects { max: self.max };
-                    objects = Some(in_field(map.next_value_seed(seed), "objects")?)
-                }
-                Err(k) => {
-                    extra_entry(&mut map, k, &mut extra)?;
-                }
-            }
-        }
-        Ok(Page {
-            api_id,
-            meta: meta.ok_or_else(|| de::Error::custom("`meta` is missing"))?,
-            objects: objects.ok_or_else(|| de::Error::custom("`objects` is missing"))?,
-            extra,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
