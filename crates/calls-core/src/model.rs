@@ -29,17 +29,19 @@
 //! instant in UTC. Money is always written as a JSON string.
 
 use std::cell::RefCell;
-use std::convert::Infallible;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
-use crate::response::{MAX_EXTRA_DEPTH, quote};
-use crate::time::{format_record, parse_timestamp};
+mod value;
+
+pub use value::{CallDirection, HangupSource, Link, Money, StirVerification, TransportProtocol};
+use value::{Extra, field};
+#[cfg(test)]
+use value::{NumberError, exact_decimal};
 
 /// Decodes a list response body (`{"api_id", "meta", "objects"}`) into a [`Page`].
 ///
@@ -123,11 +125,10 @@ fn decode<T>(
         out.map_err(|e| {
             let mut at = String::new();
             for segment in path.iter().rev() {
-                match segment {
-                    Segment::Index(i) => at.push_str(&format!("[{i}]")),
-                    Segment::Key(k) if at.is_empty() => at.push_str(k),
-                    Segment::Key(k) => at.push_str(&format!(".{k}")),
+                if !at.is_empty() && !segment.starts_with('[') {
+                    at.push('.');
                 }
+                at.push_str(segment);
             }
             let sep = if at.is_empty() { "" } else { ": " };
             crate::Error::BadResponse(format!("{at}{sep}{e}"))
@@ -140,646 +141,38 @@ fn decode<T>(
     }
 }
 
-// The path to a bad value (`objects[3].end_time`). Not `serde_path_to_error`,
-// which copies every key it passes to know the path should an error come:
-// that made a decode 45% slower. Here nothing is done until a value fails:
-// each reader notes its key or index as the error passes out (innermost
-// first), and the error itself passes through untouched, so serde_json's
-// line and column are written once.
+// The path to a bad value (`objects[3].end_time`), innermost first: a key,
+// or an index as `[3]`. Not `serde_path_to_error`, which copies every key it
+// passes to know the path should an error come: that made a decode 45%
+// slower. Here nothing is done until a value fails: each reader notes its
+// key or index as the error passes out, and the error itself passes through
+// untouched, so serde_json's line and column are written once.
 thread_local! {
-    static PATH: RefCell<Option<Vec<Segment>>> = const { RefCell::new(None) };
-}
-
-enum Segment {
-    Key(String),
-    Index(usize),
+    static PATH: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
 }
 
 /// Notes where `r` failed, inside [`decode`] (elsewhere there is no path).
-fn within<T, E>(r: Result<T, E>, segment: impl FnOnce() -> Segment) -> Result<T, E> {
+fn within<T, E>(r: Result<T, E>, segment: impl FnOnce() -> String) -> Result<T, E> {
     if r.is_err() {
         let _ = PATH.try_with(|p| p.borrow_mut().as_mut().map(|path| path.push(segment())));
     }
     r
 }
 
-/// [`within`] a field of a record.
-fn in_field<T, E>(r: Result<T, E>, name: &str) -> Result<T, E> {
-    within(r, || Segment::Key(name.to_owned()))
-}
-
-/// `` `text` is why ``, the text shortened and without the client's secrets
-/// ([`crate::response::quote`]: scrubbed whole, control characters dropped,
-/// cut to 40 characters and `…`).
-fn bad<E: de::Error>(text: &str, why: &str) -> E {
-    E::custom(format_args!("`{}` is {why}", quote(text, 40)))
-}
-
-// ---------------------------------------------------------------------------
-// One JSON value: kept whole for an unknown field, a scalar for a known one
-// ---------------------------------------------------------------------------
-
-/// Reads one JSON value into a [`Value`].
-///
-/// For a field this crate does not model (`Extra(None)`) it charges the
-/// decode budget ([`crate::response::charge`]) for what it builds and
-/// refuses nesting beyond [`MAX_EXTRA_DEPTH`]. For a modelled field
-/// (`Extra(Some(what the field takes))`) it takes a scalar only, uncharged:
-/// an array or object there is refused at its first byte, never built.
-///
-/// Hand-written, and the reason the records hand-write their `visit_map`:
-/// serde's derived `#[serde(flatten)]` buffers every unknown field into
-/// serde's private `Content` before any code of ours sees it, so neither
-/// the budget nor the depth cap could apply, and the body cap does not bound
-/// what is built from it. Measured on an 8 MiB page holding 4.1 million
-/// numbers in one unknown field (peak resident size above the start): a
-/// derived `Page` with a flattened `Map` 532 MiB, with a flattened type that
-/// refuses its first entry still 125 MiB; a bare `Value` parse 406 MiB; this
-/// 4 MiB, refused by the budget.
-#[derive(Clone, Copy)]
-struct Extra(Option<&'static str>);
-
-/// serde_json's `arbitrary_precision` hands a number over as a one-entry map
-/// under this key, holding the number's exact text.
-const NUMBER_KEY: &str = "$serde_json::private::Number";
-
-/// Estimated bytes of one `Value` node: its slot, twice (a growing `Vec` or
-/// map holds up to twice what it uses).
-const NODE_COST: usize = 2 * std::mem::size_of::<Value>();
-
-/// Estimated bytes of a heap text of `len` bytes (allocator rounding included).
-fn text_cost(len: usize) -> usize {
-    len.div_ceil(16).saturating_mul(16).saturating_add(16)
-}
-
-impl Extra {
-    /// Takes `bytes` from the budget, for an unknown field's value.
-    fn charge<E: de::Error>(self, bytes: usize) -> Result<(), E> {
-        if self.0.is_some() || crate::response::charge(bytes) {
-            return Ok(());
-        }
-        Err(E::custom(
-            "the fields this client does not model hold more structure than the decode budget allows; not decoded further",
-        ))
-    }
-
-    /// Enters an array or object: refused in a modelled field, counted in an unknown one.
-    fn enter<E: de::Error>(self, what: Unexpected<'_>) -> Result<(), E> {
-        if self.0.is_some() {
-            return Err(E::invalid_type(what, &self));
-        }
-        self.charge(NODE_COST)?;
-        if crate::response::enter() {
-            return Ok(());
-        }
-        Err(E::custom(format_args!(
-            "nested deeper than {MAX_EXTRA_DEPTH} levels; not decoded further"
-        )))
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Extra {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Extra {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.unwrap_or("any JSON value"))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        self.charge(NODE_COST)?;
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        self.charge(NODE_COST + text_cost(20))?;
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        self.charge(NODE_COST + text_cost(20))?;
-        Ok(Value::Number(v.into()))
-    }
-    // Only from a deserializer with no literal text to give (not serde_json's).
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        self.charge(NODE_COST + text_cost(24))?;
-        let n = Number::from_f64(v).ok_or_else(|| E::invalid_type(Unexpected::Float(v), &self))?;
-        Ok(Value::Number(n))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        self.visit_string(v.to_owned())
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        self.charge(NODE_COST + text_cost(v.len()))?;
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        self.charge(NODE_COST)?;
-        Ok(Value::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        self.visit_unit()
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        self.deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        self.enter(Unexpected::Seq)?;
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(self)? {
-            items.push(v);
-        }
-        crate::response::leave();
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let first = map.next_key::<String>()?;
-        if first.as_deref() == Some(NUMBER_KEY) {
-            let text: String = map.next_value()?;
-            self.charge(NODE_COST + text_cost(text.len()))?;
-            let n = text
-                .parse()
-                .map_err(|_| de::Error::invalid_type(Unexpected::Map, &self))?;
-            return Ok(Value::Number(n));
-        }
-        self.enter(Unexpected::Map)?;
-        let mut out = Map::new();
-        let mut key = first;
-        while let Some(k) = key {
-            self.charge(NODE_COST + std::mem::size_of::<String>() + text_cost(k.len()))?;
-            let v = map.next_value_seed(self)?;
-            out.insert(k, v);
-            key = map.next_key()?;
-        }
-        crate::response::leave();
-        Ok(Value::Object(out))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Modelled fields: each type read from one JSON scalar
-// ---------------------------------------------------------------------------
-
-/// The type of a modelled field: what it takes, and how it is made from the
-/// JSON scalar read for it (see [`Extra`]).
-trait FieldValue: Sized {
-    /// What the field takes, for the "invalid type" error of anything else.
-    const EXPECTING: &'static str;
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E>;
-}
-
-/// Reads the value of a modelled field (`T` says how).
-fn field<'de, A: MapAccess<'de>, T: FieldValue>(map: &mut A) -> Result<T, A::Error> {
-    T::from_json(map.next_value_seed(Extra(Some(T::EXPECTING)))?)
-}
-
-/// A [`FieldValue`] read on its own, for the public types' `Deserialize`.
-fn scalar<'de, D: Deserializer<'de>, T: FieldValue>(d: D) -> Result<T, D::Error> {
-    T::from_json(Extra(Some(T::EXPECTING)).deserialize(d)?)
-}
-
-/// The "invalid type" error for `v` where `expecting` was wanted.
-fn wrong<T, E: de::Error>(v: &Value, expecting: &'static str) -> Result<T, E> {
-    let unexpected = match v {
-        Value::Null => Unexpected::Unit,
-        Value::Bool(b) => Unexpected::Bool(*b),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => Unexpected::Unsigned(u),
-            (None, Some(i)) => Unexpected::Signed(i),
-            _ => Unexpected::Other("a number"),
-        },
-        Value::String(s) => Unexpected::Str(s),
-        Value::Array(_) => Unexpected::Seq,
-        Value::Object(_) => Unexpected::Map,
-    };
-    Err(E::invalid_type(unexpected, &expecting))
-}
-
-impl FieldValue for String {
-    const EXPECTING: &'static str = "a string";
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
-        match v {
-            Value::String(s) => Ok(s),
-            v => wrong(&v, Self::EXPECTING),
-        }
-    }
-}
-
-impl FieldValue for Option<String> {
-    const EXPECTING: &'static str = "a string or null";
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
-        match v {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(s)),
-            v => wrong(&v, Self::EXPECTING),
-        }
-    }
-}
-
-impl FieldValue for Option<bool> {
-    const EXPECTING: &'static str = "a boolean or null";
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
-        match v {
-            Value::Null => Ok(None),
-            Value::Bool(b) => Ok(Some(b)),
-            v => wrong(&v, Self::EXPECTING),
-        }
-    }
-}
-
-/// A timestamp: `null` and `""` (or blanks) are `None`; anything else must
-/// parse (see [`crate::time::parse_timestamp`]).
-impl FieldValue for Option<DateTime<Utc>> {
-    const EXPECTING: &'static str = "a timestamp string or null";
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
-        match v {
-            Value::Null => Ok(None),
-            Value::String(s) if s.trim().is_empty() => Ok(None),
-            Value::String(s) => parse_timestamp(&s).map(Some).map_err(E::custom),
-            v => wrong(&v, Self::EXPECTING),
-        }
-    }
-}
-
-/// A count: a whole, non-negative number, read exactly from its text (`60.0`
-/// and `6e1` are 60, `2.5` is refused), or a string of digits; `null` and
-/// `""` are `None`.
-impl FieldValue for Option<u64> {
-    const EXPECTING: &'static str = "a whole non-negative number or null";
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
-        let s = match &v {
-            Value::Null => return Ok(None),
-            Value::Number(n) => return whole(n.as_str()).map(Some),
-            Value::String(s) => s.trim(),
-            v => return wrong(v, Self::EXPECTING),
-        };
-        match s {
-            "" => Ok(None),
-            t if t.bytes().all(|b| b.is_ascii_digit()) => {
-                t.parse().map(Some).map_err(|_| bad(t, "too large"))
-            }
-            t if t.starts_with('-') => Err(bad(t, "negative")),
-            t => Err(bad(t, "not a whole number")),
-        }
-    }
-}
-
-/// A JSON number's exact text as a whole, non-negative number.
-fn whole<E: de::Error>(text: &str) -> Result<u64, E> {
-    if let Ok(n) = text.parse() {
-        return Ok(n);
-    }
-    let decimal = exact_decimal(text).map_err(|e| match e {
-        NumberError::OutOfRange => bad(text, "out of range"),
-        NumberError::Malformed => bad(text, "not a whole number"),
-    })?;
-    let (negative, unsigned) = match decimal.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, decimal.as_str()),
-    };
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    let zero = |s: &str| s.bytes().all(|b| b == b'0');
-    if negative && !(zero(int) && zero(frac)) {
-        return Err(bad(text, "negative"));
-    }
-    if !zero(frac) {
-        return Err(bad(text, "not a whole number"));
-    }
-    int.parse().map_err(|_| bad(text, "too large"))
-}
-
-/// An amount (see [`Money`]); `""` and `null` are `None`.
-impl FieldValue for Option<Money> {
-    const EXPECTING: &'static str = "a decimal amount as a string or number";
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
-        match v {
-            Value::Null => Ok(None),
-            Value::String(s) if s.is_empty() => Ok(None),
-            Value::String(s) => Money::new(s).map(Some).map_err(E::custom),
-            Value::Number(n) => match exact_decimal(n.as_str()) {
-                Ok(text) => Ok(Some(Money(text))),
-                Err(NumberError::OutOfRange) => Err(bad(n.as_str(), "out of range for an amount")),
-                Err(NumberError::Malformed) => Err(bad(n.as_str(), "not a decimal amount")),
-            },
-            v => wrong(&v, Self::EXPECTING),
-        }
-    }
-}
-
-/// An enumeration: `null` and `""` are `None`, unknown text `Other`.
-impl<T: ApiEnum> FieldValue for Option<T> {
-    const EXPECTING: &'static str = "a string or null";
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
-        Ok(Option::<String>::from_json(v)?
-            .filter(|s| !s.is_empty())
-            .map(T::from_api))
-    }
-}
-
 /// Writes an optional timestamp as the API does; `None` is `null`.
 fn api_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&format_record(*t)),
+        Some(t) => s.serialize_str(&crate::time::format_record(*t)),
         None => s.serialize_unit(),
     }
 }
 
 /// Writes the `extra` fields whose names `R` does not model: a known name
 /// put into `extra` by hand would write its key twice; the typed field wins.
-fn unknown_only<R: Record, S: Serializer>(
-    extra: &Map<String, Value>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_map(
-        extra
-            .iter()
-            .filter(|(k, _)| !R::FIELDS.contains(&k.as_str())),
-    )
+fn unknown_only<R: Record, S: Serializer>(m: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(m.iter().filter(|(k, _)| !R::FIELDS.contains(&k.as_str())))
 }
 
-// ---------------------------------------------------------------------------
-// Money and exact numbers
-// ---------------------------------------------------------------------------
-
-/// An amount of money exactly as the API wrote it (`"0.00260"` stays `"0.00260"`).
-///
-/// Always a decimal: an optional `-`, digits, and optionally `.` and more
-/// digits. Never converted to a float. The API sends strings; a JSON number
-/// is accepted too and keeps its literal text exactly (`0.00260` stays
-/// `0.00260`, `12345678901234567.89` keeps all its digits: calls-core builds
-/// serde_json with `arbitrary_precision`). A number written with an exponent
-/// is rewritten exactly as the same decimal without one (`1.50e-3` is
-/// `0.00150`), keeping every digit of the mantissa; an exponent beyond
-/// ±100 is refused. Serialized as a JSON string.
-///
-/// ```
-/// use calls_core::model::Money;
-/// let m: Money = "0.00260".parse().unwrap();
-/// assert_eq!(m.as_str(), "0.00260");
-/// assert!("1e-3".parse::<Money>().is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Money(String);
-
-impl Money {
-    /// Checks that `s` is a decimal and keeps it verbatim.
-    pub fn new(s: impl Into<String>) -> Result<Money, String> {
-        let s = s.into();
-        if is_decimal(&s) {
-            Ok(Money(s))
-        } else {
-            Err(format!("`{}` is not a decimal amount", quote(&s, 40)))
-        }
-    }
-
-    /// The decimal text, exactly as received.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The decimal text, owned.
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
-impl FromStr for Money {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Money::new(s)
-    }
-}
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for Money {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for Money {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar::<D, Option<Money>>(d)?.ok_or_else(|| de::Error::custom("empty amount"))
-    }
-}
-
-/// An optional `-`, digits, and optionally `.` and more digits.
-fn is_decimal(s: &str) -> bool {
-    let unsigned = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
-    digits(int) && digits(frac)
-}
-
-/// One or more ASCII digits, nothing else.
-fn digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Why [`exact_decimal`] refused a number's text.
-#[derive(Debug, PartialEq, Eq)]
-enum NumberError {
-    /// Not the text of a JSON number.
-    Malformed,
-    /// An exponent beyond ±[`MAX_EXPONENT`].
-    OutOfRange,
-}
-
-/// The largest exponent (either sign) [`exact_decimal`] expands.
-const MAX_EXPONENT: usize = 100;
-
-/// A JSON number's text as a plain decimal with the same value and digits:
-/// unchanged without an exponent; otherwise the mantissa's digits with the
-/// point moved (`1.50e-3` → `0.00150`, `2.5E+2` → `250`, `-0e5` → `-0`).
-/// Text that is not a JSON number, or an exponent beyond ±[`MAX_EXPONENT`],
-/// is an error, never a panic or a huge allocation. Hand-written: the
-/// decimal crates normalise digits (`0.00150` → `0.0015`) or print an
-/// exponent again, and exact text is the point.
-fn exact_decimal(text: &str) -> Result<String, NumberError> {
-    let Some((mantissa, exp)) = text.split_once(['e', 'E']) else {
-        return is_decimal(text)
-            .then(|| text.to_owned())
-            .ok_or(NumberError::Malformed);
-    };
-    let (exp_negative, exp_digits) = match exp.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, exp.strip_prefix('+').unwrap_or(exp)),
-    };
-    if !is_decimal(mantissa) || !digits(exp_digits) {
-        return Err(NumberError::Malformed);
-    }
-    // Leading zeros (`1e-007`) are allowed; too many digits do not parse.
-    let significant = exp_digits.trim_start_matches('0');
-    let magnitude = match significant.parse::<usize>() {
-        Ok(m) if m <= MAX_EXPONENT => m,
-        Err(_) if significant.is_empty() => 0,
-        _ => return Err(NumberError::OutOfRange),
-    };
-    let (sign, unsigned) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    let digits = [int, frac].concat();
-    // The digits left of the point, after the shift (none or fewer than `int`'s).
-    let (whole, fraction) = if exp_negative && magnitude >= int.len() {
-        ("0".to_owned(), "0".repeat(magnitude - int.len()) + &digits)
-    } else {
-        let point = if exp_negative {
-            int.len() - magnitude
-        } else {
-            int.len() + magnitude
-        };
-        let padded = format!("{digits:0<point$}");
-        let (w, f) = padded.split_at(point);
-        // `0.05e2` is `5`, not `005`.
-        let w = w.trim_start_matches('0');
-        (if w.is_empty() { "0" } else { w }.to_owned(), f.to_owned())
-    };
-    let dot = if fraction.is_empty() { "" } else { "." };
-    Ok(format!("{sign}{whole}{dot}{fraction}"))
-}
-
-// ---------------------------------------------------------------------------
-// Enumerations
-// ---------------------------------------------------------------------------
-
-/// An API enumeration, for [`FieldValue`].
-trait ApiEnum {
-    fn from_api(s: String) -> Self;
-}
-
-/// The API enumerations: the spellings are listed once, here, and shared
-/// with [`crate::query`] through `ALLOWED`. A macro rather than
-/// `#[derive(Deserialize)]`, which would list each spelling twice (a
-/// `rename` and `ALLOWED`).
-macro_rules! api_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $s:literal ),+ $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A value this crate does not know (yet), kept verbatim.
-            Other(String),
-        }
-
-        impl $name {
-            /// The documented values, in the API's exact spelling.
-            pub const ALLOWED: &'static [&'static str] = &[$($s),+];
-
-            /// The value as the API spells it.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( $name::$variant => $s, )+
-                    $name::Other(s) => s,
-                }
-            }
-
-            /// Reads the API spelling (case-sensitive); any other text is `Other`.
-            pub fn parse(s: &str) -> Self {
-                match s {
-                    $( $s => $name::$variant, )+
-                    _ => $name::Other(s.to_owned()),
-                }
-            }
-        }
-
-        impl ApiEnum for $name {
-            fn from_api(s: String) -> Self {
-                match Self::parse(&s) {
-                    $name::Other(_) => $name::Other(s),
-                    known => known,
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = Infallible;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Ok($name::parse(s))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                String::deserialize(d).map($name::from_api)
-            }
-        }
-    };
-}
-
-api_enum! {
-    /// `call_direction`: who placed the call.
-    CallDirection {
-        /// `inbound`: from the carrier network to the trunk.
-        Inbound => "inbound",
-        /// `outbound`: from the trunk to the carrier network.
-        Outbound => "outbound",
-    }
-}
-
-api_enum! {
-    /// `hangup_source`: which side ended the call.
-    HangupSource {
-        /// `customer`: the customer's side of the trunk.
-        Customer => "customer",
-        /// `carrier`: the carrier network.
-        Carrier => "carrier",
-        /// `zentrunk`: Plivo's trunking platform itself.
-        Zentrunk => "zentrunk",
-    }
-}
-
-api_enum! {
-    /// `stir_verification`: the STIR/SHAKEN verification result.
-    StirVerification {
-        /// `Verified`.
-        Verified => "Verified",
-        /// `Not Verified`.
-        NotVerified => "Not Verified",
-        /// `Not Applicable`.
-        NotApplicable => "Not Applicable",
-    }
-}
-
-api_enum! {
-    /// `transport_protocol`: the SIP signalling transport.
-    TransportProtocol {
-        /// `udp`.
-        Udp => "udp",
-        /// `tcp`.
-        Tcp => "tcp",
-        /// `tls`.
-        Tls => "tls",
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Records: Call, Meta, Page
-// ---------------------------------------------------------------------------
-//
 // `Serialize` is derived. `Deserialize` is one generic hand-written
 // `visit_map` ([`RecordVisitor`]) over each record's table of fields
 // ([`fields!`]), not derived, because derive cannot keep what this crate
@@ -801,7 +194,7 @@ trait Record: Sized {
         key: &str,
         map: &mut A,
     ) -> Result<Option<usize>, A::Error>;
-    /// The map of the fields not modelled.
+    /// The fields not modelled.
     fn extra(&mut self) -> &mut Map<String, Value>;
     /// Notes that a field arrived: an index of `FIELDS`, or
     /// [`ReceivedOrder::EXTRA`] plus an index of `extra`.
@@ -812,19 +205,31 @@ trait Record: Sized {
     }
 }
 
-/// Implements [`Record::FIELDS`] and [`Record::read`] from the record's
-/// modelled fields: a field's Rust name is its API name, and its type's
-/// [`FieldValue`] says how it is read.
-macro_rules! fields {
-    ($($f:ident),+ $(,)?) => {
-        const FIELDS: &'static [&'static str] = &[$(stringify!($f)),+];
-        fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<Option<usize>, A::Error> {
-            #[allow(non_camel_case_types)]
-            enum Index { $($f),+ }
-            Ok(Some(match key {
-                $(stringify!($f) => { self.$f = field(map)?; Index::$f as usize })+
-                _ => return Ok(None),
-            }))
+/// Implements a [`Record`] from its table of modelled fields: a field's Rust
+/// name is its API name, and its type's `FieldValue` says how it is read.
+macro_rules! record {
+    ($name:ident, $what:literal, [$($f:ident),+ $(,)?] $($more:tt)*) => {
+        impl Record for $name {
+            const FIELDS: &'static [&'static str] = &[$(stringify!($f)),+];
+            const EXPECTING: &'static str = $what;
+            fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<Option<usize>, A::Error> {
+                #[allow(non_camel_case_types)]
+                enum Index { $($f),+ }
+                Ok(Some(match key {
+                    $(stringify!($f) => { self.$f = field(map)?; Index::$f as usize })+
+                    _ => return Ok(None),
+                }))
+            }
+            fn extra(&mut self) -> &mut Map<String, Value> {
+                &mut self.extra
+            }
+            $($more)*
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_map(RecordVisitor($name::default()))
+            }
         }
     };
 }
@@ -842,12 +247,13 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<R> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
         let mut r = self.0;
         while let Some(key) = map.next_key::<String>()? {
-            if let Some(i) = in_field(r.read(&key, &mut map), &key)? {
+            let read = r.read(&key, &mut map);
+            if let Some(i) = within(read, || key.clone())? {
                 r.arrived(i);
                 continue;
             }
             let at = ReceivedOrder::EXTRA as usize + r.extra().len();
-            let v = in_field(map.next_value_seed(Extra(None)), &key)?;
+            let v = within(map.next_value_seed(Extra(None)), || key.clone())?;
             if r.extra().insert(key, v).is_none() {
                 r.arrived(at);
             }
@@ -949,37 +355,13 @@ pub struct Call {
     pub received: ReceivedOrder,
 }
 
-impl Record for Call {
-    fields!(
-        call_uuid,
-        from_number,
-        to_number,
-        call_direction,
-        call_duration,
-        bill_duration,
-        billed_duration,
-        initiation_time,
-        answer_time,
-        end_time,
-        hangup_cause_name,
-        hangup_cause_code,
-        hangup_source,
-        total_rate,
-        total_amount,
-        trunk_domain,
-        from_country,
-        to_country,
-        transport_protocol,
-        srtp,
-        secure_trunking,
-        secure_trunking_rate,
-        stir_verification,
-        attestation_indicator,
-    );
-    const EXPECTING: &'static str = "a call record object";
-    fn extra(&mut self) -> &mut Map<String, Value> {
-        &mut self.extra
-    }
+record!(Call, "a call record object", [
+    call_uuid, from_number, to_number, call_direction, call_duration, bill_duration,
+    billed_duration, initiation_time, answer_time, end_time, hangup_cause_name,
+    hangup_cause_code, hangup_source, total_rate, total_amount, trunk_domain, from_country,
+    to_country, transport_protocol, srtp, secure_trunking, secure_trunking_rate,
+    stir_verification, attestation_indicator,
+]
     fn arrived(&mut self, at: usize) {
         // Beyond `u16::MAX`, the order of the first fields only.
         if let Ok(at) = u16::try_from(at) {
@@ -992,13 +374,7 @@ impl Record for Call {
             false => Err(E::missing_field("call_uuid")),
         }
     }
-}
-
-impl<'de> Deserialize<'de> for Call {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(RecordVisitor(Call::default()))
-    }
-}
+);
 
 /// The order in which a decoded [`Call`]'s fields arrived: for each field,
 /// the index of a known field in [`Call::FIELDS`], or
@@ -1073,90 +449,6 @@ impl Call {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Link and Meta
-// ---------------------------------------------------------------------------
-
-/// `meta.next` / `meta.previous`: where the next or previous page is, in
-/// whichever form the service used.
-///
-/// Today's API sends a path or URL, or `null`; older Zentrunk responses send
-/// booleans. Serializes back to the same JSON value (an absent key comes back
-/// as `null`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub enum Link {
-    /// `null`, or the key was absent: no such page.
-    #[default]
-    Null,
-    /// `""`: no such page.
-    Empty,
-    /// `true` / `false`: whether there is such a page (legacy responses).
-    Flag(bool),
-    /// A path or query, starting with `/` or `?` (`/v1/Account/.../?offset=20`).
-    Path(String),
-    /// An absolute `http://` or `https://` URL.
-    Url(String),
-    /// Any other non-empty string, kept verbatim.
-    Other(String),
-}
-
-impl Link {
-    /// Whether the link says there is such a page: `Flag(true)`, a path, a URL,
-    /// or any other non-empty string.
-    pub fn is_more(&self) -> bool {
-        match self {
-            Link::Null | Link::Empty => false,
-            Link::Flag(b) => *b,
-            Link::Path(_) | Link::Url(_) => true,
-            Link::Other(s) => !s.is_empty(),
-        }
-    }
-
-    /// The link's text for `Path`, `Url` and `Other`.
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Link::Path(s) | Link::Url(s) | Link::Other(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-impl FieldValue for Link {
-    const EXPECTING: &'static str = "a URL, a path, a boolean or null";
-    fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
-        Ok(match v {
-            Value::Null => Link::Null,
-            Value::Bool(b) => Link::Flag(b),
-            Value::String(s) if s.is_empty() => Link::Empty,
-            Value::String(s) if s.starts_with(['/', '?']) => Link::Path(s),
-            Value::String(s) if s.starts_with("http://") || s.starts_with("https://") => {
-                Link::Url(s)
-            }
-            Value::String(s) => Link::Other(s),
-            v => return wrong(&v, Self::EXPECTING),
-        })
-    }
-}
-
-// Hand-written: the variants are told apart by the text's content, which
-// `#[serde(untagged)]` cannot do (and it would write `Empty` as `null`).
-impl Serialize for Link {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Link::Null => s.serialize_unit(),
-            Link::Empty => s.serialize_str(""),
-            Link::Flag(b) => s.serialize_bool(*b),
-            Link::Path(v) | Link::Url(v) | Link::Other(v) => s.serialize_str(v),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Link {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d)
-    }
-}
-
 /// The paging block of a list response.
 ///
 /// `limit`, `offset` and `total_count` may come as numbers or numeric strings;
@@ -1183,23 +475,11 @@ pub struct Meta {
     pub extra: Map<String, Value>,
 }
 
-impl Record for Meta {
-    fields!(limit, offset, total_count, next, previous);
-    const EXPECTING: &'static str = "a meta object";
-    fn extra(&mut self) -> &mut Map<String, Value> {
-        &mut self.extra
-    }
-}
-
-impl<'de> Deserialize<'de> for Meta {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(RecordVisitor(Meta::default()))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Page
-// ---------------------------------------------------------------------------
+record!(
+    Meta,
+    "a meta object",
+    [limit, offset, total_count, next, previous]
+);
 
 /// One page of a list response: `{"api_id", "meta", "objects"}`.
 ///
@@ -1237,18 +517,13 @@ impl Record for PageReader {
         map: &mut A,
     ) -> Result<Option<usize>, A::Error> {
         let p = &mut self.page;
-        Ok(Some(match key {
-            "api_id" => (p.api_id = field(map)?, 0).1,
-            "meta" => (p.meta = map.next_value()?, 1).1,
-            "objects" => {
-                (
-                    p.objects = map.next_value_seed(Objects { max: self.max })?,
-                    2,
-                )
-                    .1
-            }
+        match key {
+            "api_id" => p.api_id = field(map)?,
+            "meta" => p.meta = map.next_value()?,
+            "objects" => p.objects = map.next_value_seed(Objects { max: self.max })?,
             _ => return Ok(None),
-        }))
+        }
+        Ok(Self::FIELDS.iter().position(|f| *f == key))
     }
     fn extra(&mut self) -> &mut Map<String, Value> {
         &mut self.page.extra
@@ -1303,7 +578,7 @@ impl<'de> Visitor<'de> for Objects {
         let hint = seq.size_hint().unwrap_or(0).min(1024);
         let mut out = Vec::with_capacity(self.max.map_or(hint, |m| hint.min(m)));
         loop {
-            let index = || Segment::Index(out.len());
+            let index = || format!("[{}]", out.len());
             if let Some(max) = self.max.filter(|&m| out.len() >= m) {
                 if within(seq.next_element::<de::IgnoredAny>(), index)?.is_none() {
                     return Ok(out);
