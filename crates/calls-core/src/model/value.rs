@@ -428,20 +428,21 @@ pub(super) fn exact_decimal(text: &str) -> Result<String, NumberError> {
 }
 
 /// The API enumerations, each spelling listed once, here, and shared with
-/// [`crate::query`] through `ALLOWED`. A macro rather than
-/// `#[derive(Deserialize)]`, which would list each spelling twice (a
-/// `rename` and `ALLOWED`) and could not keep unknown text in `Other`
-/// (`#[serde(other)]` takes a unit variant only).
+/// [`crate::query`] through `ALLOWED`. `Serialize` and `Deserialize` are
+/// derived (a `rename` per spelling, unknown text into the untagged
+/// `Other`); a record reads its enumerations as a `FieldValue`, where `""`
+/// is `None`.
 macro_rules! api_enum {
     (
         $(#[$meta:meta])*
         $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $s:literal ),+ $(,)? }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
+            $( $(#[$vmeta])* #[serde(rename = $s)] $variant, )+
             /// A value this crate does not know (yet), kept verbatim.
+            #[serde(untagged)]
             Other(String),
         }
 
@@ -489,18 +490,6 @@ macro_rules! api_enum {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                String::deserialize(d).map($name::from_api)
             }
         }
     };
