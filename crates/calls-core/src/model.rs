@@ -195,7 +195,7 @@ trait Record: Sized {
         map: &mut A,
     ) -> Result<Option<usize>, A::Error>;
     /// The fields not modelled.
-    fn extra(&mut self) -> &mut Map<String, Value>;
+    fn extra_mut(&mut self) -> &mut Map<String, Value>;
     /// Notes that a field arrived: an index of `FIELDS`, or
     /// [`ReceivedOrder::EXTRA`] plus an index of `extra`.
     fn arrived(&mut self, _at: usize) {}
@@ -220,7 +220,7 @@ macro_rules! record {
                     _ => return Ok(None),
                 }))
             }
-            fn extra(&mut self) -> &mut Map<String, Value> {
+            fn extra_mut(&mut self) -> &mut Map<String, Value> {
                 &mut self.extra
             }
             $($more)*
@@ -252,9 +252,9 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<R> {
                 r.arrived(i);
                 continue;
             }
-            let at = ReceivedOrder::EXTRA as usize + r.extra().len();
+            let at = ReceivedOrder::EXTRA as usize + r.extra_mut().len();
             let v = within(map.next_value_seed(Extra(None)), || key.clone())?;
-            if r.extra().insert(key, v).is_none() {
+            if r.extra_mut().insert(key, v).is_none() {
                 r.arrived(at);
             }
         }
@@ -525,7 +525,7 @@ impl Record for PageReader {
         }
         Ok(Self::FIELDS.iter().position(|f| *f == key))
     }
-    fn extra(&mut self) -> &mut Map<String, Value> {
+    fn extra_mut(&mut self) -> &mut Map<String, Value> {
         &mut self.page.extra
     }
     fn arrived(&mut self, at: usize) {
