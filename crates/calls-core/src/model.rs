@@ -794,6 +794,10 @@ mod tests {
         );
         let e: TransportProtocol = serde_json::from_str(r#""tls""#).unwrap();
         assert_eq!(e, TransportProtocol::Tls);
+        // Standalone (derived): unknown text is kept both ways.
+        let e: CallDirection = serde_json::from_str(r#""sideways""#).unwrap();
+        assert_eq!(e, CallDirection::Other("sideways".into()));
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#""sideways""#);
         assert_eq!(
             serde_json::to_string(&HangupSource::Zentrunk).unwrap(),
             r#""zentrunk""#
@@ -824,6 +828,13 @@ mod tests {
             assert!(m.contains("is not a decimal amount"), "{bad}: {m}");
         }
         assert!(Money::new("12.340").is_ok());
+        // Standalone: the same reading as in a record; empty is an error.
+        let m: Money = serde_json::from_str("1.50e-3").unwrap();
+        assert_eq!(m.as_str(), "0.00150");
+        let m: Money = serde_json::from_str(r#""0.00260""#).unwrap();
+        assert_eq!(m.as_str(), "0.00260");
+        let e = serde_json::from_str::<Money>(r#""""#).unwrap_err();
+        assert!(e.to_string().contains("empty amount"), "{e}");
         assert_eq!("7".parse::<Money>().unwrap().to_string(), "7");
     }
 
@@ -1144,6 +1155,19 @@ mod tests {
         assert!(m.starts_with("srtp: invalid type"), "{m}");
         let m = call_err(r#"{"call_uuid": 5}"#);
         assert!(m.starts_with("call_uuid: invalid type"), "{m}");
+        // An array or object in a modelled field is refused at its first byte.
+        let m = call_err(r#"{"call_uuid": [1, 2]}"#);
+        assert!(
+            m.starts_with(
+                "call_uuid: invalid type: sequence, expected a string at line 1 column 15"
+            ),
+            "{m}"
+        );
+        let m = call_err(r#"{"call_uuid": "u", "end_time": {"a": 1}}"#);
+        assert!(
+            m.starts_with("end_time: invalid type: map, expected a timestamp"),
+            "{m}"
+        );
 
         let m = page_err(br#"{"meta": {}, "objects": {"call_uuid": "a"}}"#);
         assert!(

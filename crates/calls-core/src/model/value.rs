@@ -229,20 +229,13 @@ impl FieldValue for Option<u64> {
     fn from_json<E: de::Error>(v: Value) -> Result<Self, E> {
         let text = match &v {
             Value::Null => return Ok(None),
-            Value::String(s) if s.trim().is_empty() => return Ok(None),
-            Value::String(s) if !digits(s.trim()) => {
-                let t = s.trim();
-                return Err(bad(
-                    t,
-                    if t.starts_with('-') {
-                        "negative"
-                    } else {
-                        "not a whole number"
-                    },
-                ));
-            }
-            Value::String(s) => s.trim(),
             Value::Number(n) => n.as_str(),
+            Value::String(s) => match s.trim() {
+                "" => return Ok(None),
+                t if digits(t) => t,
+                t if t.starts_with('-') => return Err(bad(t, "negative")),
+                t => return Err(bad(t, "not a whole number")),
+            },
             v => return wrong(v, Self::EXPECTING),
         };
         if let Ok(n) = text.parse() {
@@ -252,16 +245,16 @@ impl FieldValue for Option<u64> {
             NumberError::OutOfRange => bad(text, "out of range"),
             NumberError::Malformed => bad(text, "not a whole number"),
         })?;
-        let (negative, unsigned) = match decimal.strip_prefix('-') {
-            Some(d) => (true, d),
-            None => (false, decimal.as_str()),
-        };
-        let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-        let zero = |s: &str| s.bytes().all(|b| b == b'0');
-        match () {
-            _ if negative && !(zero(int) && zero(frac)) => Err(bad(text, "negative")),
-            _ if !zero(frac) => Err(bad(text, "not a whole number")),
-            _ => int.parse().map(Some).map_err(|_| bad(text, "too large")),
+        let (int, frac) = decimal.split_once('.').unwrap_or((&decimal, ""));
+        let nonzero = |s: &str| s.bytes().any(|b| b.is_ascii_digit() && b != b'0');
+        match int.strip_prefix('-') {
+            Some(_) if nonzero(int) || nonzero(frac) => Err(bad(text, "negative")),
+            _ if nonzero(frac) => Err(bad(text, "not a whole number")),
+            _ => int
+                .trim_start_matches('-')
+                .parse()
+                .map(Some)
+                .map_err(|_| bad(text, "too large")),
         }
     }
 }
