@@ -26,9 +26,9 @@ use crate::time::parse_timestamp;
 /// budget nor the depth cap could apply, and the body cap does not bound what
 /// is built. Measured (`examples/flatten_probe.rs`) on an 8 MiB page holding
 /// 4.1 million numbers in one unknown field, peak resident size above the
-/// start: a derived `Page` with
-/// a flattened `Map`, 532 MiB; with a flattened type refusing its first
-/// entry, still 125 MiB; a bare `Value` parse, 406 MiB; this, 4 MiB.
+/// start: a derived `Page` with a flattened `Map`, 532 MiB; with a flattened
+/// type refusing its first entry, still 125 MiB; a bare `Value` parse, 406
+/// MiB; this, 4 MiB.
 #[derive(Clone, Copy)]
 pub(super) struct Extra(pub(super) Option<&'static str>);
 
