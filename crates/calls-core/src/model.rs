@@ -39,7 +39,7 @@ use serde_json::{Map, Value};
 mod value;
 
 pub use value::{CallDirection, HangupSource, Link, Money, StirVerification, TransportProtocol};
-use value::{Extra, field};
+use value::{Extra, Key, field};
 #[cfg(test)]
 use value::{NumberError, exact_decimal};
 
@@ -246,15 +246,15 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<R> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
         let mut r = self.0;
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(Key(key)) = map.next_key()? {
             let read = r.read(&key, &mut map);
-            if let Some(i) = within(read, || key.clone())? {
+            if let Some(i) = within(read, || key.to_string())? {
                 r.arrived(i);
                 continue;
             }
             let at = ReceivedOrder::EXTRA as usize + r.extra_mut().len();
-            let v = within(map.next_value_seed(Extra(None)), || key.clone())?;
-            if r.extra_mut().insert(key, v).is_none() {
+            let v = within(map.next_value_seed(Extra(None)), || key.to_string())?;
+            if r.extra_mut().insert(key.into_owned(), v).is_none() {
                 r.arrived(at);
             }
         }
@@ -1235,6 +1235,14 @@ mod tests {
         let again: Call =
             serde_json::from_str(&serde_json::to_string(&call(json)).unwrap()).unwrap();
         assert_eq!(again, call(json));
+    }
+
+    #[test]
+    fn escaped_keys_are_read_like_plain_ones() {
+        let c = call(r#"{"call_\u0075uid": "u", "re\u0067ion": 1, "srtp": true}"#);
+        assert_eq!(c.call_uuid, "u");
+        assert_eq!(c.extra["region"], 1);
+        assert_eq!(c.received_names(), ["call_uuid", "region", "srtp"]);
     }
 
     #[test]

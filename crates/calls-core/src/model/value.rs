@@ -2,6 +2,7 @@
 //! and how each is read: [`Extra`] reads one JSON value within the decode
 //! budget, and a field's type makes itself from it ([`FieldValue`]).
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
@@ -141,6 +142,29 @@ impl<'de> Visitor<'de> for Extra {
         }
         crate::response::leave();
         Ok(Value::Object(out))
+    }
+}
+
+/// A key, borrowed from the body when it holds no escape (serde's own
+/// `Cow<str>` always copies): no allocation for a modelled field's name.
+pub(super) struct Key<'de>(pub(super) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
