@@ -40,8 +40,6 @@ mod value;
 
 pub use value::{CallDirection, HangupSource, Link, Money, StirVerification, TransportProtocol};
 use value::{Extra, Key, field};
-#[cfg(test)]
-use value::{NumberError, exact_decimal};
 
 /// Decodes a list response body (`{"api_id", "meta", "objects"}`) into a [`Page`].
 ///
@@ -175,7 +173,7 @@ fn unknown_only<R: Record, S: Serializer>(m: &Map<String, Value>, s: S) -> Resul
 
 // `Serialize` is derived. `Deserialize` is one generic hand-written
 // `visit_map` ([`RecordVisitor`]) over each record's table of fields
-// ([`fields!`]), not derived, because derive cannot keep what this crate
+// ([`record!`]), not derived, because derive cannot keep what this crate
 // promises: unknown fields read within the decode budget (see [`Extra`]),
 // the order the fields arrived in ([`Call::received`]), and duplicate keys
 // decided deliberately: the last value of a key wins, as in most JSON
@@ -205,8 +203,10 @@ trait Record: Sized {
     }
 }
 
-/// Implements a [`Record`] from its table of modelled fields: a field's Rust
-/// name is its API name, and its type's `FieldValue` says how it is read.
+/// Implements a [`Record`] from its table of modelled fields, in the
+/// struct's order (which [`Call::FIELDS`] and [`ReceivedOrder`] index): a
+/// field's Rust name is its API name, and its type's `FieldValue` says how
+/// it is read.
 macro_rules! record {
     ($name:ident, $what:literal, [$($f:ident),+ $(,)?] $($more:tt)*) => {
         impl Record for $name {
@@ -599,6 +599,7 @@ impl<'de> Visitor<'de> for Objects {
 }
 #[cfg(test)]
 mod tests {
+    use super::value::{NumberError, exact_decimal};
     use super::*;
     use crate::Error;
 
