@@ -597,6 +597,7 @@ impl<'de> Visitor<'de> for Objects {
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::value::{NumberError, exact_decimal};
