@@ -17,7 +17,9 @@
 //! * money is a [`Money`]: the exact decimal text, never a float;
 //! * enumerations keep values this crate does not know as `Other(String)`;
 //! * counts and durations are whole, non-negative numbers (numeric strings are
-//!   accepted, `""` and `null` are `None`); `-1` or `2.5` is an error.
+//!   accepted, `""` and `null` are `None`); `-1` or `2.5` is an error;
+//! * a key sent twice: the last value wins (an unknown key keeps its first
+//!   place), and every value sent is checked.
 //!
 //! Serialization writes the API's keys back: known fields first, under their
 //! API names, then the `extra` fields unchanged. A known field that is `None`
@@ -26,22 +28,18 @@
 //! [`crate::time::format_record`] does, so `+05:30` input comes back as the same
 //! instant in UTC. Money is always written as a JSON string.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
-use std::convert::Infallible;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::time::{format_record, parse_timestamp};
+mod value;
 
-// ---------------------------------------------------------------------------
-// Entry points
-// ---------------------------------------------------------------------------
+pub use value::{CallDirection, HangupSource, Link, Money, StirVerification, TransportProtocol};
+use value::{Extra, Key, field};
 
 /// Decodes a list response body (`{"api_id", "meta", "objects"}`) into a [`Page`].
 ///
@@ -69,7 +67,7 @@ use crate::time::{format_record, parse_timestamp};
 /// # Ok::<(), calls_core::Error>(())
 /// ```
 pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
-    decode(bytes, |d| d.deserialize_map(PageVisitor { max: None }))
+    decode(bytes, |d| read_page(d, None))
 }
 
 /// [`decode_page`] for a page asked for with `limit`: a page holding more
@@ -86,7 +84,7 @@ pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
 /// ```
 pub fn decode_page_with_limit(bytes: &[u8], limit: u32) -> Result<Page, crate::Error> {
     let max = Some(limit as usize);
-    decode(bytes, |d| d.deserialize_map(PageVisitor { max }))
+    decode(bytes, |d| read_page(d, max))
 }
 
 /// Decodes a single call record (`GET .../Zentrunk/Call/{call_uuid}/`) into a [`Call`].
@@ -125,11 +123,10 @@ fn decode<T>(
         out.map_err(|e| {
             let mut at = String::new();
             for segment in path.iter().rev() {
-                match segment {
-                    Segment::Index(i) => at.push_str(&format!("[{i}]")),
-                    Segment::Key(k) if at.is_empty() => at.push_str(k),
-                    Segment::Key(k) => at.push_str(&format!(".{k}")),
+                if !at.is_empty() && !segment.starts_with('[') {
+                    at.push('.');
                 }
+                at.push_str(segment);
             }
             let sep = if at.is_empty() { "" } else { ": " };
             crate::Error::BadResponse(format!("{at}{sep}{e}"))
@@ -142,783 +139,128 @@ fn decode<T>(
     }
 }
 
-// The path to a bad value (`objects[3].end_time`). Hand-written rather than
-// `serde_path_to_error`, which copies every key it passes to know the path
-// should an error come: that made a decode 45% slower, over a bare `Value`
-// parse in the FFI's record bench. Here nothing is done until a value
-// fails: each record reader notes its key or index as the error passes out
-// (innermost first), and the error itself passes through untouched, so
-// serde_json's line and column are written once.
+// The path to a bad value (`objects[3].end_time`), innermost first: a key,
+// or an index as `[3]`. Not `serde_path_to_error`, which copies every key it
+// passes to know the path should an error come: that made a decode 45%
+// slower. Here nothing is done until a value fails: each reader notes its
+// key or index as the error passes out, and the error itself passes through
+// untouched, so serde_json's line and column are written once.
 thread_local! {
-    static PATH: RefCell<Option<Vec<Segment>>> = const { RefCell::new(None) };
-}
-
-enum Segment {
-    Key(String),
-    Index(usize),
+    static PATH: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
 }
 
 /// Notes where `r` failed, inside [`decode`] (elsewhere there is no path).
-fn within<T, E>(r: Result<T, E>, segment: impl FnOnce() -> Segment) -> Result<T, E> {
+fn within<T, E>(r: Result<T, E>, segment: impl FnOnce() -> String) -> Result<T, E> {
     if r.is_err() {
-        let _ = PATH.try_with(|p| {
-            if let Some(path) = p.borrow_mut().as_mut() {
-                path.push(segment());
-            }
-        });
+        let _ = PATH.try_with(|p| p.borrow_mut().as_mut().map(|path| path.push(segment())));
     }
     r
-}
-
-/// [`within`] a field of a record.
-fn in_field<T, E>(r: Result<T, E>, name: &str) -> Result<T, E> {
-    within(r, || Segment::Key(name.to_owned()))
-}
-
-/// Shortens odd input for an error message, after removing the client's
-/// secrets from the whole of it (so that no cut leaves a piece of one).
-fn shown(s: &str) -> String {
-    crate::response::quote(s, 40)
-}
-
-// ---------------------------------------------------------------------------
-// Fields not modelled: kept as `Value`, within the decode budget
-// ---------------------------------------------------------------------------
-
-/// A field this crate does not model, read into a [`Value`] while charging
-/// the decode budget (see [`crate::response::charge`]) for what is built and
-/// refusing nesting beyond [`crate::response::MAX_EXTRA_DEPTH`].
-///
-/// Hand-written, and the reason the record types hand-write their
-/// `visit_map`: serde's derived `#[serde(flatten)]` buffers every unknown
-/// field into serde's private `Content` tree before any code of ours sees
-/// it, so neither the budget nor the depth cap could apply (a hostile body
-/// would build its whole structure first), and it costs a second pass.
-struct Extra;
-
-/// Estimated bytes of one `Value` node: its slot, twice (a growing `Vec` or
-/// map holds up to twice what it uses).
-const NODE_COST: usize = 2 * std::mem::size_of::<Value>();
-
-/// Estimated bytes of a heap text of `len` bytes (allocator rounding included).
-fn text_cost(len: usize) -> usize {
-    len.div_ceil(16).saturating_mul(16).saturating_add(16)
-}
-
-fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
-    if crate::response::charge(bytes) {
-        Ok(())
-    } else {
-        Err(E::custom(
-            "the fields this client does not model hold more structure than the decode budget allows; not decoded further",
-        ))
-    }
-}
-
-fn enter<E: de::Error>() -> Result<(), E> {
-    if crate::response::enter() {
-        Ok(())
-    } else {
-        Err(E::custom(format_args!(
-            "nested deeper than {} levels; not decoded further",
-            crate::response::MAX_EXTRA_DEPTH
-        )))
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Extra {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(Extra)
-    }
-}
-
-impl<'de> Visitor<'de> for Extra {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        charge(NODE_COST)?;
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(20))?;
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(20))?;
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(24))?;
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(v.len()))?;
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        charge(NODE_COST + text_cost(v.len()))?;
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        charge(NODE_COST)?;
-        Ok(Value::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        self.visit_unit()
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Extra.deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        charge(NODE_COST)?;
-        enter()?;
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(Extra)? {
-            items.push(v);
-        }
-        crate::response::leave();
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        charge(NODE_COST)?;
-        let Some(first) = map.next_key::<String>()? else {
-            return Ok(Value::Object(Map::new()));
-        };
-        // serde_json's `arbitrary_precision` hands a number over as a
-        // one-entry map under this key, holding the number's exact text.
-        if first == "$serde_json::private::Number" {
-            let text: String = map.next_value()?;
-            charge(text_cost(text.len()))?;
-            return text
-                .parse::<serde_json::Number>()
-                .map(Value::Number)
-                .map_err(|_| de::Error::custom("not a JSON number"));
-        }
-        enter()?;
-        let mut out = Map::new();
-        let mut key = Some(first);
-        while let Some(k) = key {
-            charge(NODE_COST + std::mem::size_of::<String>() + text_cost(k.len()))?;
-            let v = map.next_value_seed(Extra)?;
-            out.insert(k, v);
-            key = map.next_key::<String>()?;
-        }
-        crate::response::leave();
-        Ok(Value::Object(out))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Money and exact numbers
-// ---------------------------------------------------------------------------
-
-/// An amount of money exactly as the API wrote it (`"0.00260"` stays `"0.00260"`).
-///
-/// Always a decimal: an optional `-`, digits, and optionally `.` and more
-/// digits. Never converted to a float. The API sends strings; a JSON number
-/// is accepted too and keeps its literal text exactly (`0.00260` stays
-/// `0.00260`, `12345678901234567.89` keeps all its digits: calls-core builds
-/// serde_json with `arbitrary_precision`). A number written with an exponent
-/// is rewritten exactly as the same decimal without one (`1.50e-3` is
-/// `0.00150`), keeping every digit of the mantissa; an exponent beyond
-/// ±100 is refused. Serialized as a JSON string.
-///
-/// ```
-/// use calls_core::model::Money;
-/// let m: Money = "0.00260".parse().unwrap();
-/// assert_eq!(m.as_str(), "0.00260");
-/// assert!("1e-3".parse::<Money>().is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Money(String);
-
-impl Money {
-    /// Checks that `s` is a decimal and keeps it verbatim.
-    pub fn new(s: impl Into<String>) -> Result<Money, String> {
-        let s = s.into();
-        if is_decimal(&s) {
-            Ok(Money(s))
-        } else {
-            Err(format!("`{}` is not a decimal amount", shown(&s)))
-        }
-    }
-
-    /// The decimal text, exactly as received.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The decimal text, owned.
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
-fn is_decimal(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = match digits.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (digits, None),
-    };
-    let all = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    all(int) && frac.is_none_or(all)
-}
-
-impl FromStr for Money {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Money::new(s)
-    }
-}
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for Money {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for Money {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        OptMoney::deserialize(d)?
-            .0
-            .ok_or_else(|| de::Error::custom("empty amount"))
-    }
-}
-
-/// Why [`exact_decimal`] refused a number's text.
-#[derive(Debug, PartialEq, Eq)]
-enum NumberError {
-    /// Not the text of a JSON number.
-    Malformed,
-    /// An exponent beyond ±[`MAX_EXPONENT`].
-    OutOfRange,
-}
-
-/// The largest exponent (either sign) [`exact_decimal`] expands.
-const MAX_EXPONENT: u32 = 100;
-
-/// A JSON number's text as a plain decimal with the same value and digits:
-/// unchanged without an exponent; otherwise the mantissa's digits with the
-/// point moved (`1.50e-3` → `0.00150`, `2.5E+2` → `250`, `-0e5` → `-0`).
-/// Text that is not a JSON number, or an exponent beyond ±[`MAX_EXPONENT`],
-/// is an error, never a panic or a huge allocation. Hand-written: the
-/// decimal crates normalise digits (`0.00150` → `0.0015`) or print an
-/// exponent again, and exact text is the point.
-fn exact_decimal(text: &str) -> Result<String, NumberError> {
-    let Some(e) = text.find(['e', 'E']) else {
-        return if is_decimal(text) {
-            Ok(text.to_owned())
-        } else {
-            Err(NumberError::Malformed)
-        };
-    };
-    let (mantissa, exp) = (&text[..e], &text[e + 1..]);
-    let (exp_negative, exp_digits) = match exp.as_bytes().first() {
-        Some(b'-') => (true, &exp[1..]),
-        Some(b'+') => (false, &exp[1..]),
-        _ => (false, exp),
-    };
-    if !is_decimal(mantissa)
-        || exp_digits.is_empty()
-        || !exp_digits.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(NumberError::Malformed);
-    }
-    // Leading zeros (`1e-007`) are allowed; then any digits left must be few.
-    let significant = exp_digits.trim_start_matches('0');
-    let magnitude = match significant.len() {
-        0 => 0,
-        1..=3 => significant
-            .parse::<u32>()
-            .map_err(|_| NumberError::Malformed)?,
-        _ => return Err(NumberError::OutOfRange),
-    };
-    if magnitude > MAX_EXPONENT {
-        return Err(NumberError::OutOfRange);
-    }
-    let (negative, unsigned) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    let digits: String = [int, frac].concat();
-    // Where the point goes, counted in digits from the left.
-    let shift = i64::from(magnitude) * if exp_negative { -1 } else { 1 };
-    let point = int.len() as i64 + shift;
-    let mut out = String::with_capacity(digits.len() + magnitude as usize + 3);
-    if negative {
-        out.push('-');
-    }
-    if point <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
-        out.push_str(&digits);
-    } else {
-        let point = point as usize;
-        let (whole, fraction) = if point >= digits.len() {
-            (digits.clone() + &"0".repeat(point - digits.len()), "")
-        } else {
-            (digits[..point].to_owned(), &digits[point..])
-        };
-        // `0.05e2` is `5`, not `005`.
-        let trimmed = whole.trim_start_matches('0');
-        out.push_str(if trimmed.is_empty() { "0" } else { trimmed });
-        if !fraction.is_empty() {
-            out.push('.');
-            out.push_str(fraction);
-        }
-    }
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------
-// Field values: one scalar reader, then money, counts, times, enums
-// ---------------------------------------------------------------------------
-
-/// One JSON scalar as the decoder met it, text borrowed from the body when
-/// it holds no escape (no allocation for a timestamp, an enumeration or a
-/// known key; serde's own `Cow<str>` always allocates). Hand-written, as
-/// the readers below take several JSON types for one field, and a number's
-/// exact text.
-enum Scalar<'de> {
-    Null,
-    Bool(bool),
-    Str(Cow<'de, str>),
-    Int(i128),
-    /// A number that is not an `i64`/`u64`, as its exact text: with
-    /// serde_json's `arbitrary_precision` it arrives as a private one-entry
-    /// map (`visit_map`); a real JSON object there is not a number.
-    Number(String),
-    /// Only from a deserializer with no literal text to give, such as
-    /// `serde_json::from_value`.
-    Float(f64),
-}
-
-/// Reads a [`Scalar`]; the text names what the field takes, for the
-/// "invalid type" error of anything else.
-struct Read(&'static str);
-
-impl<'de> DeserializeSeed<'de> for Read {
-    type Value = Scalar<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Read {
-    type Value = Scalar<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Int(v.into()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Int(v.into()))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Int(v))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Scalar<'de>, E> {
-        Ok(i128::try_from(v).map_or_else(|_| Scalar::Number(v.to_string()), Scalar::Int))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Float(v))
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Owned(v)))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
-        let not_number = || de::Error::invalid_type(de::Unexpected::Map, &self);
-        match map.next_key_seed(Read("a number"))? {
-            Some(Scalar::Str(k)) if k == "$serde_json::private::Number" => {}
-            _ => return Err(not_number()),
-        }
-        match map.next_value_seed(Read("a number"))? {
-            Scalar::Str(t) if t.parse::<serde_json::Number>().is_ok() => {
-                Ok(Scalar::Number(t.into_owned()))
-            }
-            _ => Err(not_number()),
-        }
-    }
-}
-
-impl<'de> Scalar<'de> {
-    fn read<D: Deserializer<'de>>(d: D, expecting: &'static str) -> Result<Self, D::Error> {
-        Read(expecting).deserialize(d)
-    }
-
-    /// The "invalid type" error for this value where `expecting` was wanted.
-    fn invalid<E: de::Error>(&self, expecting: &'static str) -> E {
-        let unexpected = match self {
-            Scalar::Null => de::Unexpected::Unit,
-            Scalar::Bool(b) => de::Unexpected::Bool(*b),
-            Scalar::Str(s) => de::Unexpected::Str(s),
-            Scalar::Int(v) => match i64::try_from(*v) {
-                Ok(v) if v < 0 => de::Unexpected::Signed(v),
-                _ => de::Unexpected::Unsigned(u64::try_from(*v).unwrap_or(u64::MAX)),
-            },
-            Scalar::Number(_) | Scalar::Float(_) => de::Unexpected::Other("a number"),
-        };
-        E::invalid_type(unexpected, &expecting)
-    }
-
-    /// A string or `null` (`None`): what a key, a timestamp or an enum takes.
-    fn text<E: de::Error>(self, expecting: &'static str) -> Result<Option<Cow<'de, str>>, E> {
-        match self {
-            Scalar::Null => Ok(None),
-            Scalar::Str(s) => Ok(Some(s)),
-            other => Err(other.invalid(expecting)),
-        }
-    }
-}
-
-/// `` `text` is why ``, the text shortened and without the client's secrets.
-fn bad<E: de::Error>(text: &str, why: &str) -> E {
-    E::custom(format_args!("`{}` is {why}", shown(text)))
-}
-
-/// An optional amount (see [`Money`]); `""` and `null` are `None`.
-struct OptMoney(Option<Money>);
-
-impl<'de> Deserialize<'de> for OptMoney {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const EXPECTING: &str = "a decimal amount as a string or number";
-        let money = match Scalar::read(d, EXPECTING)? {
-            Scalar::Null => None,
-            Scalar::Str(s) if s.is_empty() => None,
-            Scalar::Str(s) => Some(Money::new(s).map_err(de::Error::custom)?),
-            Scalar::Int(v) => Some(Money(v.to_string())),
-            Scalar::Number(text) => Some(Money(exact_decimal(&text).map_err(|e| match e {
-                NumberError::OutOfRange => bad(&text, "out of range for an amount"),
-                NumberError::Malformed => bad(&text, "not a decimal amount"),
-            })?)),
-            // NaN and infinities come out as `NaN`/`inf`, refused by `Money::new`;
-            // Rust's Display for f64 is the shortest round-trip decimal, no exponent.
-            Scalar::Float(v) => Some(Money::new(v.to_string()).map_err(de::Error::custom)?),
-            other => return Err(other.invalid(EXPECTING)),
-        };
-        Ok(OptMoney(money))
-    }
-}
-
-/// An optional whole, non-negative number: an integer, an integral float, or a
-/// string of digits; `null` and `""` are `None`. A number is read exactly
-/// from its text, so `60.0` and `6e1` are 60, `2.5` is refused.
-struct OptCount(Option<u64>);
-
-impl<'de> Deserialize<'de> for OptCount {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const EXPECTING: &str = "a whole non-negative number or null";
-        let count = match Scalar::read(d, EXPECTING)? {
-            Scalar::Null => None,
-            Scalar::Int(v) if v < 0 => return Err(bad(&v.to_string(), "negative")),
-            Scalar::Int(v) => Some(u64::try_from(v).map_err(|_| bad(&v.to_string(), "too large"))?),
-            Scalar::Number(text) => Some(whole(&text)?),
-            Scalar::Float(v) if v < 0.0 => return Err(bad(&v.to_string(), "negative")),
-            // Up to 2^53, where every whole float is exact.
-            Scalar::Float(v) if v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 => Some(v as u64),
-            Scalar::Float(v) => return Err(bad(&v.to_string(), "not a whole number")),
-            Scalar::Str(s) => match s.trim() {
-                "" => None,
-                t if t.bytes().all(|b| b.is_ascii_digit()) => {
-                    Some(t.parse().map_err(|_| bad(t, "too large"))?)
-                }
-                t if t.starts_with('-') => return Err(bad(t, "negative")),
-                t => return Err(bad(t, "not a whole number")),
-            },
-            other => return Err(other.invalid(EXPECTING)),
-        };
-        Ok(OptCount(count))
-    }
-}
-
-/// A JSON number's exact text as a whole, non-negative number.
-fn whole<E: de::Error>(text: &str) -> Result<u64, E> {
-    let decimal = exact_decimal(text).map_err(|e| match e {
-        NumberError::OutOfRange => bad(text, "out of range"),
-        NumberError::Malformed => bad(text, "not a whole number"),
-    })?;
-    let (negative, unsigned) = match decimal.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, decimal.as_str()),
-    };
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    if negative && !unsigned.bytes().all(|b| b == b'0' || b == b'.') {
-        return Err(bad(text, "negative"));
-    }
-    if !frac.bytes().all(|b| b == b'0') {
-        return Err(bad(text, "not a whole number"));
-    }
-    int.parse().map_err(|_| bad(text, "too large"))
-}
-
-/// An optional timestamp: `null` and `""` (or blanks) are `None`; anything
-/// else must parse (see [`crate::time::parse_timestamp`]).
-struct OptTime(Option<DateTime<Utc>>);
-
-impl<'de> Deserialize<'de> for OptTime {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const EXPECTING: &str = "a timestamp string or null";
-        match Scalar::read(d, EXPECTING)?.text(EXPECTING)? {
-            Some(s) if !s.trim().is_empty() => parse_timestamp(&s)
-                .map(|t| OptTime(Some(t)))
-                .map_err(de::Error::custom),
-            _ => Ok(OptTime(None)),
-        }
-    }
-}
-
-/// An optional enumeration: `null` and `""` are `None`, unknown text `Other`.
-struct OptEnum<T>(Option<T>);
-
-impl<'de, T: From<Cow<'de, str>>> Deserialize<'de> for OptEnum<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = Scalar::read(d, "a string or null")?.text("a string or null")?;
-        Ok(OptEnum(text.filter(|s| !s.is_empty()).map(T::from)))
-    }
 }
 
 /// Writes an optional timestamp as the API does; `None` is `null`.
 fn api_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&format_record(*t)),
+        Some(t) => s.serialize_str(&crate::time::format_record(*t)),
         None => s.serialize_unit(),
     }
 }
 
-/// Writes the `extra` fields whose names `known` does not hold: a known name
+/// Writes the `extra` fields whose names `R` does not model: a known name
 /// put into `extra` by hand would write its key twice; the typed field wins.
-fn unknown_only<S: Serializer>(
-    extra: &Map<String, Value>,
-    known: &[&str],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_map(extra.iter().filter(|(k, _)| !known.contains(&k.as_str())))
+fn unknown_only<R: Record, S: Serializer>(m: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(m.iter().filter(|(k, _)| !R::FIELDS.contains(&k.as_str())))
 }
 
-// ---------------------------------------------------------------------------
-// Enumerations
-// ---------------------------------------------------------------------------
+// `Serialize` is derived. `Deserialize` is one generic hand-written
+// `visit_map` ([`RecordVisitor`]) over each record's table of fields
+// ([`record!`]), not derived, because derive cannot keep what this crate
+// promises: unknown fields read within the decode budget (see [`Extra`]),
+// the order the fields arrived in ([`Call::received`]), and duplicate keys
+// decided deliberately: the last value of a key wins, as in most JSON
+// readers, and every value is checked (derive refuses a known key sent
+// twice and keeps the last unknown one).
 
-/// The API enumerations: the spellings are listed once, here, and shared
-/// with [`crate::query`] through `ALLOWED`. A macro rather than
-/// `#[derive(Deserialize)]` with `#[serde(other)]`, which drops the unknown
-/// text this crate keeps in `Other`.
-macro_rules! api_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $s:literal ),+ $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A value this crate does not know (yet), kept verbatim.
-            Other(String),
-        }
+/// A record read from a JSON object by [`RecordVisitor`].
+trait Record: Sized {
+    /// The API names of the modelled fields, in the order they are written.
+    const FIELDS: &'static [&'static str];
+    /// What the record is, for the "invalid type" error of anything else.
+    const EXPECTING: &'static str;
+    /// Reads the value of `key` if it names a modelled field: its index in `FIELDS`.
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<Option<usize>, A::Error>;
+    /// The fields not modelled.
+    fn extra_mut(&mut self) -> &mut Map<String, Value>;
+    /// Notes that a field arrived: an index of `FIELDS`, or
+    /// [`ReceivedOrder::EXTRA`] plus an index of `extra`.
+    fn arrived(&mut self, _at: usize) {}
+    /// Checks the record once every field is read.
+    fn finish<E: de::Error>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+}
 
-        impl $name {
-            /// The documented values, in the API's exact spelling.
-            pub const ALLOWED: &'static [&'static str] = &[$($s),+];
-
-            /// The value as the API spells it.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( $name::$variant => $s, )+
-                    $name::Other(s) => s,
-                }
+/// Implements a [`Record`] from its table of modelled fields, in the
+/// struct's order (which [`Call::FIELDS`] and [`ReceivedOrder`] index): a
+/// field's Rust name is its API name, and its type's `FieldValue` says how
+/// it is read.
+macro_rules! record {
+    ($name:ident, $what:literal, [$($f:ident),+ $(,)?] $($more:tt)*) => {
+        impl Record for $name {
+            const FIELDS: &'static [&'static str] = &[$(stringify!($f)),+];
+            const EXPECTING: &'static str = $what;
+            fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<Option<usize>, A::Error> {
+                #[allow(non_camel_case_types)]
+                enum Index { $($f),+ }
+                Ok(Some(match key {
+                    $(stringify!($f) => { self.$f = field(map)?; Index::$f as usize })+
+                    _ => return Ok(None),
+                }))
             }
-
-            /// Reads the API spelling (case-sensitive); any other text is `Other`.
-            pub fn parse(s: &str) -> Self {
-                Self::from(Cow::Borrowed(s))
+            fn extra_mut(&mut self) -> &mut Map<String, Value> {
+                &mut self.extra
             }
-        }
-
-        impl From<Cow<'_, str>> for $name {
-            fn from(s: Cow<'_, str>) -> Self {
-                match &*s {
-                    $( $s => $name::$variant, )+
-                    _ => $name::Other(s.into_owned()),
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = Infallible;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Ok($name::parse(s))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
+            $($more)*
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Cow::<str>::deserialize(d).map($name::from)
+                d.deserialize_map(RecordVisitor($name::default()))
             }
         }
     };
 }
 
-api_enum! {
-    /// `call_direction`: who placed the call.
-    CallDirection {
-        /// `inbound`: from the carrier network to the trunk.
-        Inbound => "inbound",
-        /// `outbound`: from the trunk to the carrier network.
-        Outbound => "outbound",
+/// Reads a [`Record`]: each modelled field by its type, every other into
+/// `extra` within the decode budget (the last of a key sent twice wins, at
+/// the first one's place).
+struct RecordVisitor<R>(R);
+
+impl<'de, R: Record> Visitor<'de> for RecordVisitor<R> {
+    type Value = R;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(R::EXPECTING)
     }
-}
-
-api_enum! {
-    /// `hangup_source`: which side ended the call.
-    HangupSource {
-        /// `customer`: the customer's side of the trunk.
-        Customer => "customer",
-        /// `carrier`: the carrier network.
-        Carrier => "carrier",
-        /// `zentrunk`: Plivo's trunking platform itself.
-        Zentrunk => "zentrunk",
-    }
-}
-
-api_enum! {
-    /// `stir_verification`: the STIR/SHAKEN verification result.
-    StirVerification {
-        /// `Verified`.
-        Verified => "Verified",
-        /// `Not Verified`.
-        NotVerified => "Not Verified",
-        /// `Not Applicable`.
-        NotApplicable => "Not Applicable",
-    }
-}
-
-api_enum! {
-    /// `transport_protocol`: the SIP signalling transport.
-    TransportProtocol {
-        /// `udp`.
-        Udp => "udp",
-        /// `tcp`.
-        Tcp => "tcp",
-        /// `tls`.
-        Tls => "tls",
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Records: Call, Meta, Page
-// ---------------------------------------------------------------------------
-//
-// `Serialize` is derived. `Deserialize` is one short hand-written `visit_map`
-// per record, not derived, because derive cannot keep what this crate
-// promises: unknown fields read within the decode budget (see [`Extra`]),
-// the order the fields arrived in ([`Call::received`]), and duplicate keys
-// decided deliberately: the last value of a key wins, as in most JSON
-// readers (derive refuses a known key sent twice and keeps the last unknown
-// one). The field values go through the small readers above.
-
-/// The next key of a record's map: one of `F`'s fields, or the name of another.
-fn next_key<'de, A: MapAccess<'de>, F>(
-    map: &mut A,
-    known: fn(&str) -> Option<F>,
-) -> Result<Option<Result<F, String>>, A::Error> {
-    let Some(key) = map.next_key_seed(Read("a field name"))? else {
-        return Ok(None);
-    };
-    let key = key.text("a field name")?.unwrap_or_default();
-    Ok(Some(known(&key).ok_or_else(|| key.into_owned())))
-}
-
-/// Reads an unknown field's value into `extra` (the last of a key sent
-/// twice wins, at the first one's place); whether the key is new.
-fn extra_entry<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    key: String,
-    extra: &mut Map<String, Value>,
-) -> Result<bool, A::Error> {
-    let v = in_field(map.next_value_seed(Extra), &key)?;
-    Ok(extra.insert(key, v).is_none())
-}
-
-/// A record's modelled fields, named once: the enumeration, its API names
-/// in order (what [`Call::received`] indexes) and the name lookup.
-macro_rules! fields {
-    ($name:ident { $($variant:ident => $api:literal),+ $(,)? }) => {
-        #[derive(Clone, Copy)]
-        enum $name { $($variant),+ }
-        impl $name {
-            const NAMES: &'static [&'static str] = &[$($api),+];
-            fn from_key(k: &str) -> Option<Self> {
-                match k { $($api => Some($name::$variant),)+ _ => None }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
+        let mut r = self.0;
+        while let Some(Key(key)) = map.next_key()? {
+            let read = r.read(&key, &mut map);
+            if let Some(i) = within(read, || key.to_string())? {
+                r.arrived(i);
+                continue;
+            }
+            let at = ReceivedOrder::EXTRA as usize + r.extra_mut().len();
+            let v = within(map.next_value_seed(Extra(None)), || key.to_string())?;
+            if r.extra_mut().insert(key.into_owned(), v).is_none() {
+                r.arrived(at);
             }
         }
-    };
+        r.finish()
+    }
 }
-
-fields!(CallField {
-    CallUuid => "call_uuid",
-    FromNumber => "from_number",
-    ToNumber => "to_number",
-    CallDirection => "call_direction",
-    CallDuration => "call_duration",
-    BillDuration => "bill_duration",
-    BilledDuration => "billed_duration",
-    InitiationTime => "initiation_time",
-    AnswerTime => "answer_time",
-    EndTime => "end_time",
-    HangupCauseName => "hangup_cause_name",
-    HangupCauseCode => "hangup_cause_code",
-    HangupSource => "hangup_source",
-    TotalRate => "total_rate",
-    TotalAmount => "total_amount",
-    TrunkDomain => "trunk_domain",
-    FromCountry => "from_country",
-    ToCountry => "to_country",
-    TransportProtocol => "transport_protocol",
-    Srtp => "srtp",
-    SecureTrunking => "secure_trunking",
-    SecureTrunkingRate => "secure_trunking_rate",
-    StirVerification => "stir_verification",
-    AttestationIndicator => "attestation_indicator",
-});
 
 /// One call detail record.
 ///
@@ -1004,7 +346,7 @@ pub struct Call {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attestation_indicator: Option<String>,
     /// Every other field the service sent, unchanged and in order.
-    #[serde(flatten, serialize_with = "call_extra")]
+    #[serde(flatten, serialize_with = "unknown_only::<Call, _>")]
     pub extra: Map<String, Value>,
     /// The order the service sent the fields in (see
     /// [`Call::received_names`]); empty for a record not decoded. Not part of
@@ -1012,6 +354,27 @@ pub struct Call {
     #[serde(skip)]
     pub received: ReceivedOrder,
 }
+
+record!(Call, "a call record object", [
+    call_uuid, from_number, to_number, call_direction, call_duration, bill_duration,
+    billed_duration, initiation_time, answer_time, end_time, hangup_cause_name,
+    hangup_cause_code, hangup_source, total_rate, total_amount, trunk_domain, from_country,
+    to_country, transport_protocol, srtp, secure_trunking, secure_trunking_rate,
+    stir_verification, attestation_indicator,
+]
+    fn arrived(&mut self, at: usize) {
+        // Beyond `u16::MAX`, the order of the first fields only.
+        if let Ok(at) = u16::try_from(at) {
+            self.received.0.push(at);
+        }
+    }
+    fn finish<E: de::Error>(self) -> Result<Self, E> {
+        match self.received.0.contains(&0) {
+            true => Ok(self),
+            false => Err(E::missing_field("call_uuid")),
+        }
+    }
+);
 
 /// The order in which a decoded [`Call`]'s fields arrived: for each field,
 /// the index of a known field in [`Call::FIELDS`], or
@@ -1035,7 +398,7 @@ impl PartialEq for ReceivedOrder {
 
 impl Call {
     /// The API names of the fields this type models, in the order they are written.
-    pub const FIELDS: &'static [&'static str] = CallField::NAMES;
+    pub const FIELDS: &'static [&'static str] = <Call as Record>::FIELDS;
 
     /// The API names of the fields as they were received, in order: known
     /// fields (present, null or `""`) and unmodelled ones, each once. For a
@@ -1054,28 +417,19 @@ impl Call {
             return Call::FIELDS.iter().copied().chain(extra).collect();
         }
         let mut out = Vec::with_capacity(self.received.0.len());
-        let mut seen_known = 0u32;
+        let mut extras_listed = 0;
         for &i in &self.received.0 {
-            if i >= ReceivedOrder::EXTRA {
-                if let Some(k) = extra.get(usize::from(i - ReceivedOrder::EXTRA)) {
-                    out.push(*k);
-                }
-            } else if let Some(k) = Call::FIELDS.get(usize::from(i)) {
-                // A known field sent twice is listed once.
-                if seen_known & (1 << i) == 0 {
-                    seen_known |= 1 << i;
-                    out.push(*k);
-                }
+            let name = match i.checked_sub(ReceivedOrder::EXTRA) {
+                Some(e) => extra.get(usize::from(e)).inspect(|_| extras_listed += 1),
+                None => Call::FIELDS.get(usize::from(i)),
+            };
+            // A known field sent twice is listed once.
+            if let Some(name) = name.filter(|n| i >= ReceivedOrder::EXTRA || !out.contains(*n)) {
+                out.push(*name);
             }
         }
         // Unmodelled fields beyond what the order could hold.
-        let recorded = self
-            .received
-            .0
-            .iter()
-            .filter(|&&i| i >= ReceivedOrder::EXTRA)
-            .count();
-        out.extend(extra.iter().skip(recorded));
+        out.extend(extra.iter().skip(extras_listed));
         out
     }
 
@@ -1092,187 +446,6 @@ impl Call {
             None | Some("") | Some("null") => None,
             Some(a) => Some(a),
         }
-    }
-}
-
-fn call_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-    unknown_only(extra, Call::FIELDS, s)
-}
-
-/// Reads the value of one modelled field of a [`Call`].
-fn read_call_field<'de, A: MapAccess<'de>>(
-    field: CallField,
-    map: &mut A,
-    c: &mut Call,
-    uuid: &mut Option<String>,
-) -> Result<(), A::Error> {
-    use CallField as F;
-    match field {
-        F::CallUuid => *uuid = Some(map.next_value()?),
-        F::FromNumber => c.from_number = map.next_value()?,
-        F::ToNumber => c.to_number = map.next_value()?,
-        F::CallDirection => c.call_direction = map.next_value::<OptEnum<_>>()?.0,
-        F::CallDuration => c.call_duration = map.next_value::<OptCount>()?.0,
-        F::BillDuration => c.bill_duration = map.next_value::<OptCount>()?.0,
-        F::BilledDuration => c.billed_duration = map.next_value::<OptCount>()?.0,
-        F::InitiationTime => c.initiation_time = map.next_value::<OptTime>()?.0,
-        F::AnswerTime => c.answer_time = map.next_value::<OptTime>()?.0,
-        F::EndTime => c.end_time = map.next_value::<OptTime>()?.0,
-        F::HangupCauseName => c.hangup_cause_name = map.next_value()?,
-        F::HangupCauseCode => c.hangup_cause_code = map.next_value::<OptCount>()?.0,
-        F::HangupSource => c.hangup_source = map.next_value::<OptEnum<_>>()?.0,
-        F::TotalRate => c.total_rate = map.next_value::<OptMoney>()?.0,
-        F::TotalAmount => c.total_amount = map.next_value::<OptMoney>()?.0,
-        F::TrunkDomain => c.trunk_domain = map.next_value()?,
-        F::FromCountry => c.from_country = map.next_value()?,
-        F::ToCountry => c.to_country = map.next_value()?,
-        F::TransportProtocol => c.transport_protocol = map.next_value::<OptEnum<_>>()?.0,
-        F::Srtp => c.srtp = map.next_value()?,
-        F::SecureTrunking => c.secure_trunking = map.next_value()?,
-        F::SecureTrunkingRate => c.secure_trunking_rate = map.next_value::<OptMoney>()?.0,
-        F::StirVerification => c.stir_verification = map.next_value::<OptEnum<_>>()?.0,
-        F::AttestationIndicator => c.attestation_indicator = map.next_value()?,
-    }
-    Ok(())
-}
-
-impl<'de> Deserialize<'de> for Call {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Call;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a call record object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Call, A::Error> {
-                let mut uuid: Option<String> = None;
-                let mut c = Call::default();
-                while let Some(key) = next_key(&mut map, CallField::from_key)? {
-                    let field = match key {
-                        Ok(field) => field,
-                        Err(k) => {
-                            let at = u16::try_from(c.extra.len())
-                                .ok()
-                                .and_then(|i| i.checked_add(ReceivedOrder::EXTRA));
-                            if extra_entry(&mut map, k, &mut c.extra)?
-                                && let Some(at) = at
-                            {
-                                c.received.0.push(at);
-                            }
-                            continue;
-                        }
-                    };
-                    c.received.0.push(field as u16);
-                    let name = CallField::NAMES[field as usize];
-                    in_field(read_call_field(field, &mut map, &mut c, &mut uuid), name)?;
-                }
-                c.call_uuid = uuid.ok_or_else(|| de::Error::missing_field("call_uuid"))?;
-                Ok(c)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Link and Meta
-// ---------------------------------------------------------------------------
-
-/// `meta.next` / `meta.previous`: where the next or previous page is, in
-/// whichever form the service used.
-///
-/// Today's API sends a path or URL, or `null`; older Zentrunk responses send
-/// booleans. Serializes back to the same JSON value (an absent key comes back
-/// as `null`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub enum Link {
-    /// `null`, or the key was absent: no such page.
-    #[default]
-    Null,
-    /// `""`: no such page.
-    Empty,
-    /// `true` / `false`: whether there is such a page (legacy responses).
-    Flag(bool),
-    /// A path or query, starting with `/` or `?` (`/v1/Account/.../?offset=20`).
-    Path(String),
-    /// An absolute `http://` or `https://` URL.
-    Url(String),
-    /// Any other non-empty string, kept verbatim.
-    Other(String),
-}
-
-impl Link {
-    /// Whether the link says there is such a page: `Flag(true)`, a path, a URL,
-    /// or any other non-empty string.
-    pub fn is_more(&self) -> bool {
-        match self {
-            Link::Null | Link::Empty => false,
-            Link::Flag(b) => *b,
-            Link::Path(_) | Link::Url(_) => true,
-            Link::Other(s) => !s.is_empty(),
-        }
-    }
-
-    /// The link's text for `Path`, `Url` and `Other`.
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Link::Path(s) | Link::Url(s) | Link::Other(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn classify(s: String) -> Link {
-        if s.is_empty() {
-            Link::Empty
-        } else if s.starts_with('/') || s.starts_with('?') {
-            Link::Path(s)
-        } else if s.starts_with("http://") || s.starts_with("https://") {
-            Link::Url(s)
-        } else {
-            Link::Other(s)
-        }
-    }
-}
-
-// Hand-written both ways: the variants are told apart by the text's
-// content, which `#[serde(untagged)]` cannot do (and it would write `Empty`
-// as `null`).
-impl Serialize for Link {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Link::Null => s.serialize_unit(),
-            Link::Empty => s.serialize_str(""),
-            Link::Flag(b) => s.serialize_bool(*b),
-            Link::Path(v) | Link::Url(v) | Link::Other(v) => s.serialize_str(v),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Link {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Link;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a URL, a path, a boolean or null")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Link, E> {
-                Ok(Link::classify(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Link, E> {
-                Ok(Link::classify(v))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Link, E> {
-                Ok(Link::Flag(v))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Link, E> {
-                Ok(Link::Null)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Link, E> {
-                Ok(Link::Null)
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
@@ -1298,62 +471,15 @@ pub struct Meta {
     /// The previous page.
     pub previous: Link,
     /// Every other key of `meta`, unchanged.
-    #[serde(flatten, serialize_with = "meta_extra")]
+    #[serde(flatten, serialize_with = "unknown_only::<Meta, _>")]
     pub extra: Map<String, Value>,
 }
 
-fields!(MetaField {
-    Limit => "limit",
-    Offset => "offset",
-    TotalCount => "total_count",
-    Next => "next",
-    Previous => "previous",
-});
-
-fn meta_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-    unknown_only(extra, MetaField::NAMES, s)
-}
-
-impl<'de> Deserialize<'de> for Meta {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Meta;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a meta object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Meta, A::Error> {
-                let mut m = Meta::default();
-                while let Some(key) = next_key(&mut map, MetaField::from_key)? {
-                    let field = match key {
-                        Ok(field) => field,
-                        Err(k) => {
-                            extra_entry(&mut map, k, &mut m.extra)?;
-                            continue;
-                        }
-                    };
-                    let read = &mut map;
-                    let r = match field {
-                        MetaField::Limit => read.next_value().map(|v: OptCount| m.limit = v.0),
-                        MetaField::Offset => read.next_value().map(|v: OptCount| m.offset = v.0),
-                        MetaField::TotalCount => {
-                            read.next_value().map(|v: OptCount| m.total_count = v.0)
-                        }
-                        MetaField::Next => read.next_value().map(|v| m.next = v),
-                        MetaField::Previous => read.next_value().map(|v| m.previous = v),
-                    };
-                    in_field(r, MetaField::NAMES[field as usize])?;
-                }
-                Ok(m)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Page
-// ---------------------------------------------------------------------------
+record!(
+    Meta,
+    "a meta object",
+    [limit, offset, total_count, next, previous]
+);
 
 /// One page of a list response: `{"api_id", "meta", "objects"}`.
 ///
@@ -1369,22 +495,69 @@ pub struct Page {
     /// The call records on this page.
     pub objects: Vec<Call>,
     /// Every other top-level key, unchanged.
-    #[serde(flatten, serialize_with = "page_extra")]
+    #[serde(flatten, serialize_with = "unknown_only::<PageReader, _>")]
     pub extra: Map<String, Value>,
 }
 
-fields!(PageField {
-    ApiId => "api_id",
-    Meta => "meta",
-    Objects => "objects",
-});
-
-fn page_extra<S: Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-    unknown_only(extra, PageField::NAMES, s)
+/// A page as it is read: with `max`, an `objects` element beyond `max`
+/// stops the decode there (skipped, not built, to know it is there).
+#[derive(Default)]
+struct PageReader {
+    page: Page,
+    max: Option<usize>,
+    arrived: [bool; 3],
 }
 
-/// The `objects` array. With `max`, an element beyond `max` stops the
-/// decode there (skipped, not built, to know it is there).
+impl Record for PageReader {
+    const FIELDS: &'static [&'static str] = &["api_id", "meta", "objects"];
+    const EXPECTING: &'static str = "a page object {api_id, meta, objects}";
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<Option<usize>, A::Error> {
+        let p = &mut self.page;
+        match key {
+            "api_id" => p.api_id = field(map)?,
+            "meta" => p.meta = map.next_value()?,
+            "objects" => p.objects = map.next_value_seed(Objects { max: self.max })?,
+            _ => return Ok(None),
+        }
+        Ok(Self::FIELDS.iter().position(|f| *f == key))
+    }
+    fn extra_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.page.extra
+    }
+    fn arrived(&mut self, at: usize) {
+        if let Some(seen) = self.arrived.get_mut(at) {
+            *seen = true;
+        }
+    }
+    fn finish<E: de::Error>(self) -> Result<Self, E> {
+        match self.arrived {
+            [_, false, _] => Err(E::custom("`meta` is missing")),
+            [_, _, false] => Err(E::custom("`objects` is missing")),
+            _ => Ok(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Page {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_page(d, None)
+    }
+}
+
+/// Reads a page; with `max`, at most that many objects (see [`PageReader`]).
+fn read_page<'de, D: Deserializer<'de>>(d: D, max: Option<usize>) -> Result<Page, D::Error> {
+    let reader = PageReader {
+        max,
+        ..PageReader::default()
+    };
+    d.deserialize_map(RecordVisitor(reader)).map(|r| r.page)
+}
+
+/// The `objects` array, with at most `max` elements.
 struct Objects {
     max: Option<usize>,
 }
@@ -1405,11 +578,9 @@ impl<'de> Visitor<'de> for Objects {
         let hint = seq.size_hint().unwrap_or(0).min(1024);
         let mut out = Vec::with_capacity(self.max.map_or(hint, |m| hint.min(m)));
         loop {
-            if let Some(max) = self.max
-                && out.len() >= max
-            {
-                let next = seq.next_element::<de::IgnoredAny>();
-                if within(next, || Segment::Index(out.len()))?.is_none() {
+            let index = || format!("[{}]", out.len());
+            if let Some(max) = self.max.filter(|&m| out.len() >= m) {
+                if within(seq.next_element::<de::IgnoredAny>(), index)?.is_none() {
                     return Ok(out);
                 }
                 let msg = format!(
@@ -1419,7 +590,7 @@ impl<'de> Visitor<'de> for Objects {
                 crate::response::stop(msg.clone());
                 return Err(de::Error::custom(msg));
             }
-            match within(seq.next_element::<Call>(), || Segment::Index(out.len()))? {
+            match within(seq.next_element::<Call>(), index)? {
                 Some(c) => out.push(c),
                 None => return Ok(out),
             }
@@ -1427,49 +598,9 @@ impl<'de> Visitor<'de> for Objects {
     }
 }
 
-/// Reads a page; with `max`, at most that many objects (see [`Objects`]).
-struct PageVisitor {
-    max: Option<usize>,
-}
-
-impl<'de> Deserialize<'de> for Page {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(PageVisitor { max: None })
-    }
-}
-
-impl<'de> Visitor<'de> for PageVisitor {
-    type Value = Page;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a page object {api_id, meta, objects}")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
-        let (mut api_id, mut meta, mut objects) = (None, None, None);
-        let mut extra = Map::new();
-        while let Some(key) = next_key(&mut map, PageField::from_key)? {
-            match key {
-                Ok(PageField::ApiId) => api_id = in_field(map.next_value(), "api_id")?,
-                Ok(PageField::Meta) => meta = Some(in_field(map.next_value(), "meta")?),
-                Ok(PageField::Objects) => {
-                    let seed = Objects { max: self.max };
-                    objects = Some(in_field(map.next_value_seed(seed), "objects")?)
-                }
-                Err(k) => {
-                    extra_entry(&mut map, k, &mut extra)?;
-                }
-            }
-        }
-        Ok(Page {
-            api_id,
-            meta: meta.ok_or_else(|| de::Error::custom("`meta` is missing"))?,
-            objects: objects.ok_or_else(|| de::Error::custom("`objects` is missing"))?,
-            extra,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::value::{NumberError, exact_decimal};
     use super::*;
     use crate::Error;
 
@@ -1665,6 +796,10 @@ mod tests {
         );
         let e: TransportProtocol = serde_json::from_str(r#""tls""#).unwrap();
         assert_eq!(e, TransportProtocol::Tls);
+        // Standalone (derived): unknown text is kept both ways.
+        let e: CallDirection = serde_json::from_str(r#""sideways""#).unwrap();
+        assert_eq!(e, CallDirection::Other("sideways".into()));
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#""sideways""#);
         assert_eq!(
             serde_json::to_string(&HangupSource::Zentrunk).unwrap(),
             r#""zentrunk""#
@@ -1695,6 +830,13 @@ mod tests {
             assert!(m.contains("is not a decimal amount"), "{bad}: {m}");
         }
         assert!(Money::new("12.340").is_ok());
+        // Standalone: the same reading as in a record; empty is an error.
+        let m: Money = serde_json::from_str("1.50e-3").unwrap();
+        assert_eq!(m.as_str(), "0.00150");
+        let m: Money = serde_json::from_str(r#""0.00260""#).unwrap();
+        assert_eq!(m.as_str(), "0.00260");
+        let e = serde_json::from_str::<Money>(r#""""#).unwrap_err();
+        assert!(e.to_string().contains("empty amount"), "{e}");
         assert_eq!("7".parse::<Money>().unwrap().to_string(), "7");
     }
 
@@ -2015,6 +1157,19 @@ mod tests {
         assert!(m.starts_with("srtp: invalid type"), "{m}");
         let m = call_err(r#"{"call_uuid": 5}"#);
         assert!(m.starts_with("call_uuid: invalid type"), "{m}");
+        // An array or object in a modelled field is refused at its first byte.
+        let m = call_err(r#"{"call_uuid": [1, 2]}"#);
+        assert!(
+            m.starts_with(
+                "call_uuid: invalid type: sequence, expected a string at line 1 column 15"
+            ),
+            "{m}"
+        );
+        let m = call_err(r#"{"call_uuid": "u", "end_time": {"a": 1}}"#);
+        assert!(
+            m.starts_with("end_time: invalid type: map, expected a timestamp"),
+            "{m}"
+        );
 
         let m = page_err(br#"{"meta": {}, "objects": {"call_uuid": "a"}}"#);
         assert!(
@@ -2082,6 +1237,14 @@ mod tests {
         let again: Call =
             serde_json::from_str(&serde_json::to_string(&call(json)).unwrap()).unwrap();
         assert_eq!(again, call(json));
+    }
+
+    #[test]
+    fn escaped_keys_are_read_like_plain_ones() {
+        let c = call(r#"{"call_\u0075uid": "u", "re\u0067ion": 1, "srtp": true}"#);
+        assert_eq!(c.call_uuid, "u");
+        assert_eq!(c.extra["region"], 1);
+        assert_eq!(c.received_names(), ["call_uuid", "region", "srtp"]);
     }
 
     #[test]
