@@ -691,4 +691,48 @@ mod tests {
             Err(GiveUp::Paused(_))
         ));
     }
+
+    #[test]
+    fn requests_per_second_is_requests_over_the_active_time() {
+        let s = RateStats {
+            requests: 10,
+            active: 4 * S,
+            ..RateStats::default()
+        };
+        assert_eq!(s.requests_per_second(), 2.5);
+        // Sent but not answered yet: no active time, no rate.
+        let s = RateStats {
+            requests: 3,
+            ..RateStats::default()
+        };
+        assert_eq!(s.requests_per_second(), 0.0);
+    }
+
+    #[test]
+    fn a_permit_answered_429_pauses_everyone_and_counts_it() {
+        let l = RateLimiter::new(10, 5 * S);
+        let (p, _) = l.acquire_by(None, None).unwrap();
+        let until = Instant::now() + 3600 * S;
+        p.rate_limited(until);
+        assert_eq!(l.try_acquire(Instant::now()), Err(Wait::Paused(until)));
+        let s = l.stats();
+        assert_eq!((s.requests, s.answered_429), (1, 1));
+    }
+
+    #[test]
+    fn a_dropped_permit_counts_as_answered_once() {
+        // One slot per hour: a permit dropped unanswered is answered (its
+        // slot is held for `per`), not still in flight.
+        let l = RateLimiter::new(1, 3600 * S);
+        let (p, _) = l.acquire_by(None, None).unwrap();
+        drop(p);
+        assert!(matches!(l.try_acquire(Instant::now()), Err(Wait::Until(_))));
+        // Two slots: one answered permit holds one of them, not two (its
+        // drop after `answered` does not answer again). Sends are spaced by
+        // 3600 s / (4 × 2) = 450 s.
+        let l = RateLimiter::new(2, 3600 * S);
+        let (p, _) = l.acquire_by(None, None).unwrap();
+        p.answered();
+        assert!(l.try_acquire(Instant::now() + 450 * S).is_ok());
+    }
 }
