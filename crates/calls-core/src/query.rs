@@ -28,7 +28,6 @@
 //! assert_eq!(CallQuery::from_query_string(&q.to_query_string()).unwrap(), q);
 //! ```
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -73,10 +72,7 @@ pub const MAX_NUMBER_DIGITS: usize = 20;
 
 /// The paging arguments, refused as filters.
 const PAGING_NAMES: &[&str] = &["limit", "offset"];
-
-/// The message of a time finer than the API's precision.
 const FINER_THAN_MICROS: &str = "finer than a microsecond; the API takes at most 6 fraction digits";
-/// The message of an `end_time` whose year the API cannot take.
 const YEARS: &str = "out of range: the year must be 1970..=9999";
 
 /// A comparison form of a range filter: exact, or with the suffix `__gt`,
@@ -275,7 +271,6 @@ fn end_time_name(c: Cmp) -> &'static str {
     Field::EndTime(c).name()
 }
 
-/// A validation error of `field`.
 fn invalid<T>(field: &str, message: impl Into<String>) -> Result<T> {
     Err(Error::validation(field, message))
 }
@@ -306,37 +301,32 @@ fn shown(s: &str) -> String {
 /// The checks every value gets: not empty, no control characters, not too long.
 fn check_text(field: &str, value: &str) -> Result<()> {
     let len = value.len();
-    if value.trim().is_empty() {
-        invalid(field, "must not be empty")
+    let message = if value.trim().is_empty() {
+        "must not be empty".to_owned()
     } else if value.chars().any(char::is_control) {
-        invalid(field, "control characters are not allowed")
+        "control characters are not allowed".to_owned()
     } else if len > MAX_VALUE_LEN {
-        invalid(
-            field,
-            format!("must be at most {MAX_VALUE_LEN} bytes long (got {len})"),
-        )
+        format!("must be at most {MAX_VALUE_LEN} bytes long (got {len})")
     } else {
-        Ok(())
-    }
+        return Ok(());
+    };
+    invalid(field, message)
 }
 
 /// A phone-number filter as stored: 1 to 20 ASCII digits.
 fn check_digits(field: &str, digits: &str) -> Result<()> {
     let len = digits.len();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        let shown = shown(digits);
-        invalid(
-            field,
-            format!("`{shown}` must be digits, optionally with a leading +"),
+    let message = if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!(
+            "`{}` must be digits, optionally with a leading +",
+            shown(digits)
         )
     } else if len > MAX_NUMBER_DIGITS {
-        invalid(
-            field,
-            format!("must be at most {MAX_NUMBER_DIGITS} digits (got {len})"),
-        )
+        format!("must be at most {MAX_NUMBER_DIGITS} digits (got {len})")
     } else {
-        Ok(())
-    }
+        return Ok(());
+    };
+    invalid(field, message)
 }
 
 /// Strips one leading `+` from a phone number.
@@ -361,17 +351,16 @@ fn check_choice(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
 }
 
 fn parse_count(field: &str, value: &str) -> Result<u64> {
-    let (shown, max) = (shown(value), u64::MAX);
-    match value.parse::<u64>() {
-        _ if !value.bytes().all(|b| b.is_ascii_digit()) => {
-            invalid(field, format!("`{shown}` must be a non-negative integer"))
-        }
-        Ok(v) => Ok(v),
-        Err(_) => invalid(
-            field,
-            format!("`{shown}` must be a non-negative integer no larger than {max}"),
-        ),
-    }
+    let shown = shown(value);
+    let message = match value.parse::<u64>() {
+        _ if !value.bytes().all(|b| b.is_ascii_digit()) => "",
+        Ok(v) => return Ok(v),
+        Err(_) => " no larger than 18446744073709551615", // u64::MAX
+    };
+    invalid(
+        field,
+        format!("`{shown}` must be a non-negative integer{message}"),
+    )
 }
 
 fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>> {
@@ -400,29 +389,17 @@ fn check_range<T: Ord>(
                 continue;
             };
             let (lo_incl, hi_incl) = (lo_cmp.is_inclusive(), hi_cmp.is_inclusive());
-            let empty = match lo.cmp(hi) {
-                Ordering::Greater => true,
-                Ordering::Equal => !(lo_incl && hi_incl),
-                Ordering::Less => !lo_incl && !hi_incl && adjacent(lo, hi),
-            };
-            if !empty || lo_cmp == hi_cmp {
+            let meet = lo < hi && (lo_incl || hi_incl || !adjacent(lo, hi));
+            if meet || (lo == hi && lo_incl && hi_incl) {
                 continue;
             }
             let (lo_name, hi_name, lo, hi) = (name(lo_cmp), name(hi_cmp), show(lo), show(hi));
-            let (field, message) = match (lo_cmp, hi_cmp) {
-                (_, Cmp::Eq) => (
-                    lo_name,
-                    format!("exact {hi_name}={hi} is excluded by {lo_name}={lo}"),
-                ),
-                (Cmp::Eq, _) => (
-                    hi_name,
-                    format!("exact {lo_name}={lo} is excluded by {hi_name}={hi}"),
-                ),
-                _ => (
-                    hi_name,
-                    format!("{lo_name}={lo} and {hi_name}={hi} match no {kind}"),
-                ),
+            let message = match (lo_cmp, hi_cmp) {
+                (_, Cmp::Eq) => format!("exact {hi_name}={hi} is excluded by {lo_name}={lo}"),
+                (Cmp::Eq, _) => format!("exact {lo_name}={lo} is excluded by {hi_name}={hi}"),
+                _ => format!("{lo_name}={lo} and {hi_name}={hi} match no {kind}"),
             };
+            let field = if hi_cmp == Cmp::Eq { lo_name } else { hi_name };
             return invalid(field, format!("empty range: {message}"));
         }
     }
@@ -620,19 +597,15 @@ impl CallQuery {
                 .upper_form()
                 .map_or(Ok(()), |(_, c)| invalid(end_time_name(c), needs));
         };
-        let lo_name = end_time_name(lo_cmp);
-        let earliest = policy.earliest(now);
+        let (lo_name, earliest) = (end_time_name(lo_cmp), policy.earliest(now));
         if *lo < earliest {
-            return Err(Error::validation(
-                lo_name,
-                format!(
-                    "{} is older than the service keeps records: the earliest allowed is {} \
-                     (retention_days = {})",
-                    format_api(*lo),
-                    format_api(earliest),
-                    policy.retention_days
-                ),
-            ));
+            let (lo, earliest, days) =
+                (format_api(*lo), format_api(earliest), policy.retention_days);
+            let message = format!(
+                "{lo} is older than the service keeps records: the earliest allowed is {earliest} \
+                 (retention_days = {days})"
+            );
+            return invalid(lo_name, message);
         }
         let (hi, hi_name) = match b.upper_form() {
             Some((hi, hi_cmp)) => (*hi, end_time_name(hi_cmp)),
@@ -640,15 +613,12 @@ impl CallQuery {
         };
         let width = hi - *lo;
         if width > policy.max_range() {
-            let days = width.num_seconds() as f64 / 86_400.0;
-            return Err(Error::validation(
-                hi_name,
-                format!(
-                    "the end_time range spans {days:.2} days, wider than one request may ask for \
-                     (max_range_days = {}): split it into windows",
-                    policy.max_range_days
-                ),
-            ));
+            let (days, max) = (width.num_seconds() as f64 / 86_400.0, policy.max_range_days);
+            let message = format!(
+                "the end_time range spans {days:.2} days, wider than one request may ask for \
+                 (max_range_days = {max}): split it into windows"
+            );
+            return invalid(hi_name, message);
         }
         Ok(())
     }
@@ -1184,6 +1154,53 @@ mod tests {
             .bill_duration(Cmp::Lt, 6)
             .validate()
             .unwrap();
+    }
+
+    #[test]
+    fn validate_rejects_years_outside_1970_to_9999() {
+        let (field, msg) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Lt, ts("1969-12-31 23:59:59"))
+                .validate(),
+        );
+        assert_eq!(field, "end_time__lt");
+        assert_has(&msg, &["the year must be 1970..=9999"]);
+        let (field, _) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Gte, ts("2026-11-01 00:00"))
+                .end_time(Cmp::Gt, DateTime::<Utc>::MAX_UTC)
+                .validate(),
+        );
+        assert_eq!(field, "end_time__gt");
+        CallQuery::new()
+            .end_time(Cmp::Gte, ts("1970-01-01 00:00"))
+            .end_time(Cmp::Lte, ts("9999-12-31 23:59:59.999999"))
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn end_times_finer_than_a_microsecond() {
+        let t = ts("2026-11-01 00:00");
+        let finer = t + chrono::Duration::nanoseconds(999);
+        // The typed builder truncates to the microsecond.
+        let q = CallQuery::new().end_time(Cmp::Gt, finer);
+        assert_eq!(q.end_time_bounds().gt, Some(t));
+        // Bounds given whole keep it, and validate names the form.
+        let b = Bounds {
+            gte: Some(ts("2026-10-31 00:00")),
+            lt: Some(finer),
+            ..Bounds::default()
+        };
+        let (field, msg) = fail(CallQuery::new().with_end_time(b).validate());
+        assert_eq!(field, "end_time__lt");
+        assert_has(&msg, &["finer than a microsecond", "6 fraction digits"]);
+        let micro = t + chrono::Duration::microseconds(1);
+        let b = Bounds {
+            lt: Some(micro),
+            ..Bounds::default()
+        };
+        CallQuery::new().with_end_time(b).validate().unwrap();
     }
 
     // ---- validate_window(): one request against the service's policy ----
