@@ -146,9 +146,8 @@ impl<T> Bounds<T> {
 
     /// The first form (in [`Cmp::ALL`] order) whose value is `bad`.
     fn find(&self, bad: impl Fn(&T) -> bool) -> Option<Cmp> {
-        Cmp::ALL
-            .into_iter()
-            .find(|c| self.get(*c).is_some_and(&bad))
+        let mut forms = Cmp::ALL.into_iter();
+        forms.find(|c| self.get(*c).is_some_and(&bad))
     }
 }
 
@@ -185,19 +184,17 @@ impl<T: Ord + Clone> Bounds<T> {
 
 /// The filters of one request to the call-records API.
 ///
-/// Build it with the typed, consuming methods ([`CallQuery::from_number`],
-/// [`CallQuery::end_time`], ...) or by parameter name with
-/// [`CallQuery::set`]. A typed method keeps a bad value as given (it is
-/// encoded as such, never spliced into another parameter) and
-/// [`CallQuery::validate`] reports the first one; `set` refuses it at once.
+/// Build it with the typed, consuming methods ([`CallQuery::from_number`], ...)
+/// or by parameter name with [`CallQuery::set`]. A typed method keeps a bad
+/// value as given (encoded as such, never spliced into another parameter) for
+/// [`CallQuery::validate`] to report; `set` refuses it at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallQuery {
     /// The filters but the two ranges, as the API takes them.
     text: BTreeMap<Field, String>,
     bill_duration: Bounds<u64>,
     end_time: Bounds<DateTime<Utc>>,
-    /// The field and message of the first bad value given to a typed method,
-    /// for `validate`.
+    /// The first bad value given to a typed method (field, message).
     invalid: Option<(String, String)>,
 }
 
@@ -217,14 +214,11 @@ enum Field {
 impl Field {
     /// Every field, in [`FILTER_NAMES`] order.
     fn all() -> impl Iterator<Item = Field> {
-        let first = [Field::FromNumber, Field::ToNumber, Field::CallDirection];
-        let last = [
-            Field::HangupCauseCode,
-            Field::HangupSource,
-            Field::StirVerification,
-        ];
-        (first.into_iter().chain(Cmp::ALL.map(Field::BillDuration)))
-            .chain(Cmp::ALL.map(Field::EndTime).into_iter().chain(last))
+        use Field::*;
+        let ranges = [Cmp::ALL.map(BillDuration), Cmp::ALL.map(EndTime)];
+        let last = [HangupCauseCode, HangupSource, StirVerification];
+        let first = [FromNumber, ToNumber, CallDirection].into_iter();
+        first.chain(ranges.into_iter().flatten()).chain(last)
     }
 
     /// The parameter name: the entry of [`FILTER_NAMES`] at this field's place.
@@ -240,10 +234,7 @@ impl Field {
             return Ok(f);
         }
         if PAGING_NAMES.iter().any(|p| p.eq_ignore_ascii_case(name)) {
-            return Err(Error::validation(
-                name,
-                "paging argument, not a filter: pass it to list_page",
-            ));
+            return invalid(name, "paging argument, not a filter: pass it to list_page");
         }
         let shown_name = shown(name);
         let message = match suggest(name) {
@@ -357,10 +348,8 @@ fn parse_count(field: &str, value: &str) -> Result<u64> {
         Ok(v) => return Ok(v),
         Err(_) => " no larger than 18446744073709551615", // u64::MAX
     };
-    invalid(
-        field,
-        format!("`{shown}` must be a non-negative integer{message}"),
-    )
+    let message = format!("`{shown}` must be a non-negative integer{message}");
+    invalid(field, message)
 }
 
 fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>> {
@@ -472,7 +461,6 @@ impl CallQuery {
     }
 
     /// Sets one filter by its API parameter name, checking the value at once.
-    ///
     /// On error the query is unchanged. `limit` and `offset` are refused:
     /// they are paging arguments of the fetch, not filters.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self> {
@@ -536,10 +524,8 @@ impl CallQuery {
     /// time finer than a microsecond is kept and reported by
     /// [`CallQuery::validate`].
     pub fn with_end_time(&self, b: Bounds<DateTime<Utc>>) -> CallQuery {
-        let mut q = CallQuery {
-            end_time: b,
-            ..self.clone()
-        };
+        let mut q = self.clone();
+        q.end_time = b;
         if let Some(c) = q.end_time.find(|t| to_micros(*t) != *t) {
             let e = (end_time_name(c).to_owned(), FINER_THAN_MICROS.to_owned());
             q.invalid.get_or_insert(e);
@@ -564,13 +550,8 @@ impl CallQuery {
             return Err(Error::validation("bill_duration__lt", message));
         }
         let adjacent = |lo: &u64, hi: &u64| lo.checked_add(1) == Some(*hi);
-        check_range(
-            |c| Field::BillDuration(c).name(),
-            "duration",
-            d,
-            u64::to_string,
-            adjacent,
-        )?;
+        let name = |c| Field::BillDuration(c).name();
+        check_range(name, "duration", d, u64::to_string, adjacent)?;
         let show = |t: &DateTime<Utc>| format_api(*t);
         check_range(end_time_name, "time", &self.end_time, show, |_, _| false)?;
         let old = self.end_time.find(|t| !(1970..=9999).contains(&t.year()));
@@ -593,9 +574,8 @@ impl CallQuery {
         let Some((lo, lo_cmp)) = b.lower_form() else {
             let needs = "an upper bound needs a lower bound (end_time__gte or end_time__gt): \
                          the service refuses it";
-            return b
-                .upper_form()
-                .map_or(Ok(()), |(_, c)| invalid(end_time_name(c), needs));
+            let upper = b.upper_form();
+            return upper.map_or(Ok(()), |(_, c)| invalid(end_time_name(c), needs));
         };
         let (lo_name, earliest) = (end_time_name(lo_cmp), policy.earliest(now));
         if *lo < earliest {
@@ -623,11 +603,8 @@ impl CallQuery {
         Ok(())
     }
 
-    /// The filters as API parameters, in a fixed order: `from_number`,
-    /// `to_number`, `call_direction`, `bill_duration` (exact, `__gt`, `__gte`,
-    /// `__lt`, `__lte`), `end_time` (same forms), `hangup_cause_code`,
-    /// `hangup_source`, `stir_verification`. Times are written by
-    /// [`format_api`] (UTC).
+    /// The filters as API parameters, in the order of [`FILTER_NAMES`]; times
+    /// are written by [`format_api`] (UTC).
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
         Field::all()
             .filter_map(|f| Some((f.name(), self.value(f)?)))
