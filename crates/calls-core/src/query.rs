@@ -1519,6 +1519,18 @@ mod tests {
         assert_eq!(b.get(Cmp::Lte), Some(&20));
         b.set(Cmp::Lte, None);
         assert_eq!(b.get(Cmp::Lte), None);
+        // The tightest upper bound is the smallest, whichever form holds it;
+        // on a tie the exclusive one.
+        let mut u: Bounds<u64> = Bounds::default();
+        u.set(Cmp::Lt, Some(20));
+        u.set(Cmp::Lte, Some(9));
+        assert_eq!(u.upper(), Some((9, true)));
+        u.set(Cmp::Lt, Some(9));
+        assert_eq!(u.upper(), Some((9, false)), "lt beats lte on a tie");
+        u.set(Cmp::Eq, Some(3));
+        assert_eq!(u.upper(), Some((3, true)));
+        u.set(Cmp::Gt, Some(1));
+        assert_eq!(u.lower(), Some((3, true)), "eq above gt is the lower bound");
         let mut e: Bounds<u64> = Bounds::default();
         e.set(Cmp::Eq, Some(7));
         assert_eq!(e.lower(), Some((7, true)));
