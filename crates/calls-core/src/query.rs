@@ -808,6 +808,19 @@ mod tests {
     }
 
     #[test]
+    fn suggestions_are_within_three_edits() {
+        // `to_num` is 3 insertions from `to_number`, `to_nu` 4.
+        let (_, msg) = set_err("to_num", "1");
+        assert_has(&msg, &["did you mean `to_number`?"]);
+        let (_, msg) = set_err("to_nu", "1");
+        assert!(!msg.contains("did you mean"), "{msg}");
+        // The nearest of several: `end_time_lt` is 1 edit from `end_time__lt`,
+        // 2 from `end_time__lte` and from `end_time__gt`.
+        let (_, msg) = set_err("end_time_lt", "2026-11-01 00:00");
+        assert_has(&msg, &["did you mean `end_time__lt`?"]);
+    }
+
+    #[test]
     fn set_refuses_paging_arguments() {
         for name in ["limit", "offset", "LIMIT"] {
             let (field, msg) = set_err(name, "20");
