@@ -1090,6 +1090,17 @@ mod tests {
             .end_time(Cmp::Eq, t)
             .validate()
             .unwrap();
+        // Whole seconds next to each other with one inclusive side hold one.
+        CallQuery::new()
+            .bill_duration(Cmp::Gte, 4)
+            .bill_duration(Cmp::Lt, 5)
+            .validate()
+            .unwrap();
+        CallQuery::new()
+            .bill_duration(Cmp::Gt, 4)
+            .bill_duration(Cmp::Lte, 5)
+            .validate()
+            .unwrap();
         // Redundant bounds on the same side are fine.
         CallQuery::new()
             .bill_duration(Cmp::Gt, 1)

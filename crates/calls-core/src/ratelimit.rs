@@ -723,10 +723,13 @@ mod tests {
     fn a_dropped_permit_counts_as_answered_once() {
         // One slot per hour: a permit dropped unanswered is answered (its
         // slot is held for `per`), not still in flight.
+        // (Asked past the spacing of 3600 s / 4 = 900 s, the only wait left
+        // is the slot's: until `per` after the answer, not `Answer`.)
         let l = RateLimiter::new(1, 3600 * S);
         let (p, _) = l.acquire_by(None, None).unwrap();
         drop(p);
-        assert!(matches!(l.try_acquire(Instant::now()), Err(Wait::Until(_))));
+        let later = Instant::now() + 1000 * S;
+        assert!(matches!(l.try_acquire(later), Err(Wait::Until(_))));
         // Two slots: one answered permit holds one of them, not two (its
         // drop after `answered` does not answer again). Sends are spaced by
         // 3600 s / (4 × 2) = 450 s.
@@ -734,5 +737,31 @@ mod tests {
         let (p, _) = l.acquire_by(None, None).unwrap();
         p.answered();
         assert!(l.try_acquire(Instant::now() + 450 * S).is_ok());
+    }
+
+    #[test]
+    fn a_shorter_429_pause_does_not_shorten_a_longer_one() {
+        let l = RateLimiter::new(10, 5 * S);
+        let t0 = Instant::now();
+        let a = l.try_acquire(t0).unwrap();
+        let b = l.try_acquire(t0 + S).unwrap();
+        let c = l.try_acquire(t0 + 2 * S).unwrap();
+        l.finish(a, t0 + 2 * S, Some(t0 + 40 * S));
+        l.finish(b, t0 + 2 * S, Some(t0 + 30 * S));
+        assert_eq!(l.try_acquire(t0 + 2 * S), Err(Wait::Paused(t0 + 40 * S)));
+        // A longer one extends it.
+        l.finish(c, t0 + 2 * S, Some(t0 + 50 * S));
+        assert_eq!(l.try_acquire(t0 + 2 * S), Err(Wait::Paused(t0 + 50 * S)));
+    }
+
+    #[test]
+    fn a_pause_ending_at_the_deadline_is_waited_out() {
+        // Nothing frees after the deadline: the pause ends at it.
+        let l = RateLimiter::new(0, 5 * S);
+        let end = Instant::now() + Duration::from_millis(30);
+        l.pause_until(end);
+        let (p, _) = l.acquire_by(None, Some(end)).unwrap();
+        p.answered();
+        assert!(Instant::now() >= end);
     }
 }
