@@ -995,6 +995,16 @@ mod tests {
         assert_has(&msg, &["did you mean `end_time__gt`?"]);
     }
 
+    #[test]
+    fn is_empty_means_no_filter() {
+        assert!(CallQuery::new().is_empty());
+        assert!(!CallQuery::new().hangup_cause_code(0).is_empty());
+        assert!(!CallQuery::new().bill_duration(Cmp::Lt, 5).is_empty());
+        let mut q = CallQuery::new();
+        q.set("end_time__gte", "2026-11-01 00:00").unwrap();
+        assert!(!q.is_empty());
+    }
+
     // ---- validate(): the whole query ----
 
     #[test]
