@@ -625,6 +625,8 @@ mod tests {
         l.finish(t0, t0, Some(t0 + S));
         assert_eq!(l.try_acquire(t0), Err(Wait::Paused(t0 + S)));
         assert!(l.try_acquire(t0 + S).is_ok());
+        // Still no client-side budget to cut.
+        assert_eq!(budget(&l), 0);
     }
 
     #[test]
@@ -763,5 +765,28 @@ mod tests {
         let (p, _) = l.acquire_by(None, Some(end)).unwrap();
         p.answered();
         assert!(Instant::now() >= end);
+    }
+
+    #[test]
+    fn a_longer_pause_extends_a_shorter_one() {
+        let l = RateLimiter::new(10, 5 * S);
+        let t0 = Instant::now();
+        l.pause_until(t0 + 3 * S);
+        l.pause_until(t0 + 4 * S);
+        assert_eq!(l.try_acquire(t0), Err(Wait::Paused(t0 + 4 * S)));
+    }
+
+    #[test]
+    fn the_budget_steps_once_per_window_from_the_cut() {
+        // Cut to 90 at t: the next step is due at t + 5 s, whenever the
+        // limiter is asked in between.
+        let l = RateLimiter::new(100, 5 * S);
+        let t = fill(&l, Instant::now(), 100);
+        l.finish(t, t, Some(t));
+        assert_eq!(budget(&l), 90);
+        let _ = l.try_acquire(t + S);
+        assert_eq!(budget(&l), 90);
+        let _ = l.try_acquire(t + Duration::from_millis(5500));
+        assert_eq!(budget(&l), 95);
     }
 }
