@@ -316,4 +316,36 @@ mod tests {
         assert_eq!(format_api(t), "2026-09-18 08:52:00");
         assert_eq!(parse_timestamp(&format_api(t)).unwrap(), t);
     }
+
+    /// A time or date of the right shape that does not exist is "not a
+    /// real" one; anything else is not of the form.
+    #[test]
+    fn says_whether_the_form_or_the_value_is_wrong() {
+        for impossible in [
+            "2026-09-18 08:52:60",
+            "2026-09-18 25:00:00.123456789",
+            "2026-09-18 24:00",
+        ] {
+            let e = parse_timestamp(impossible).unwrap_err();
+            assert!(e.contains("not a real time of day"), "{impossible:?}: {e}");
+        }
+        for malformed in [
+            "2026-09-18 0x:52",
+            "2026-09-18 08-52",
+            "2026-09-18 08:52:6x",
+            "2026-09-18 08:52-26",
+            "2026-09-18 08:52:26,5",
+            "2026-09-18 08:52:59.1234567891",
+            "2026-0x-01 10:00",
+            "2026-09/18 10:00",
+        ] {
+            let e = parse_timestamp(malformed).unwrap_err();
+            assert!(
+                e.contains("is not a timestamp of the form"),
+                "{malformed:?}: {e}"
+            );
+        }
+        let e = parse_timestamp("2026-04-31 10:00").unwrap_err();
+        assert!(e.contains("not a real date"), "{e}");
+    }
 }
