@@ -75,3 +75,69 @@ impl WindowPolicy {
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn default_is_7_30_90_days() {
+        let p = WindowPolicy::default();
+        assert_eq!(
+            (p.default_window_days, p.max_range_days, p.retention_days),
+            (7, 30, 90)
+        );
+        assert_eq!(p.default_window(), Duration::hours(7 * 24));
+        assert_eq!(p.max_range(), Duration::hours(30 * 24));
+        assert_eq!(p.retention(), Duration::hours(90 * 24));
+    }
+
+    #[test]
+    fn durations_follow_the_day_counts() {
+        let p = WindowPolicy::new(2, 3, 5).unwrap();
+        assert_eq!(p.default_window(), Duration::seconds(2 * 86_400));
+        assert_eq!(p.max_range(), Duration::seconds(3 * 86_400));
+        assert_eq!(p.retention(), Duration::seconds(5 * 86_400));
+    }
+
+    #[test]
+    fn earliest_is_now_minus_retention() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+        let want = Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap();
+        assert_eq!(WindowPolicy::default().earliest(now), want);
+        // Past the start of chrono's range: the earliest instant there is.
+        let p = WindowPolicy {
+            retention_days: u32::MAX,
+            ..WindowPolicy::default()
+        };
+        assert_eq!(p.earliest(now), DateTime::<Utc>::MIN_UTC);
+    }
+
+    #[test]
+    fn new_checks_the_day_counts() {
+        for (d, m, r) in [
+            (1, 1, 1),
+            (7, 30, 90),
+            (36_500, 36_500, 36_500),
+            (90, 90, 90),
+        ] {
+            let p = WindowPolicy::new(d, m, r).unwrap();
+            assert_eq!(
+                (p.default_window_days, p.max_range_days, p.retention_days),
+                (d, m, r)
+            );
+        }
+        for (d, m, r, words) in [
+            (0, 30, 90, "at least 1"),
+            (7, 0, 90, "at least 1"),
+            (7, 30, 0, "at least 1"),
+            (7, 30, 36_501, "at most 36500"),
+            (91, 30, 90, "must not exceed retention"),
+            (7, 91, 90, "must not exceed retention"),
+        ] {
+            let e = WindowPolicy::new(d, m, r).unwrap_err();
+            assert!(e.contains(words), "{d}/{m}/{r}: {e}");
+        }
+    }
+}

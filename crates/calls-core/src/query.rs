@@ -6,14 +6,11 @@
 //! and `stir_verification`. `limit` and `offset` are not filters: they are the
 //! paging arguments of [`Client::list_page`](crate::Client).
 //!
-//! There are three layers of checks:
-//!
-//! * [`CallQuery::set`] checks one value as it comes in (by the API's parameter
-//!   name, as the C ABI and query strings use it);
-//! * [`CallQuery::validate`] checks what only the whole query can show (empty
-//!   ranges) and re-checks values given through the typed builder;
-//! * [`CallQuery::validate_window`] checks the service's time-window rules for
-//!   one request against a [`WindowPolicy`].
+//! A value is checked once, where it enters: [`CallQuery::set`] (by the API's
+//! parameter name) refuses it at once; a typed builder keeps it for
+//! [`CallQuery::validate`] to report, with the rules of the whole query
+//! (empty ranges, years out of range). [`CallQuery::validate_window`] checks
+//! the service's time-window rules for one request against a [`WindowPolicy`].
 //!
 //! ```
 //! use calls_core::query::{CallQuery, Cmp};
@@ -31,7 +28,7 @@
 //! assert_eq!(CallQuery::from_query_string(&q.to_query_string()).unwrap(), q);
 //! ```
 
-use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -75,10 +72,12 @@ pub const MAX_NUMBER_DIGITS: usize = 20;
 
 /// The paging arguments, refused as filters.
 const PAGING_NAMES: &[&str] = &["limit", "offset"];
+const FINER_THAN_MICROS: &str = "finer than a microsecond; the API takes at most 6 fraction digits";
+const YEARS: &str = "out of range: the year must be 1970..=9999";
 
-/// A comparison form of a range filter. The order of the variants is the
-/// order of the suffixes in [`FILTER_NAMES`] (`as usize` indexes them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A comparison form of a range filter: exact, or with the suffix `__gt`,
+/// `__gte`, `__lt` or `__lte`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Cmp {
     /// Exact match (no suffix).
     Eq,
@@ -96,22 +95,6 @@ impl Cmp {
     /// Every form, in the order the query string writes them.
     pub const ALL: [Cmp; 5] = [Cmp::Eq, Cmp::Gt, Cmp::Gte, Cmp::Lt, Cmp::Lte];
 
-    /// The parameter-name suffix: `""`, `"__gt"`, `"__gte"`, `"__lt"`, `"__lte"`.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            Cmp::Eq => "",
-            Cmp::Gt => "__gt",
-            Cmp::Gte => "__gte",
-            Cmp::Lt => "__lt",
-            Cmp::Lte => "__lte",
-        }
-    }
-
-    /// The form for a suffix, the inverse of [`Cmp::suffix`].
-    pub fn from_suffix(suffix: &str) -> Option<Cmp> {
-        Cmp::ALL.into_iter().find(|c| c.suffix() == suffix)
-    }
-
     /// Whether a bound of this form includes its own value (`Eq`, `Gte`, `Lte`).
     pub fn is_inclusive(self) -> bool {
         matches!(self, Cmp::Eq | Cmp::Gte | Cmp::Lte)
@@ -119,7 +102,11 @@ impl Cmp {
 }
 
 /// The five forms of a range filter; each is optional.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Five slots rather than a lower and an upper [`std::ops::Bound`]: the API
+/// takes `__gt` and `__gte` (or `__lt` and `__lte`) together, and a query
+/// sends exactly what it was given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Bounds<T> {
     /// Exact value.
     pub eq: Option<T>,
@@ -133,66 +120,34 @@ pub struct Bounds<T> {
     pub lte: Option<T>,
 }
 
-impl<T> Default for Bounds<T> {
-    fn default() -> Self {
-        Bounds {
-            eq: None,
-            gt: None,
-            gte: None,
-            lt: None,
-            lte: None,
-        }
-    }
-}
-
 impl<T> Bounds<T> {
-    /// Whether no form is set.
-    pub fn is_empty(&self) -> bool {
-        self.eq.is_none()
-            && self.gt.is_none()
-            && self.gte.is_none()
-            && self.lt.is_none()
-            && self.lte.is_none()
-    }
-
-    /// Whether there is a lower bound: `gt`, `gte` or `eq`.
-    pub fn has_lower(&self) -> bool {
-        self.gt.is_some() || self.gte.is_some() || self.eq.is_some()
-    }
-
-    /// Whether there is an upper bound: `lt`, `lte` or `eq`.
-    pub fn has_upper(&self) -> bool {
-        self.lt.is_some() || self.lte.is_some() || self.eq.is_some()
-    }
-
     /// The value of one form.
     pub fn get(&self, cmp: Cmp) -> Option<&T> {
-        self.slot(cmp).as_ref()
+        match cmp {
+            Cmp::Eq => self.eq.as_ref(),
+            Cmp::Gt => self.gt.as_ref(),
+            Cmp::Gte => self.gte.as_ref(),
+            Cmp::Lt => self.lt.as_ref(),
+            Cmp::Lte => self.lte.as_ref(),
+        }
     }
 
     /// Sets (`Some`) or clears (`None`) one form.
     pub fn set(&mut self, cmp: Cmp, value: Option<T>) {
-        *self.slot_mut(cmp) = value;
-    }
-
-    fn slot(&self, cmp: Cmp) -> &Option<T> {
-        match cmp {
-            Cmp::Eq => &self.eq,
-            Cmp::Gt => &self.gt,
-            Cmp::Gte => &self.gte,
-            Cmp::Lt => &self.lt,
-            Cmp::Lte => &self.lte,
-        }
-    }
-
-    fn slot_mut(&mut self, cmp: Cmp) -> &mut Option<T> {
-        match cmp {
+        let slot = match cmp {
             Cmp::Eq => &mut self.eq,
             Cmp::Gt => &mut self.gt,
             Cmp::Gte => &mut self.gte,
             Cmp::Lt => &mut self.lt,
             Cmp::Lte => &mut self.lte,
-        }
+        };
+        *slot = value;
+    }
+
+    /// The first form (in [`Cmp::ALL`] order) whose value is `bad`.
+    fn find(&self, bad: impl Fn(&T) -> bool) -> Option<Cmp> {
+        let mut forms = Cmp::ALL.into_iter();
+        forms.find(|c| self.get(*c).is_some_and(&bad))
     }
 }
 
@@ -212,43 +167,39 @@ impl<T: Ord + Clone> Bounds<T> {
     }
 
     fn lower_form(&self) -> Option<(&T, Cmp)> {
-        tightest(self, [Cmp::Gt, Cmp::Gte, Cmp::Eq], |a, b| b.cmp(a))
+        self.tightest([Cmp::Gt, Cmp::Gte, Cmp::Eq], |b, a| b > a)
     }
 
     fn upper_form(&self) -> Option<(&T, Cmp)> {
-        tightest(self, [Cmp::Lt, Cmp::Lte, Cmp::Eq], |a, b| a.cmp(b))
+        self.tightest([Cmp::Lt, Cmp::Lte, Cmp::Eq], |b, a| b < a)
     }
-}
 
-/// The tightest of some forms of `b`: the first that `order` puts least
-/// (the largest value for lower bounds, the smallest for upper ones), an
-/// exclusive bound before an inclusive one of equal value.
-fn tightest<T>(b: &Bounds<T>, forms: [Cmp; 3], order: fn(&T, &T) -> Ordering) -> Option<(&T, Cmp)> {
-    forms
-        .into_iter()
-        .filter_map(|c| Some((b.get(c)?, c)))
-        .min_by(|(x, xc), (y, yc)| order(x, y).then(xc.is_inclusive().cmp(&yc.is_inclusive())))
+    /// The tightest of `forms`: one replaces those before it only when
+    /// `better`, so on a tie the first (the exclusive form) stays.
+    fn tightest(&self, forms: [Cmp; 3], better: fn(&T, &T) -> bool) -> Option<(&T, Cmp)> {
+        let set = forms.into_iter().filter_map(|c| Some((self.get(c)?, c)));
+        set.reduce(|a, b| if better(b.0, a.0) { b } else { a })
+    }
 }
 
 /// The filters of one request to the call-records API.
 ///
-/// Build it with the typed, consuming methods ([`CallQuery::from_number`],
-/// [`CallQuery::end_time`], ...; checked later by [`CallQuery::validate`]) or
-/// by parameter name with [`CallQuery::set`] (checked at once).
+/// Build it with the typed, consuming methods ([`CallQuery::from_number`], ...)
+/// or by parameter name with [`CallQuery::set`]. A typed method keeps a bad
+/// value as given (encoded as such, never spliced into another parameter) for
+/// [`CallQuery::validate`] to report; `set` refuses it at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallQuery {
-    from_number: Option<String>,
-    to_number: Option<String>,
-    call_direction: Option<String>,
-    hangup_source: Option<String>,
-    stir_verification: Option<String>,
-    hangup_cause_code: Option<u64>,
+    /// The filters but the two ranges, as the API takes them.
+    text: BTreeMap<Field, String>,
     bill_duration: Bounds<u64>,
     end_time: Bounds<DateTime<Utc>>,
+    /// The first bad value given to a typed method (field, message).
+    invalid: Option<(String, String)>,
 }
 
-/// One accepted parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One accepted parameter, ordered as [`FILTER_NAMES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Field {
     FromNumber,
     ToNumber,
@@ -262,49 +213,28 @@ enum Field {
 
 impl Field {
     /// Every field, in [`FILTER_NAMES`] order.
-    const ALL: [Field; 16] = [
-        Field::FromNumber,
-        Field::ToNumber,
-        Field::CallDirection,
-        Field::BillDuration(Cmp::Eq),
-        Field::BillDuration(Cmp::Gt),
-        Field::BillDuration(Cmp::Gte),
-        Field::BillDuration(Cmp::Lt),
-        Field::BillDuration(Cmp::Lte),
-        Field::EndTime(Cmp::Eq),
-        Field::EndTime(Cmp::Gt),
-        Field::EndTime(Cmp::Gte),
-        Field::EndTime(Cmp::Lt),
-        Field::EndTime(Cmp::Lte),
-        Field::HangupCauseCode,
-        Field::HangupSource,
-        Field::StirVerification,
-    ];
+    fn all() -> impl Iterator<Item = Field> {
+        use Field::*;
+        let ranges = [Cmp::ALL.map(BillDuration), Cmp::ALL.map(EndTime)];
+        let last = [HangupCauseCode, HangupSource, StirVerification];
+        let first = [FromNumber, ToNumber, CallDirection].into_iter();
+        first.chain(ranges.into_iter().flatten()).chain(last)
+    }
 
+    /// The parameter name: the entry of [`FILTER_NAMES`] at this field's place.
     fn name(self) -> &'static str {
-        match self {
-            Field::FromNumber => "from_number",
-            Field::ToNumber => "to_number",
-            Field::CallDirection => "call_direction",
-            Field::BillDuration(c) => bill_duration_name(c),
-            Field::EndTime(c) => end_time_name(c),
-            Field::HangupCauseCode => "hangup_cause_code",
-            Field::HangupSource => "hangup_source",
-            Field::StirVerification => "stir_verification",
-        }
+        let mut names = Field::all().zip(FILTER_NAMES);
+        names.find(|(f, _)| *f == self).map_or("", |(_, n)| n)
     }
 
     /// The field for a parameter name; the error explains a paging argument
     /// or suggests the nearest valid name.
     fn parse(name: &str) -> Result<Field> {
-        if let Some(f) = Field::ALL.into_iter().find(|f| f.name() == name) {
+        if let Some(f) = Field::all().find(|f| f.name() == name) {
             return Ok(f);
         }
         if PAGING_NAMES.iter().any(|p| p.eq_ignore_ascii_case(name)) {
-            return Err(Error::validation(
-                name,
-                "paging argument, not a filter: pass it to list_page",
-            ));
+            return invalid(name, "paging argument, not a filter: pass it to list_page");
         }
         let shown_name = shown(name);
         let message = match suggest(name) {
@@ -313,17 +243,27 @@ impl Field {
         };
         Err(Error::validation(shown_name, message))
     }
+
+    /// The rule of a text filter's value, after [`check_text`]: digits for a
+    /// number (its `+` already stripped), an allowed value for an enumeration.
+    fn check(self, v: &str) -> Result<()> {
+        let name = self.name();
+        match self {
+            Field::FromNumber | Field::ToNumber => check_digits(name, v),
+            Field::CallDirection => check_choice(name, v, CALL_DIRECTIONS),
+            Field::HangupSource => check_choice(name, v, HANGUP_SOURCES),
+            Field::StirVerification => check_choice(name, v, STIR_VERIFICATIONS),
+            _ => Ok(()),
+        }
+    }
 }
 
-/// `bill_duration` with the suffix of `c`: its five forms follow each
-/// other in [`FILTER_NAMES`] in [`Cmp::ALL`] order, from index 3.
-fn bill_duration_name(c: Cmp) -> &'static str {
-    FILTER_NAMES[3 + c as usize]
-}
-
-/// `end_time` with the suffix of `c` (from index 8 of [`FILTER_NAMES`]).
 fn end_time_name(c: Cmp) -> &'static str {
-    FILTER_NAMES[8 + c as usize]
+    Field::EndTime(c).name()
+}
+
+fn invalid<T>(field: &str, message: impl Into<String>) -> Result<T> {
+    Err(Error::validation(field, message))
 }
 
 /// `t` without its sub-microsecond part.
@@ -335,87 +275,54 @@ pub(crate) fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The valid name nearest to `name` by edit distance, when within 3 edits.
 fn suggest(name: &str) -> Option<&'static str> {
-    const MAX_DISTANCE: usize = 3;
     if name.chars().count() > 40 {
         return None;
     }
     let lowered = name.to_lowercase();
-    FILTER_NAMES
-        .iter()
-        .map(|&n| (strsim::levenshtein(&lowered, n), n))
-        .filter(|(d, _)| *d <= MAX_DISTANCE)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n)
+    let distance = |n: &str| strsim::levenshtein(&lowered, n);
+    let nearest = FILTER_NAMES.iter().copied().min_by_key(|n| distance(n));
+    nearest.filter(|n| distance(n) <= 3)
 }
 
 /// Long or odd input, shortened and made printable for an error message.
 fn shown(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(40)
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect();
-    if s.chars().count() > 40 {
-        out.push('…');
-    }
-    out
+    crate::response::quote(s, 40)
 }
 
 /// The checks every value gets: not empty, no control characters, not too long.
 fn check_text(field: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(Error::validation(field, "must not be empty"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(Error::validation(
-            field,
-            "control characters are not allowed",
-        ));
-    }
-    if value.len() > MAX_VALUE_LEN {
-        return Err(Error::validation(
-            field,
-            format!(
-                "must be at most {MAX_VALUE_LEN} bytes long (got {})",
-                value.len()
-            ),
-        ));
-    }
-    Ok(())
+    let len = value.len();
+    let message = if value.trim().is_empty() {
+        "must not be empty".to_owned()
+    } else if value.chars().any(char::is_control) {
+        "control characters are not allowed".to_owned()
+    } else if len > MAX_VALUE_LEN {
+        format!("must be at most {MAX_VALUE_LEN} bytes long (got {len})")
+    } else {
+        return Ok(());
+    };
+    invalid(field, message)
 }
 
 /// A phone-number filter as stored: 1 to 20 ASCII digits.
 fn check_digits(field: &str, digits: &str) -> Result<()> {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::validation(
-            field,
-            format!(
-                "`{}` must be digits, optionally with a leading +",
-                shown(digits)
-            ),
-        ));
-    }
-    if digits.len() > MAX_NUMBER_DIGITS {
-        return Err(Error::validation(
-            field,
-            format!(
-                "must be at most {MAX_NUMBER_DIGITS} digits (got {})",
-                digits.len()
-            ),
-        ));
-    }
-    Ok(())
+    let len = digits.len();
+    let message = if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!(
+            "`{}` must be digits, optionally with a leading +",
+            shown(digits)
+        )
+    } else if len > MAX_NUMBER_DIGITS {
+        format!("must be at most {MAX_NUMBER_DIGITS} digits (got {len})")
+    } else {
+        return Ok(());
+    };
+    invalid(field, message)
 }
 
 /// Strips one leading `+` from a phone number.
 fn strip_plus(v: &str) -> &str {
     v.strip_prefix('+').unwrap_or(v)
-}
-
-fn parse_number(field: &str, value: &str) -> Result<String> {
-    let digits = strip_plus(value);
-    check_digits(field, digits)?;
-    Ok(digits.to_owned())
 }
 
 fn check_choice(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
@@ -427,173 +334,62 @@ fn check_choice(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
         shown(value),
         allowed.join(", ")
     );
-    if let Some(near) = allowed
-        .iter()
-        .find(|a| a.eq_ignore_ascii_case(value.trim()))
-    {
+    let trimmed = value.trim();
+    if let Some(near) = allowed.iter().find(|a| a.eq_ignore_ascii_case(trimmed)) {
         message.push_str(&format!("; did you mean `{near}`?"));
     }
-    Err(Error::validation(field, message))
+    invalid(field, message)
 }
 
 fn parse_count(field: &str, value: &str) -> Result<u64> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::validation(
-            field,
-            format!("`{}` must be a non-negative integer", shown(value)),
-        ));
-    }
-    value.parse::<u64>().map_err(|_| {
-        Error::validation(
-            field,
-            format!(
-                "`{}` must be a non-negative integer no larger than {}",
-                shown(value),
-                u64::MAX
-            ),
-        )
-    })
+    let shown = shown(value);
+    let message = match value.parse::<u64>() {
+        _ if !value.bytes().all(|b| b.is_ascii_digit()) => "",
+        Ok(v) => return Ok(v),
+        Err(_) => " no larger than 18446744073709551615", // u64::MAX
+    };
+    let message = format!("`{shown}` must be a non-negative integer{message}");
+    invalid(field, message)
 }
 
 fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>> {
     let t = parse_timestamp(value).map_err(|m| Error::validation(field, m))?;
     if t.timestamp_subsec_nanos() % 1_000 != 0 {
-        return Err(Error::validation(
-            field,
-            format!(
-                "`{}` is finer than a microsecond; the API takes at most 6 fraction digits",
-                shown(value)
-            ),
-        ));
+        return invalid(field, format!("`{}` is {FINER_THAN_MICROS}", shown(value)));
     }
     Ok(t)
 }
 
-/// A value of a range filter, for the empty-range checks.
-trait RangeValue: Ord {
-    fn show(&self) -> String;
-    /// Whether nothing lies strictly between `lo` and `hi` although `lo < hi`.
-    fn adjacent(lo: &Self, hi: &Self) -> bool;
-    /// Whether nothing is below this value.
-    fn is_min(&self) -> bool;
-    /// Whether nothing is above this value.
-    fn is_max(&self) -> bool;
-}
-
-impl RangeValue for u64 {
-    fn show(&self) -> String {
-        self.to_string()
-    }
-    fn adjacent(lo: &Self, hi: &Self) -> bool {
-        lo.checked_add(1) == Some(*hi)
-    }
-    fn is_min(&self) -> bool {
-        *self == 0
-    }
-    fn is_max(&self) -> bool {
-        *self == u64::MAX
-    }
-}
-
-impl RangeValue for DateTime<Utc> {
-    fn show(&self) -> String {
-        format_api(*self)
-    }
-    fn adjacent(_: &Self, _: &Self) -> bool {
-        false
-    }
-    fn is_min(&self) -> bool {
-        false
-    }
-    fn is_max(&self) -> bool {
-        false
-    }
-}
-
-/// Whether the value `v` satisfies the bound `bound` of form `cmp`.
-fn satisfies<T: Ord>(v: &T, cmp: Cmp, bound: &T) -> bool {
-    match cmp {
-        Cmp::Eq => v == bound,
-        Cmp::Gt => v > bound,
-        Cmp::Gte => v >= bound,
-        Cmp::Lt => v < bound,
-        Cmp::Lte => v <= bound,
-    }
-}
-
-/// Refuses a range no value can satisfy. Pairwise checks are enough: in one
-/// dimension, intervals that meet pairwise have a common point.
-fn check_range<T: RangeValue>(
+/// Refuses a range no value can satisfy: a lower form (`gt`, `gte`, `eq`)
+/// and an upper one (`eq`, `lt`, `lte`) that exclude each other. Pairwise
+/// checks are enough: in one dimension, intervals that meet pairwise have a
+/// common point. `adjacent` says whether nothing lies strictly between two
+/// values although `lo < hi` (whole seconds next to each other).
+fn check_range<T: Ord>(
     name: fn(Cmp) -> &'static str,
     kind: &str,
     b: &Bounds<T>,
+    show: fn(&T) -> String,
+    adjacent: fn(&T, &T) -> bool,
 ) -> Result<()> {
-    if let Some(v) = &b.gt
-        && v.is_max()
-    {
-        return Err(Error::validation(
-            name(Cmp::Gt),
-            format!(
-                "empty range: no {kind} is above {}={}",
-                name(Cmp::Gt),
-                v.show()
-            ),
-        ));
-    }
-    if let Some(v) = &b.lt
-        && v.is_min()
-    {
-        return Err(Error::validation(
-            name(Cmp::Lt),
-            format!(
-                "empty range: no {kind} is below {}={}",
-                name(Cmp::Lt),
-                v.show()
-            ),
-        ));
-    }
-    if let Some(eq) = &b.eq {
-        for cmp in [Cmp::Gt, Cmp::Gte, Cmp::Lt, Cmp::Lte] {
-            if let Some(bound) = b.get(cmp)
-                && !satisfies(eq, cmp, bound)
-            {
-                return Err(Error::validation(
-                    name(cmp),
-                    format!(
-                        "empty range: exact {}={} is excluded by {}={}",
-                        name(Cmp::Eq),
-                        eq.show(),
-                        name(cmp),
-                        bound.show()
-                    ),
-                ));
-            }
-        }
-    }
-    for lo_cmp in [Cmp::Gt, Cmp::Gte] {
-        let Some(lo) = b.get(lo_cmp) else { continue };
-        for hi_cmp in [Cmp::Lt, Cmp::Lte] {
-            let Some(hi) = b.get(hi_cmp) else { continue };
-            let exclusive = !lo_cmp.is_inclusive() || !hi_cmp.is_inclusive();
-            let empty = match lo.cmp(hi) {
-                Ordering::Greater => true,
-                Ordering::Equal => exclusive,
-                Ordering::Less => {
-                    !lo_cmp.is_inclusive() && !hi_cmp.is_inclusive() && T::adjacent(lo, hi)
-                }
+    for lo_cmp in [Cmp::Gt, Cmp::Gte, Cmp::Eq] {
+        for hi_cmp in [Cmp::Eq, Cmp::Lt, Cmp::Lte] {
+            let (Some(lo), Some(hi)) = (b.get(lo_cmp), b.get(hi_cmp)) else {
+                continue;
             };
-            if empty {
-                return Err(Error::validation(
-                    name(hi_cmp),
-                    format!(
-                        "empty range: {}={} and {}={} match no {kind}",
-                        name(lo_cmp),
-                        lo.show(),
-                        name(hi_cmp),
-                        hi.show()
-                    ),
-                ));
+            let (lo_incl, hi_incl) = (lo_cmp.is_inclusive(), hi_cmp.is_inclusive());
+            let meet = lo < hi && (lo_incl || hi_incl || !adjacent(lo, hi));
+            if meet || (lo == hi && lo_incl && hi_incl) {
+                continue;
             }
+            let (lo_name, hi_name, lo, hi) = (name(lo_cmp), name(hi_cmp), show(lo), show(hi));
+            let message = match (lo_cmp, hi_cmp) {
+                (_, Cmp::Eq) => format!("exact {hi_name}={hi} is excluded by {lo_name}={lo}"),
+                (Cmp::Eq, _) => format!("exact {lo_name}={lo} is excluded by {hi_name}={hi}"),
+                _ => format!("{lo_name}={lo} and {hi_name}={hi} match no {kind}"),
+            };
+            let field = if hi_cmp == Cmp::Eq { lo_name } else { hi_name };
+            return invalid(field, format!("empty range: {message}"));
         }
     }
     Ok(())
@@ -606,43 +402,48 @@ impl CallQuery {
     }
 
     /// Filters on the caller's number (exact or prefix), digits only: one
-    /// leading `+` is stripped. Checked by [`CallQuery::validate`].
-    pub fn from_number(mut self, v: impl AsRef<str>) -> Self {
-        self.from_number = Some(strip_plus(v.as_ref()).to_owned());
-        self
+    /// leading `+` is stripped.
+    pub fn from_number(self, v: impl AsRef<str>) -> Self {
+        self.typed(Field::FromNumber, strip_plus(v.as_ref()))
     }
 
     /// Filters on the called number (exact or prefix), digits only: one
-    /// leading `+` is stripped. Checked by [`CallQuery::validate`].
-    pub fn to_number(mut self, v: impl AsRef<str>) -> Self {
-        self.to_number = Some(strip_plus(v.as_ref()).to_owned());
-        self
+    /// leading `+` is stripped.
+    pub fn to_number(self, v: impl AsRef<str>) -> Self {
+        self.typed(Field::ToNumber, strip_plus(v.as_ref()))
     }
 
-    /// Filters on the direction: `inbound` or `outbound` (case-sensitive;
-    /// checked by [`CallQuery::validate`]).
-    pub fn call_direction(mut self, v: impl AsRef<str>) -> Self {
-        self.call_direction = Some(v.as_ref().to_owned());
-        self
+    /// Filters on the direction: `inbound` or `outbound` (case-sensitive).
+    pub fn call_direction(self, v: impl AsRef<str>) -> Self {
+        self.typed(Field::CallDirection, v.as_ref())
     }
 
     /// Filters on who hung up: `customer`, `carrier` or `zentrunk`
-    /// (case-sensitive; checked by [`CallQuery::validate`]).
-    pub fn hangup_source(mut self, v: impl AsRef<str>) -> Self {
-        self.hangup_source = Some(v.as_ref().to_owned());
-        self
+    /// (case-sensitive).
+    pub fn hangup_source(self, v: impl AsRef<str>) -> Self {
+        self.typed(Field::HangupSource, v.as_ref())
     }
 
     /// Filters on the STIR/SHAKEN result: `Verified`, `Not Verified` or
-    /// `Not Applicable` (case-sensitive; checked by [`CallQuery::validate`]).
-    pub fn stir_verification(mut self, v: impl AsRef<str>) -> Self {
-        self.stir_verification = Some(v.as_ref().to_owned());
+    /// `Not Applicable` (case-sensitive).
+    pub fn stir_verification(self, v: impl AsRef<str>) -> Self {
+        self.typed(Field::StirVerification, v.as_ref())
+    }
+
+    /// The typed text methods' way in: the value is checked here, once, and
+    /// kept as given; the first error is kept for [`CallQuery::validate`].
+    fn typed(mut self, field: Field, value: &str) -> Self {
+        let checked = check_text(field.name(), value).and_then(|()| field.check(value));
+        if let Err(Error::Validation { field, message }) = checked {
+            self.invalid.get_or_insert((field, message));
+        }
+        self.text.insert(field, value.to_owned());
         self
     }
 
     /// Filters on the hangup cause code.
     pub fn hangup_cause_code(mut self, code: u64) -> Self {
-        self.hangup_cause_code = Some(code);
+        self.text.insert(Field::HangupCauseCode, code.to_string());
         self
     }
 
@@ -660,7 +461,6 @@ impl CallQuery {
     }
 
     /// Sets one filter by its API parameter name, checking the value at once.
-    ///
     /// On error the query is unchanged. `limit` and `offset` are refused:
     /// they are paging arguments of the fetch, not filters.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self> {
@@ -671,25 +471,25 @@ impl CallQuery {
     /// [`CallQuery::set`] for a name already read: the one place a value
     /// given as text is checked.
     fn set_field(&mut self, field: Field, value: &str) -> Result<()> {
-        let field_name = field.name();
-        check_text(field_name, value)?;
-        let choice = |allowed| check_choice(field_name, value, allowed).map(|()| value.to_owned());
+        let name = field.name();
+        check_text(name, value)?;
         match field {
-            Field::FromNumber => self.from_number = Some(parse_number(field_name, value)?),
-            Field::ToNumber => self.to_number = Some(parse_number(field_name, value)?),
-            Field::CallDirection => self.call_direction = Some(choice(CALL_DIRECTIONS)?),
-            Field::HangupSource => self.hangup_source = Some(choice(HANGUP_SOURCES)?),
-            Field::StirVerification => self.stir_verification = Some(choice(STIR_VERIFICATIONS)?),
-            Field::HangupCauseCode => {
-                self.hangup_cause_code = Some(parse_count(field_name, value)?);
-            }
             Field::BillDuration(cmp) => {
-                let v = parse_count(field_name, value)?;
-                self.bill_duration.set(cmp, Some(v));
+                self.bill_duration.set(cmp, Some(parse_count(name, value)?))
             }
-            Field::EndTime(cmp) => {
-                let t = parse_time(field_name, value)?;
-                self.end_time.set(cmp, Some(t));
+            Field::EndTime(cmp) => self.end_time.set(cmp, Some(parse_time(name, value)?)),
+            Field::HangupCauseCode => {
+                let code = parse_count(name, value)?;
+                self.text.insert(field, code.to_string());
+            }
+            Field::FromNumber | Field::ToNumber => {
+                let digits = strip_plus(value);
+                check_digits(name, digits)?;
+                self.text.insert(field, digits.to_owned());
+            }
+            _ => {
+                field.check(value)?;
+                self.text.insert(field, value.to_owned());
             }
         }
         Ok(())
@@ -698,14 +498,9 @@ impl CallQuery {
     /// Removes one filter by its API parameter name (no error if it was not set).
     pub fn unset(&mut self, name: &str) -> Result<&mut Self> {
         match Field::parse(name)? {
-            Field::FromNumber => self.from_number = None,
-            Field::ToNumber => self.to_number = None,
-            Field::CallDirection => self.call_direction = None,
-            Field::HangupSource => self.hangup_source = None,
-            Field::StirVerification => self.stir_verification = None,
-            Field::HangupCauseCode => self.hangup_cause_code = None,
             Field::BillDuration(cmp) => self.bill_duration.set(cmp, None),
             Field::EndTime(cmp) => self.end_time.set(cmp, None),
+            field => _ = self.text.remove(&field),
         }
         Ok(self)
     }
@@ -725,62 +520,42 @@ impl CallQuery {
         &self.bill_duration
     }
 
-    /// A copy of this query with the `end_time` forms replaced by `b`.
+    /// A copy of this query with the `end_time` forms replaced by `b`. A
+    /// time finer than a microsecond is kept and reported by
+    /// [`CallQuery::validate`].
     pub fn with_end_time(&self, b: Bounds<DateTime<Utc>>) -> CallQuery {
-        CallQuery {
-            end_time: b,
-            ..self.clone()
+        let mut q = self.clone();
+        q.end_time = b;
+        if let Some(c) = q.end_time.find(|t| to_micros(*t) != *t) {
+            let e = (end_time_name(c).to_owned(), FINER_THAN_MICROS.to_owned());
+            q.invalid.get_or_insert(e);
         }
+        q
     }
 
-    /// Checks the rules intrinsic to the query: every value (the typed
-    /// builder does not check them) and that no range is empty.
+    /// Checks the query: the first bad value given to a typed method (or
+    /// [`CallQuery::with_end_time`]), no empty range, `end_time` years in
+    /// 1970..=9999.
     pub fn validate(&self) -> Result<()> {
-        for (field, v) in [
-            ("from_number", &self.from_number),
-            ("to_number", &self.to_number),
-        ] {
-            if let Some(v) = v {
-                check_text(field, v)?;
-                check_digits(field, v)?;
-            }
+        if let Some((field, message)) = &self.invalid {
+            return Err(Error::validation(field, message));
         }
-        for (field, v, allowed) in [
-            ("call_direction", &self.call_direction, CALL_DIRECTIONS),
-            ("hangup_source", &self.hangup_source, HANGUP_SOURCES),
-            (
-                "stir_verification",
-                &self.stir_verification,
-                STIR_VERIFICATIONS,
-            ),
-        ] {
-            if let Some(v) = v {
-                check_text(field, v)?;
-                check_choice(field, v, allowed)?;
-            }
+        let d = &self.bill_duration;
+        if let Some(v) = d.gt.filter(|v| *v == u64::MAX) {
+            let message = format!("empty range: no duration is above bill_duration__gt={v}");
+            return Err(Error::validation("bill_duration__gt", message));
         }
-        check_range(bill_duration_name, "duration", &self.bill_duration)?;
-        check_range(end_time_name, "time", &self.end_time)?;
-        for cmp in Cmp::ALL {
-            let t = self.end_time.get(cmp);
-            if let Some(t) = t
-                && t.timestamp_subsec_nanos() % 1_000 != 0
-            {
-                return Err(Error::validation(
-                    end_time_name(cmp),
-                    "finer than a microsecond; the API takes at most 6 fraction digits",
-                ));
-            }
-            if let Some(t) = t
-                && !(1970..=9999).contains(&t.year())
-            {
-                return Err(Error::validation(
-                    end_time_name(cmp),
-                    "out of range: the year must be 1970..=9999",
-                ));
-            }
+        if d.lt == Some(0) {
+            let message = "empty range: no duration is below bill_duration__lt=0";
+            return Err(Error::validation("bill_duration__lt", message));
         }
-        Ok(())
+        let adjacent = |lo: &u64, hi: &u64| lo.checked_add(1) == Some(*hi);
+        let name = |c| Field::BillDuration(c).name();
+        check_range(name, "duration", d, u64::to_string, adjacent)?;
+        let show = |t: &DateTime<Utc>| format_api(*t);
+        check_range(end_time_name, "time", &self.end_time, show, |_, _| false)?;
+        let old = self.end_time.find(|t| !(1970..=9999).contains(&t.year()));
+        old.map_or(Ok(()), |c| invalid(end_time_name(c), YEARS))
     }
 
     /// Checks the service's time-window rules for one request at `now`:
@@ -797,31 +572,20 @@ impl CallQuery {
     pub fn validate_window(&self, policy: &WindowPolicy, now: DateTime<Utc>) -> Result<()> {
         let b = &self.end_time;
         let Some((lo, lo_cmp)) = b.lower_form() else {
-            let upper = [Cmp::Lt, Cmp::Lte]
-                .into_iter()
-                .find(|c| b.get(*c).is_some());
-            return match upper.map(end_time_name) {
-                Some(field) => Err(Error::validation(
-                    field,
-                    "an upper bound needs a lower bound (end_time__gte or end_time__gt): \
-                     the service refuses it",
-                )),
-                None => Ok(()),
-            };
+            let needs = "an upper bound needs a lower bound (end_time__gte or end_time__gt): \
+                         the service refuses it";
+            let upper = b.upper_form();
+            return upper.map_or(Ok(()), |(_, c)| invalid(end_time_name(c), needs));
         };
-        let lo_name = end_time_name(lo_cmp);
-        let earliest = policy.earliest(now);
+        let (lo_name, earliest) = (end_time_name(lo_cmp), policy.earliest(now));
         if *lo < earliest {
-            return Err(Error::validation(
-                lo_name,
-                format!(
-                    "{} is older than the service keeps records: the earliest allowed is {} \
-                     (retention_days = {})",
-                    format_api(*lo),
-                    format_api(earliest),
-                    policy.retention_days
-                ),
-            ));
+            let (lo, earliest, days) =
+                (format_api(*lo), format_api(earliest), policy.retention_days);
+            let message = format!(
+                "{lo} is older than the service keeps records: the earliest allowed is {earliest} \
+                 (retention_days = {days})"
+            );
+            return invalid(lo_name, message);
         }
         let (hi, hi_name) = match b.upper_form() {
             Some((hi, hi_cmp)) => (*hi, end_time_name(hi_cmp)),
@@ -829,27 +593,20 @@ impl CallQuery {
         };
         let width = hi - *lo;
         if width > policy.max_range() {
-            let days = width.num_seconds() as f64 / 86_400.0;
-            return Err(Error::validation(
-                hi_name,
-                format!(
-                    "the end_time range spans {days:.2} days, wider than one request may ask for \
-                     (max_range_days = {}): split it into windows",
-                    policy.max_range_days
-                ),
-            ));
+            let (days, max) = (width.num_seconds() as f64 / 86_400.0, policy.max_range_days);
+            let message = format!(
+                "the end_time range spans {days:.2} days, wider than one request may ask for \
+                 (max_range_days = {max}): split it into windows"
+            );
+            return invalid(hi_name, message);
         }
         Ok(())
     }
 
-    /// The filters as API parameters, in a fixed order: `from_number`,
-    /// `to_number`, `call_direction`, `bill_duration` (exact, `__gt`, `__gte`,
-    /// `__lt`, `__lte`), `end_time` (same forms), `hangup_cause_code`,
-    /// `hangup_source`, `stir_verification`. Times are written by
-    /// [`format_api`] (UTC).
+    /// The filters as API parameters, in the order of [`FILTER_NAMES`]; times
+    /// are written by [`format_api`] (UTC).
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
-        Field::ALL
-            .into_iter()
+        Field::all()
             .filter_map(|f| Some((f.name(), self.value(f)?)))
             .collect()
     }
@@ -857,14 +614,9 @@ impl CallQuery {
     /// The value of one filter as the API takes it, if set.
     fn value(&self, field: Field) -> Option<String> {
         match field {
-            Field::FromNumber => self.from_number.clone(),
-            Field::ToNumber => self.to_number.clone(),
-            Field::CallDirection => self.call_direction.clone(),
-            Field::HangupSource => self.hangup_source.clone(),
-            Field::StirVerification => self.stir_verification.clone(),
-            Field::HangupCauseCode => self.hangup_cause_code.map(|c| c.to_string()),
             Field::BillDuration(cmp) => self.bill_duration.get(cmp).map(u64::to_string),
             Field::EndTime(cmp) => self.end_time.get(cmp).map(|t| format_api(*t)),
+            _ => self.text.get(&field).cloned(),
         }
     }
 
@@ -878,13 +630,13 @@ impl CallQuery {
     }
 
     /// Parses a query string (one leading `?` allowed; `%XX` escapes and `+`
-    /// as a space decoded). Each parameter goes through [`CallQuery::set`];
-    /// a parameter given twice, a bad escape or `limit`/`offset` is an error.
-    /// The result is not [`validate`](CallQuery::validate)d.
+    /// as a space decoded): how a checkpoint's plan is read back. Each
+    /// parameter goes through [`CallQuery::set`]; a parameter given twice, a
+    /// bad escape or `limit`/`offset` is an error. The result is not
+    /// [`validate`](CallQuery::validate)d.
     pub fn from_query_string(s: &str) -> Result<CallQuery> {
         let s = s.strip_prefix('?').unwrap_or(s);
         let mut q = CallQuery::new();
-        let mut seen: Vec<&'static str> = Vec::new();
         for part in s.split('&').filter(|p| !p.is_empty()) {
             let (raw_name, raw_value) = part.split_once('=').unwrap_or((part, ""));
             let name = percent_decode(raw_name)
@@ -892,10 +644,9 @@ impl CallQuery {
             let value = percent_decode(raw_value)
                 .map_err(|m| Error::validation(shown(&name), format!("value: {m}")))?;
             let field = Field::parse(&name)?;
-            if seen.contains(&field.name()) {
-                return Err(Error::validation(field.name(), "given more than once"));
+            if q.value(field).is_some() {
+                return invalid(field.name(), "given more than once");
             }
-            seen.push(field.name());
             q.set_field(field, &value)?;
         }
         Ok(q)
@@ -950,6 +701,10 @@ fn percent_decode(s: &str) -> std::result::Result<String, String> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    fn bill_duration_name(c: Cmp) -> &'static str {
+        Field::BillDuration(c).name()
+    }
 
     fn ts(s: &str) -> DateTime<Utc> {
         parse_timestamp(s).unwrap()
@@ -1050,6 +805,19 @@ mod tests {
         let (field, msg) = set_err(&long, "1");
         assert!(field.chars().count() <= 41 && !field.contains('\n'));
         assert!(msg.len() < 200);
+    }
+
+    #[test]
+    fn suggestions_are_within_three_edits() {
+        // `to_num` is 3 insertions from `to_number`, `to_nu` 4.
+        let (_, msg) = set_err("to_num", "1");
+        assert_has(&msg, &["did you mean `to_number`?"]);
+        let (_, msg) = set_err("to_nu", "1");
+        assert!(!msg.contains("did you mean"), "{msg}");
+        // The nearest of several: `end_time_lt` is 1 edit from `end_time__lt`,
+        // 2 from `end_time__lte` and from `end_time__gt`.
+        let (_, msg) = set_err("end_time_lt", "2026-11-01 00:00");
+        assert_has(&msg, &["did you mean `end_time__lt`?"]);
     }
 
     #[test]
@@ -1227,6 +995,16 @@ mod tests {
         assert_has(&msg, &["did you mean `end_time__gt`?"]);
     }
 
+    #[test]
+    fn is_empty_means_no_filter() {
+        assert!(CallQuery::new().is_empty());
+        assert!(!CallQuery::new().hangup_cause_code(0).is_empty());
+        assert!(!CallQuery::new().bill_duration(Cmp::Lt, 5).is_empty());
+        let mut q = CallQuery::new();
+        q.set("end_time__gte", "2026-11-01 00:00").unwrap();
+        assert!(!q.is_empty());
+    }
+
     // ---- validate(): the whole query ----
 
     #[test]
@@ -1322,6 +1100,17 @@ mod tests {
             .end_time(Cmp::Eq, t)
             .validate()
             .unwrap();
+        // Whole seconds next to each other with one inclusive side hold one.
+        CallQuery::new()
+            .bill_duration(Cmp::Gte, 4)
+            .bill_duration(Cmp::Lt, 5)
+            .validate()
+            .unwrap();
+        CallQuery::new()
+            .bill_duration(Cmp::Gt, 4)
+            .bill_duration(Cmp::Lte, 5)
+            .validate()
+            .unwrap();
         // Redundant bounds on the same side are fine.
         CallQuery::new()
             .bill_duration(Cmp::Gt, 1)
@@ -1376,6 +1165,53 @@ mod tests {
             .bill_duration(Cmp::Lt, 6)
             .validate()
             .unwrap();
+    }
+
+    #[test]
+    fn validate_rejects_years_outside_1970_to_9999() {
+        let (field, msg) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Lt, ts("1969-12-31 23:59:59"))
+                .validate(),
+        );
+        assert_eq!(field, "end_time__lt");
+        assert_has(&msg, &["the year must be 1970..=9999"]);
+        let (field, _) = fail(
+            CallQuery::new()
+                .end_time(Cmp::Gte, ts("2026-11-01 00:00"))
+                .end_time(Cmp::Gt, DateTime::<Utc>::MAX_UTC)
+                .validate(),
+        );
+        assert_eq!(field, "end_time__gt");
+        CallQuery::new()
+            .end_time(Cmp::Gte, ts("1970-01-01 00:00"))
+            .end_time(Cmp::Lte, ts("9999-12-31 23:59:59.999999"))
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn end_times_finer_than_a_microsecond() {
+        let t = ts("2026-11-01 00:00");
+        let finer = t + chrono::Duration::nanoseconds(999);
+        // The typed builder truncates to the microsecond.
+        let q = CallQuery::new().end_time(Cmp::Gt, finer);
+        assert_eq!(q.end_time_bounds().gt, Some(t));
+        // Bounds given whole keep it, and validate names the form.
+        let b = Bounds {
+            gte: Some(ts("2026-10-31 00:00")),
+            lt: Some(finer),
+            ..Bounds::default()
+        };
+        let (field, msg) = fail(CallQuery::new().with_end_time(b).validate());
+        assert_eq!(field, "end_time__lt");
+        assert_has(&msg, &["finer than a microsecond", "6 fraction digits"]);
+        let micro = t + chrono::Duration::microseconds(1);
+        let b = Bounds {
+            lt: Some(micro),
+            ..Bounds::default()
+        };
+        CallQuery::new().with_end_time(b).validate().unwrap();
     }
 
     // ---- validate_window(): one request against the service's policy ----
@@ -1705,8 +1541,7 @@ mod tests {
     #[test]
     fn bounds_helpers() {
         let mut b: Bounds<u64> = Bounds::default();
-        assert!(b.is_empty() && !b.has_lower() && !b.has_upper());
-        assert_eq!(b.lower(), None);
+        assert_eq!((b.lower(), b.upper()), (None, None));
         b.set(Cmp::Gte, Some(5));
         b.set(Cmp::Gt, Some(5));
         assert_eq!(b.lower(), Some((5, false)), "gt beats gte on a tie");
@@ -1715,19 +1550,31 @@ mod tests {
         b.set(Cmp::Lt, Some(9));
         b.set(Cmp::Lte, Some(20));
         assert_eq!(b.upper(), Some((9, false)));
-        assert!(b.has_upper() && b.has_lower() && !b.is_empty());
         assert_eq!(b.get(Cmp::Lte), Some(&20));
         b.set(Cmp::Lte, None);
         assert_eq!(b.get(Cmp::Lte), None);
+        // The tightest upper bound is the smallest, whichever form holds it;
+        // on a tie the exclusive one.
+        let mut u: Bounds<u64> = Bounds::default();
+        u.set(Cmp::Lt, Some(20));
+        u.set(Cmp::Lte, Some(9));
+        assert_eq!(u.upper(), Some((9, true)));
+        u.set(Cmp::Lt, Some(9));
+        assert_eq!(u.upper(), Some((9, false)), "lt beats lte on a tie");
+        u.set(Cmp::Eq, Some(3));
+        assert_eq!(u.upper(), Some((3, true)));
+        u.set(Cmp::Gt, Some(1));
+        assert_eq!(u.lower(), Some((3, true)), "eq above gt is the lower bound");
         let mut e: Bounds<u64> = Bounds::default();
         e.set(Cmp::Eq, Some(7));
-        assert!(e.has_lower() && e.has_upper());
         assert_eq!(e.lower(), Some((7, true)));
         assert_eq!(e.upper(), Some((7, true)));
-        for c in Cmp::ALL {
-            assert_eq!(Cmp::from_suffix(c.suffix()), Some(c));
+        // The parameter name of each form.
+        let suffixes = ["", "__gt", "__gte", "__lt", "__lte"];
+        for (c, suffix) in Cmp::ALL.into_iter().zip(suffixes) {
+            assert_eq!(end_time_name(c), format!("end_time{suffix}"));
+            assert_eq!(bill_duration_name(c), format!("bill_duration{suffix}"));
         }
-        assert_eq!(Cmp::from_suffix("__ge"), None);
     }
 
     #[test]
@@ -1745,7 +1592,7 @@ mod tests {
 
     #[test]
     fn filter_names_match_fields() {
-        let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+        let names: Vec<&str> = Field::all().map(|f| f.name()).collect();
         assert_eq!(names, FILTER_NAMES);
         for name in FILTER_NAMES {
             assert_eq!(Field::parse(name).unwrap().name(), *name);

@@ -625,6 +625,8 @@ mod tests {
         l.finish(t0, t0, Some(t0 + S));
         assert_eq!(l.try_acquire(t0), Err(Wait::Paused(t0 + S)));
         assert!(l.try_acquire(t0 + S).is_ok());
+        // Still no client-side budget to cut.
+        assert_eq!(budget(&l), 0);
     }
 
     #[test]
@@ -690,5 +692,101 @@ mod tests {
             l.acquire_by(Some(max), None).map(|_| ()),
             Err(GiveUp::Paused(_))
         ));
+    }
+
+    #[test]
+    fn requests_per_second_is_requests_over_the_active_time() {
+        let s = RateStats {
+            requests: 10,
+            active: 4 * S,
+            ..RateStats::default()
+        };
+        assert_eq!(s.requests_per_second(), 2.5);
+        // Sent but not answered yet: no active time, no rate.
+        let s = RateStats {
+            requests: 3,
+            ..RateStats::default()
+        };
+        assert_eq!(s.requests_per_second(), 0.0);
+    }
+
+    #[test]
+    fn a_permit_answered_429_pauses_everyone_and_counts_it() {
+        let l = RateLimiter::new(10, 5 * S);
+        let (p, _) = l.acquire_by(None, None).unwrap();
+        let until = Instant::now() + 3600 * S;
+        p.rate_limited(until);
+        assert_eq!(l.try_acquire(Instant::now()), Err(Wait::Paused(until)));
+        let s = l.stats();
+        assert_eq!((s.requests, s.answered_429), (1, 1));
+    }
+
+    #[test]
+    fn a_dropped_permit_counts_as_answered_once() {
+        // One slot per hour: a permit dropped unanswered is answered (its
+        // slot is held for `per`), not still in flight.
+        // (Asked past the spacing of 3600 s / 4 = 900 s, the only wait left
+        // is the slot's: until `per` after the answer, not `Answer`.)
+        let l = RateLimiter::new(1, 3600 * S);
+        let (p, _) = l.acquire_by(None, None).unwrap();
+        drop(p);
+        let later = Instant::now() + 1000 * S;
+        assert!(matches!(l.try_acquire(later), Err(Wait::Until(_))));
+        // Two slots: one answered permit holds one of them, not two (its
+        // drop after `answered` does not answer again). Sends are spaced by
+        // 3600 s / (4 × 2) = 450 s.
+        let l = RateLimiter::new(2, 3600 * S);
+        let (p, _) = l.acquire_by(None, None).unwrap();
+        p.answered();
+        assert!(l.try_acquire(Instant::now() + 450 * S).is_ok());
+    }
+
+    #[test]
+    fn a_shorter_429_pause_does_not_shorten_a_longer_one() {
+        let l = RateLimiter::new(10, 5 * S);
+        let t0 = Instant::now();
+        let a = l.try_acquire(t0).unwrap();
+        let b = l.try_acquire(t0 + S).unwrap();
+        let c = l.try_acquire(t0 + 2 * S).unwrap();
+        l.finish(a, t0 + 2 * S, Some(t0 + 40 * S));
+        l.finish(b, t0 + 2 * S, Some(t0 + 30 * S));
+        assert_eq!(l.try_acquire(t0 + 2 * S), Err(Wait::Paused(t0 + 40 * S)));
+        // A longer one extends it.
+        l.finish(c, t0 + 2 * S, Some(t0 + 50 * S));
+        assert_eq!(l.try_acquire(t0 + 2 * S), Err(Wait::Paused(t0 + 50 * S)));
+    }
+
+    #[test]
+    fn a_pause_ending_at_the_deadline_is_waited_out() {
+        // Nothing frees after the deadline: the pause ends at it.
+        let l = RateLimiter::new(0, 5 * S);
+        let end = Instant::now() + Duration::from_millis(30);
+        l.pause_until(end);
+        let (p, _) = l.acquire_by(None, Some(end)).unwrap();
+        p.answered();
+        assert!(Instant::now() >= end);
+    }
+
+    #[test]
+    fn a_longer_pause_extends_a_shorter_one() {
+        let l = RateLimiter::new(10, 5 * S);
+        let t0 = Instant::now();
+        l.pause_until(t0 + 3 * S);
+        l.pause_until(t0 + 4 * S);
+        assert_eq!(l.try_acquire(t0), Err(Wait::Paused(t0 + 4 * S)));
+    }
+
+    #[test]
+    fn the_budget_steps_once_per_window_from_the_cut() {
+        // Cut to 90 at t: the next step is due at t + 5 s, whenever the
+        // limiter is asked in between.
+        let l = RateLimiter::new(100, 5 * S);
+        let t = fill(&l, Instant::now(), 100);
+        l.finish(t, t, Some(t));
+        assert_eq!(budget(&l), 90);
+        let _ = l.try_acquire(t + S);
+        assert_eq!(budget(&l), 90);
+        let _ = l.try_acquire(t + Duration::from_millis(5500));
+        assert_eq!(budget(&l), 95);
     }
 }

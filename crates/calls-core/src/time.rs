@@ -316,4 +316,75 @@ mod tests {
         assert_eq!(format_api(t), "2026-09-18 08:52:00");
         assert_eq!(parse_timestamp(&format_api(t)).unwrap(), t);
     }
+
+    /// A time or date of the right shape that does not exist is "not a
+    /// real" one; anything else is not of the form.
+    #[test]
+    fn says_whether_the_form_or_the_value_is_wrong() {
+        for impossible in [
+            "2026-09-18 08:52:60",
+            "2026-09-18 25:00:00.123456789",
+            "2026-09-18 24:00",
+        ] {
+            let e = parse_timestamp(impossible).unwrap_err();
+            assert!(e.contains("not a real time of day"), "{impossible:?}: {e}");
+        }
+        for malformed in [
+            "2026-09-18 0x:52",
+            "2026-09-18 08-52",
+            "2026-09-18 08:52:6x",
+            "2026-09-18 08:52-26",
+            "2026-09-18 08:52:26,5",
+            "2026-09-18 08:52:59.1234567891",
+            "2026-0x-01 10:00",
+            "2026-09/18 10:00",
+        ] {
+            let e = parse_timestamp(malformed).unwrap_err();
+            assert!(
+                e.contains("is not a timestamp of the form"),
+                "{malformed:?}: {e}"
+            );
+        }
+        let e = parse_timestamp("2026-04-31 10:00").unwrap_err();
+        assert!(e.contains("not a real date"), "{e}");
+    }
+
+    #[test]
+    fn nine_fraction_digits_are_the_most() {
+        assert_eq!(
+            p("2026-09-18 08:52:26.123456789").unwrap(),
+            "2026-09-18 08:52:26.123456789"
+        );
+        assert!(parse_timestamp("2026-09-18 08:52:26.1234567890").is_err());
+    }
+
+    #[test]
+    fn every_separator_and_digit_is_checked() {
+        for bad in [
+            "2026x09-18 08:52",
+            "2026-09x18 08:52",
+            "2026-+9-18 08:52",
+            "2026-09-18 08x52",
+            "2026-09-18 +8:52",
+            "2015-07-26 15:45:02+05x30",
+            "2015-07-26 15:45:02+05:60",
+            "2015-07-26 15:45:02+0560",
+            "2015-07-26 15:45:02+24:00",
+        ] {
+            assert!(parse_timestamp(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn offsets_up_to_23_59_either_way() {
+        assert_eq!(
+            p("2015-07-26 23:30:00+23:59").unwrap(),
+            "2015-07-25 23:31:00"
+        );
+        assert_eq!(
+            p("2015-07-26 01:00:00-05:59").unwrap(),
+            "2015-07-26 06:59:00"
+        );
+        assert_eq!(p("2015-07-26 23:00:00+23").unwrap(), "2015-07-26 00:00:00");
+    }
 }
