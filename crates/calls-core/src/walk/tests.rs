@@ -412,6 +412,92 @@ fn a_slow_consumer_holds_the_workers_back() {
     assert!(more <= 1);
 }
 
+/// A walk over `slices` (seconds, newest first) whose pages span 10 s, each
+/// slice sent its first request; the requests, in the slices' order.
+fn running(slices: &[(i64, i64)], lookahead: u64) -> (Walk, Vec<Request>) {
+    let cursors = slices
+        .iter()
+        .map(|&(lo, hi)| Cursor::new(edge(lo, true), edge(hi, false)))
+        .collect();
+    let mut w = Walk::new(cursors, lookahead, 16);
+    let sent = (0..slices.len())
+        .map(|_| w.next_request(true, 20).expect("each slice sends"))
+        .collect();
+    w.span = Some(10 * S);
+    (w, sent)
+}
+
+#[test]
+fn a_free_worker_splits_the_slice_nearest_the_head_with_two_pieces_left() {
+    // The head has 3 pieces' worth left, the slice behind it 30: the head
+    // keeps a piece and hands the rest on, right behind it.
+    let piece = 10 * PIECE_PAGES;
+    let (mut w, sent) = running(&[(20_000, 20_000 + 3 * piece), (0, 20_000)], 10_000);
+    let r = w.next_request(true, 20).expect("a split");
+    assert_eq!(r.upper, edge(20_000 + 2 * piece, false));
+    assert_eq!(r.lower, sent[0].lower);
+    assert_eq!(
+        w.slices[1].id, r.slice,
+        "the new slice comes right after the head"
+    );
+    // Then the next nearest with two pieces left: the new slice itself.
+    let r = w.next_request(true, 20).expect("a split");
+    assert_eq!(r.upper, edge(20_000 + piece, false));
+    // None left near the head: the slice behind it.
+    let r = w.next_request(true, 20).expect("a split");
+    assert_eq!(r.upper, edge(20_000 - piece, false));
+    assert_eq!(r.lower, sent[1].lower);
+}
+
+#[test]
+fn a_split_near_the_head_goes_before_a_slice_ready_further_back() {
+    let piece = 10 * PIECE_PAGES;
+    let (mut w, sent) = running(&[(20_000, 20_000 + 3 * piece), (0, 20_000)], 10_000);
+    // The slice behind the head was answered: ready to go on, far from the head.
+    let calls = (0..20)
+        .map(|i| call(19_999 - i, &format!("b{i}")))
+        .collect();
+    w.absorb(&sent[1], page(calls, Some(2_000))).unwrap();
+    w.span = Some(10 * S);
+    let r = w.next_request(true, 20).expect("a split");
+    assert_eq!(
+        (r.lower, r.upper),
+        (edge(20_000, true), edge(20_000 + 2 * piece, false)),
+        "the head's older part, not the slice behind"
+    );
+}
+
+#[test]
+fn without_two_pieces_anywhere_the_largest_is_split_even_the_head() {
+    // The head has less than two pieces left, the slice behind it is walked
+    // and holds a page: the head is halved.
+    let piece = 10 * PIECE_PAGES;
+    let (mut w, sent) = running(&[(10_000, 10_000 + piece + 100), (0, 10_000)], 10_000);
+    let calls = (0..20).map(|i| call(9_999 - i, &format!("b{i}"))).collect();
+    w.absorb(&sent[1], page(calls, Some(20))).unwrap();
+    assert_eq!(w.slices[1].phase, Phase::Done);
+    let r = w.next_request(true, 20).expect("the head is split");
+    assert_eq!(r.lower, sent[0].lower);
+    assert_eq!(r.upper, edge(10_000 + (piece + 100) / 2, false));
+}
+
+#[test]
+fn on_a_clock_every_worker_stays_busy_within_the_lookahead() {
+    // 20,000 calls over 89 days in three windows, 20 ms a request, a fast
+    // consumer: 8 workers stay busy to the end, with few extra requests and
+    // never more buffered than the lookahead.
+    let (rows, cursors) = export_rows(20_000, 89, 7);
+    let m = clocked(&rows, cursors, 8, 20_000, None);
+    assert_eq!(m.calls, 20_000);
+    let pages = m.calls.div_ceil(20);
+    assert!(m.busy >= 7.0, "{m:?}");
+    assert!(
+        m.requests * 100 <= pages * 104,
+        "{m:?} against {pages} pages"
+    );
+    assert!(m.peak_buffered <= 20 * LOOKAHEAD_PAGES * 9, "{m:?}");
+}
+
 // ---------------------------------------------------------------------------
 // The model
 // ---------------------------------------------------------------------------
@@ -860,8 +946,6 @@ fn clocked(
     let mut last_send = i64::MIN / 2;
     let (mut requests, mut calls, mut busy_us, mut peak) = (0u64, 0u64, 0i128, 0u64);
     let mut first_send = None;
-    let mut trace_at = -1;
-    let mut sends: Vec<i64> = Vec::new();
     loop {
         // Hand out everything ready, then ask for what may go.
         while w.pop().is_some() {
@@ -874,44 +958,10 @@ fn clocked(
             }
         }
         let buffered: u64 = w.slices.iter().map(|s| s.buffer.len() as u64).sum();
-        if buffered > peak && std::env::var("CLOCK_PEAK").is_ok() {
-            let desc: Vec<String> = w
-                .slices
-                .iter()
-                .map(|s| format!("{:?}{}:{}", s.phase, s.id, s.buffer.len()))
-                .collect();
-            eprintln!("peak {buffered} at {now}: {}", desc.join(" "));
-        }
         peak = peak.max(buffered);
-        if std::env::var("CLOCK_TRACE").is_ok() && now / 200_000 != trace_at {
-            trace_at = now / 200_000;
-            let desc: Vec<String> = w
-                .slices
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{}{}:{}p/{}",
-                        match s.phase {
-                            Phase::Ready => "R",
-                            Phase::InFlight => "F",
-                            Phase::Done => "D",
-                        },
-                        s.id,
-                        s.buffer.len() / 20,
-                        s.remainder() / (s.span.or(w.span).unwrap_or(S).max(1))
-                    )
-                })
-                .collect();
-            eprintln!(
-                "{:.1}s flying {} [{}]",
-                now as f64 / 1e6,
-                flying.len() + queued.len(),
-                desc.join(" ")
-            );
-        }
         // Send what the budget allows now.
         let mut next_free = i64::MAX;
-        while let Some(r) = queued.front() {
+        while !queued.is_empty() {
             let gap = budget.map_or(0, |(max, per)| per / (4 * max as i64));
             let full = budget.is_some_and(|(max, _)| {
                 held.retain(|&t| t > now);
@@ -925,14 +975,10 @@ fn clocked(
                 next_free = last_send + gap;
                 break;
             }
-            let _ = r;
             let r = queued.pop_front().expect("front");
             last_send = now;
             first_send.get_or_insert(now);
             requests += 1;
-            if std::env::var("CLOCK_SENDS").is_ok() {
-                sends.push(now);
-            }
             flying.push((now + latency_us, r));
         }
         if w.finished() && flying.is_empty() && queued.is_empty() {
@@ -954,13 +1000,6 @@ fn clocked(
         }
     }
     let span = (now - first_send.unwrap_or(0)).max(1);
-    if !sends.is_empty() {
-        let mut per = vec![0u32; (now / 1_000_000 + 1) as usize];
-        for t in &sends {
-            per[(*t / 1_000_000) as usize] += 1;
-        }
-        eprintln!("sends per second: {per:?}");
-    }
     Clocked {
         requests,
         calls,
@@ -1002,11 +1041,7 @@ fn export_rows(n: usize, days: i64, seed: u64) -> (Vec<(i64, String)>, Vec<Curso
 #[test]
 #[ignore = "a measurement: cargo test --release -p calls-core --lib walk::tests::clocked_rates -- --ignored --nocapture"]
 fn clocked_rates() {
-    let seed = std::env::var("SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    let (rows, cursors) = export_rows(65_921, 89, seed);
+    let (rows, cursors) = export_rows(65_921, 89, 1);
     for workers in [1usize, 8, 16] {
         let m = clocked(&rows, cursors.clone(), workers, 20_000, None);
         println!(
