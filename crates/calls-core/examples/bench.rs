@@ -35,7 +35,8 @@ fn main() {
         mem_child(&args[2]);
         return;
     }
-    // `bench decode` / `bench walk`: that section alone (header included).
+    // `bench decode` / `bench walk` / `bench memory`: that section alone
+    // (header included).
     let only = args.get(1).map(String::as_str);
     println!("| measurement | value | reference | ratio | target |");
     println!("|---|---|---|---|---|");
@@ -45,6 +46,10 @@ fn main() {
     }
     if only == Some("walk") {
         walk_section();
+        return;
+    }
+    if only == Some("memory") {
+        memory_section();
         return;
     }
     concurrency_section();
