@@ -35,12 +35,21 @@ fn main() {
         mem_child(&args[2]);
         return;
     }
-    // `bench decode`: the decode row alone (header included).
-    let only_decode = args.get(1).map(String::as_str) == Some("decode");
+    // `bench decode` / `bench walk` / `bench memory`: that section alone
+    // (header included).
+    let only = args.get(1).map(String::as_str);
     println!("| measurement | value | reference | ratio | target |");
     println!("|---|---|---|---|---|");
-    if only_decode {
+    if only == Some("decode") {
         decode_section();
+        return;
+    }
+    if only == Some("walk") {
+        walk_section();
+        return;
+    }
+    if only == Some("memory") {
+        memory_section();
         return;
     }
     concurrency_section();

@@ -56,7 +56,7 @@ use crate::policy::WindowPolicy;
 use crate::query::{Bounds, CallQuery};
 use crate::sync::{SyncRun, SyncState, filters_of};
 use crate::time::format_api;
-use crate::walk::{Cursor, PIECE_PAGES, Request, Walk};
+use crate::walk::{Cursor, LOOKAHEAD_PAGES, Request, Walk};
 
 /// The most slices a checkpoint may hold.
 pub(crate) const MAX_CHECKPOINT_SLICES: usize = 4096;
@@ -756,13 +756,13 @@ impl Pager {
         };
         // How many calls may be buffered or asked for ahead of the consumer.
         // One worker: the page being handed out and the next. Several: each
-        // walks a piece of PIECE_PAGES pages behind the head, so about that
-        // much per worker (320 × (concurrency + 1) calls; a few MB at the
-        // API's 1–2 kB a call), whatever the size of the export.
+        // walks a piece right behind the head, so about LOOKAHEAD_PAGES pages
+        // per worker (320 × (concurrency + 1) calls; a few MB at the API's
+        // 1–2 kB a call), whatever the size of the export.
         let concurrency = self.client.concurrency();
         let lookahead = if concurrency > 1 && self.max_items.is_none() {
             u64::from(MAX_LIMIT)
-                .saturating_mul(PIECE_PAGES as u64)
+                .saturating_mul(LOOKAHEAD_PAGES)
                 .saturating_mul(concurrency as u64 + 1)
         } else {
             2 * u64::from(MAX_LIMIT)

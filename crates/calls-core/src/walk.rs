@@ -13,18 +13,21 @@
 //!
 //! A range is cut into disjoint **slices**, each with its own cursor, walked
 //! one request at a time; slices run at once. When a request slot is free,
-//! [`Walk::next_request`] splits the running slice with the largest
-//! unvisited remainder: the new slice takes the older part (at most the older
-//! half, and only a few pages' worth below the cursor once the density of
-//! calls is known, so that every worker works close to what is handed out
-//! next and buffering stays bounded). A request already in flight for the
-//! split slice still carries the old lower bound: calls below the split point
-//! in its answer belong to the new slice and are dropped.
+//! [`Walk::next_request`] splits a running slice: the new slice takes the
+//! older part (at most the older half, and only a few pages' worth below the
+//! cursor once the density of calls is known). The slice split is the one
+//! nearest the head with at least two such pieces left, so that the workers
+//! walk whole pieces right behind what is handed out next; failing that, the
+//! one with the largest remainder, even the head's own (no worker waits
+//! while the head walks alone). A request already in flight for the split
+//! slice still carries the old lower bound: calls below the split point in
+//! its answer belong to the new slice and are dropped.
 //!
 //! Output is newest first: calls are handed out from the first slice, then the
-//! next; a slice further down fetches only while the calls buffered ahead of
-//! it stay within a lookahead, so a slow consumer holds the workers back and
-//! memory does not grow with the number of calls.
+//! next. Slices other than the first fetch, and splits are made, only while
+//! everything buffered or asked for stays within a lookahead, so a slow
+//! consumer holds the workers back and memory does not grow with the number
+//! of calls.
 //!
 //! Every page is checked: at most `limit` calls, each with an `end_time`,
 //! non-increasing, inside the requested bounds. A walk that makes no progress
@@ -56,8 +59,15 @@ pub(crate) const STALE_SLACK: u64 = 3;
 pub(crate) const MAX_TIE_CALLS: usize = 100_000;
 
 /// The pages' worth of calls below a cursor that a split leaves to the slice
-/// being split, once the density of calls is known.
-pub(crate) const PIECE_PAGES: i64 = 16;
+/// being split, once the density of calls is known. Each slice ends with a
+/// partial page (half a request on average): pieces of 20 pages cost about
+/// 2.5% more requests than pages of calls.
+pub(crate) const PIECE_PAGES: i64 = 20;
+
+/// The lookahead of a parallel walk, in pages per worker and one more: about
+/// what each worker walks right behind the head (the pager's lookahead is
+/// `limit × LOOKAHEAD_PAGES × (concurrency + 1)` calls).
+pub(crate) const LOOKAHEAD_PAGES: u64 = 16;
 
 /// One end of a time range: Unix microseconds and whether it is included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -331,6 +341,17 @@ impl Slice {
     fn remainder(&self) -> i64 {
         self.upper.us.saturating_sub(self.lower.us)
     }
+
+    /// What the slice holds against the lookahead: the calls it buffered
+    /// and a page for its request in flight.
+    fn held(&self, page: u64) -> u64 {
+        let flying = if self.phase == Phase::InFlight {
+            page
+        } else {
+            0
+        };
+        (self.buffer.len() as u64).saturating_add(flying)
+    }
 }
 
 /// Counters of the walk.
@@ -466,54 +487,66 @@ impl Walk {
 
     /// The next request to send, if any may be sent now.
     ///
-    /// The first slice not walked to its end may always send. With
-    /// `parallel`, a later one may too while the calls buffered or asked for
-    /// ahead of it stay within the lookahead; when none is ready, the running
-    /// slice with the largest remainder is split and the new slice sends.
+    /// A slice holds the calls it buffered and a page for its request in
+    /// flight. The first slice not walked to its end may always send once
+    /// what the slices up to it hold was handed out (the consumer waits on
+    /// it), or while that stays within the lookahead. With `parallel`, any
+    /// other slice may send, and a running slice may be split for a free
+    /// worker, only while everything held and a page more stay within the
+    /// lookahead: a slow consumer holds the workers back, and memory is
+    /// bounded by the lookahead whatever the splits.
     pub(crate) fn next_request(&mut self, parallel: bool, limit: u32) -> Option<Request> {
         let limit = limit.max(1);
+        let page = u64::from(limit);
         let first = self.slices.iter().position(|s| s.phase != Phase::Done)?;
-        let mut ahead = 0u64;
-        let mut split_at: Option<(usize, i64)> = None;
-        // A split inserts a request in the middle of the order: everything
-        // after it moves back by a page, so it must fit in the whole lookahead.
-        let total: u64 = self
+        let ahead = self.slices[..=first]
+            .iter()
+            .map(|s| s.held(page))
+            .fold(0, u64::saturating_add);
+        if self.slices[first].phase == Phase::Ready
+            && (ahead == 0 || ahead.saturating_add(page) <= self.lookahead)
+        {
+            return Some(self.send(first, limit));
+        }
+        if !parallel {
+            return None;
+        }
+        let total = self
             .slices
             .iter()
-            .map(|s| {
-                let flying = if s.phase == Phase::InFlight { limit } else { 0 };
-                (s.buffer.len() as u64).saturating_add(u64::from(flying))
-            })
+            .map(|s| s.held(page))
             .fold(0, u64::saturating_add);
-        let room = total.saturating_add(u64::from(limit)) <= self.lookahead;
-        for (i, s) in self.slices.iter().enumerate() {
-            ahead = ahead.saturating_add(s.buffer.len() as u64);
-            if s.phase == Phase::InFlight {
-                ahead = ahead.saturating_add(u64::from(limit));
-            }
-            let within = ahead.saturating_add(u64::from(limit)) <= self.lookahead;
-            // The first slice fetches once what is ahead of it was handed
-            // out, whatever the lookahead; the others only within it.
-            let may = if i == first {
-                within || ahead == 0
-            } else {
-                parallel && within
-            };
-            if s.phase == Phase::Ready && may {
-                return Some(self.send(i, limit));
-            }
-            if !parallel {
-                if i >= first {
-                    return None;
+        if total.saturating_add(page) > self.lookahead {
+            return None;
+        }
+        // Nearest the head first: a slice ready to go on, or a running one
+        // with at least two pieces' worth left, which keeps a piece and
+        // hands the older rest to a new slice (workers gather right behind
+        // the head, each on a whole piece); failing both, the running slice
+        // with the largest remainder is split (at the end of the export the
+        // head's own piece is halved, so no worker waits while it walks
+        // alone).
+        let wide = |s: &Slice| {
+            s.span.or(self.span).is_some_and(|span| {
+                s.remainder() / span.max(SECOND) >= PIECE_PAGES.saturating_mul(2)
+            })
+        };
+        let mut largest: Option<(usize, i64)> = None;
+        let mut chosen = None;
+        for (i, s) in self.slices.iter().enumerate().skip(first) {
+            match s.phase {
+                Phase::Ready => return Some(self.send(i, limit)),
+                Phase::InFlight if wide(s) => {
+                    chosen = Some(i);
+                    break;
                 }
-                continue;
-            }
-            if s.phase == Phase::InFlight && room && split_at.is_none_or(|(_, w)| s.remainder() > w)
-            {
-                split_at = Some((i, s.remainder()));
+                Phase::InFlight if largest.is_none_or(|(_, w)| s.remainder() > w) => {
+                    largest = Some((i, s.remainder()));
+                }
+                _ => {}
             }
         }
-        let (i, _) = split_at?;
+        let i = chosen.or(largest.map(|(i, _)| i))?;
         if self.slices.len() >= self.max_slices {
             return None;
         }

@@ -271,18 +271,19 @@ fn a_request_in_flight_over_a_split_drops_the_calls_below_the_split() {
         w.next_request(true, 3).is_none(),
         "no split before the density is known"
     );
-    // Pages of 10 s: the running slice keeps 16 pages' worth.
+    // Pages of 10 s: the running slice keeps PIECE_PAGES pages' worth.
     w.span = Some(10 * S);
     let b = w
         .next_request(true, 3)
         .expect("a free slot splits the running slice");
-    assert_eq!(b.upper, edge(1000 - 10 * PIECE_PAGES, false));
+    let m = 1000 - 10 * PIECE_PAGES;
+    assert_eq!(b.upper, edge(m, false));
     assert_eq!(b.lower, a.lower);
     // The first request was sent with the old lower bound: calls below the
     // split in its answer belong to the new slice.
-    w.absorb(&a, page(vec![call(900, "x"), call(839, "y")], Some(2)))
+    w.absorb(&a, page(vec![call(m + 60, "x"), call(m - 1, "y")], Some(2)))
         .unwrap();
-    w.absorb(&b, page(vec![call(839, "y")], Some(1))).unwrap();
+    w.absorb(&b, page(vec![call(m - 1, "y")], Some(1))).unwrap();
     assert_eq!(drain(&mut w), ["x", "y"]);
     assert!(w.finished());
 }
@@ -409,6 +410,92 @@ fn a_slow_consumer_holds_the_workers_back() {
     }
     // The first slice may always go on: the consumer is waiting on it.
     assert!(more <= 1);
+}
+
+/// A walk over `slices` (seconds, newest first) whose pages span 10 s, each
+/// slice sent its first request; the requests, in the slices' order.
+fn running(slices: &[(i64, i64)], lookahead: u64) -> (Walk, Vec<Request>) {
+    let cursors = slices
+        .iter()
+        .map(|&(lo, hi)| Cursor::new(edge(lo, true), edge(hi, false)))
+        .collect();
+    let mut w = Walk::new(cursors, lookahead, 16);
+    let sent = (0..slices.len())
+        .map(|_| w.next_request(true, 20).expect("each slice sends"))
+        .collect();
+    w.span = Some(10 * S);
+    (w, sent)
+}
+
+#[test]
+fn a_free_worker_splits_the_slice_nearest_the_head_with_two_pieces_left() {
+    // The head has 3 pieces' worth left, the slice behind it 30: the head
+    // keeps a piece and hands the rest on, right behind it.
+    let piece = 10 * PIECE_PAGES;
+    let (mut w, sent) = running(&[(20_000, 20_000 + 3 * piece), (0, 20_000)], 10_000);
+    let r = w.next_request(true, 20).expect("a split");
+    assert_eq!(r.upper, edge(20_000 + 2 * piece, false));
+    assert_eq!(r.lower, sent[0].lower);
+    assert_eq!(
+        w.slices[1].id, r.slice,
+        "the new slice comes right after the head"
+    );
+    // Then the next nearest with two pieces left: the new slice itself.
+    let r = w.next_request(true, 20).expect("a split");
+    assert_eq!(r.upper, edge(20_000 + piece, false));
+    // None left near the head: the slice behind it.
+    let r = w.next_request(true, 20).expect("a split");
+    assert_eq!(r.upper, edge(20_000 - piece, false));
+    assert_eq!(r.lower, sent[1].lower);
+}
+
+#[test]
+fn a_split_near_the_head_goes_before_a_slice_ready_further_back() {
+    let piece = 10 * PIECE_PAGES;
+    let (mut w, sent) = running(&[(20_000, 20_000 + 3 * piece), (0, 20_000)], 10_000);
+    // The slice behind the head was answered: ready to go on, far from the head.
+    let calls = (0..20)
+        .map(|i| call(19_999 - i, &format!("b{i}")))
+        .collect();
+    w.absorb(&sent[1], page(calls, Some(2_000))).unwrap();
+    w.span = Some(10 * S);
+    let r = w.next_request(true, 20).expect("a split");
+    assert_eq!(
+        (r.lower, r.upper),
+        (edge(20_000, true), edge(20_000 + 2 * piece, false)),
+        "the head's older part, not the slice behind"
+    );
+}
+
+#[test]
+fn without_two_pieces_anywhere_the_largest_is_split_even_the_head() {
+    // The head has less than two pieces left, the slice behind it is walked
+    // and holds a page: the head is halved.
+    let piece = 10 * PIECE_PAGES;
+    let (mut w, sent) = running(&[(10_000, 10_000 + piece + 100), (0, 10_000)], 10_000);
+    let calls = (0..20).map(|i| call(9_999 - i, &format!("b{i}"))).collect();
+    w.absorb(&sent[1], page(calls, Some(20))).unwrap();
+    assert_eq!(w.slices[1].phase, Phase::Done);
+    let r = w.next_request(true, 20).expect("the head is split");
+    assert_eq!(r.lower, sent[0].lower);
+    assert_eq!(r.upper, edge(10_000 + (piece + 100) / 2, false));
+}
+
+#[test]
+fn on_a_clock_every_worker_stays_busy_within_the_lookahead() {
+    // 20,000 calls over 89 days in three windows, 20 ms a request, a fast
+    // consumer: 8 workers stay busy to the end, with few extra requests and
+    // never more buffered than the lookahead.
+    let (rows, cursors) = export_rows(20_000, 89, 7);
+    let m = clocked(&rows, cursors, 8, 20_000, None);
+    assert_eq!(m.calls, 20_000);
+    let pages = m.calls.div_ceil(20);
+    assert!(m.busy >= 7.0, "{m:?}");
+    assert!(
+        m.requests * 100 <= pages * 104,
+        "{m:?} against {pages} pages"
+    );
+    assert!(m.peak_buffered <= 20 * LOOKAHEAD_PAGES * 9, "{m:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -790,4 +877,204 @@ fn the_model_catches_a_walk_that_loses_calls() {
         got += drain(&mut w).len();
     }
     assert!(got < 50, "the broken walk lost calls: {got}");
+}
+
+// ---------------------------------------------------------------------------
+// Scheduling on a clock
+// ---------------------------------------------------------------------------
+
+/// A still service of `rows` (microseconds, uuid; newest first) answering
+/// through binary search (the export benches hold tens of thousands).
+fn serve_sorted(rows: &[(i64, String)], r: &Request) -> Page {
+    let top = rows.partition_point(|x| !r.upper.admits_from_above(x.0));
+    let bottom = rows.partition_point(|x| {
+        if r.lower.incl {
+            x.0 >= r.lower.us
+        } else {
+            x.0 > r.lower.us
+        }
+    });
+    let inside = &rows[top..bottom.max(top)];
+    let calls = inside
+        .iter()
+        .skip(usize::try_from(r.offset).unwrap_or(usize::MAX))
+        .take(r.limit as usize)
+        .map(|(us, u)| Call {
+            call_uuid: u.clone(),
+            end_time: DateTime::from_timestamp_micros(*us),
+            ..Call::default()
+        })
+        .collect();
+    page(calls, Some(inside.len() as u64))
+}
+
+/// What [`clocked`] measured.
+#[derive(Debug)]
+struct Clocked {
+    requests: u64,
+    calls: u64,
+    slices: u64,
+    /// Virtual seconds from the first send to the last call handed out.
+    secs: f64,
+    /// Requests in flight, averaged over the time.
+    busy: f64,
+    /// The most calls buffered at once.
+    peak_buffered: u64,
+}
+
+/// An export of `rows` over `cursors` on a virtual clock, as the pager runs
+/// it: `workers` requests at once, each answered `latency_us` after it is
+/// sent, every ready call handed out at once (a fast consumer). With
+/// `budget = Some((max, per_us))`, a client-side limiter like the
+/// library's: a request holds its slot while in flight and for `per` after
+/// its answer; two sends at least `per / (4 × max)` apart.
+fn clocked(
+    rows: &[(i64, String)],
+    cursors: Vec<Cursor>,
+    workers: usize,
+    latency_us: i64,
+    budget: Option<(usize, i64)>,
+) -> Clocked {
+    let lookahead = 20 * LOOKAHEAD_PAGES * (workers as u64 + 1);
+    let mut w = Walk::new(cursors, lookahead, 4 * workers + 3);
+    let mut now = 0i64;
+    // Requests waiting for the budget, and those sent: (answer time, request).
+    let mut queued: VecDeque<Request> = VecDeque::new();
+    let mut flying: Vec<(i64, Request)> = Vec::new();
+    // When each sent request frees its budget slot.
+    let mut held: VecDeque<i64> = VecDeque::new();
+    let mut last_send = i64::MIN / 2;
+    let (mut requests, mut calls, mut busy_us, mut peak) = (0u64, 0u64, 0i128, 0u64);
+    let mut first_send = None;
+    loop {
+        // Hand out everything ready, then ask for what may go.
+        while w.pop().is_some() {
+            calls += 1;
+        }
+        while queued.len() + flying.len() < workers {
+            match w.next_request(workers > 1, 20) {
+                Some(r) => queued.push_back(r),
+                None => break,
+            }
+        }
+        let buffered: u64 = w.slices.iter().map(|s| s.buffer.len() as u64).sum();
+        peak = peak.max(buffered);
+        // Send what the budget allows now.
+        let mut next_free = i64::MAX;
+        while !queued.is_empty() {
+            let gap = budget.map_or(0, |(max, per)| per / (4 * max as i64));
+            let full = budget.is_some_and(|(max, _)| {
+                held.retain(|&t| t > now);
+                held.len() + flying.len() >= max
+            });
+            if full {
+                next_free = held.iter().copied().min().unwrap_or(i64::MAX);
+                break;
+            }
+            if now < last_send + gap {
+                next_free = last_send + gap;
+                break;
+            }
+            let r = queued.pop_front().expect("front");
+            last_send = now;
+            first_send.get_or_insert(now);
+            requests += 1;
+            flying.push((now + latency_us, r));
+        }
+        if w.finished() && flying.is_empty() && queued.is_empty() {
+            break;
+        }
+        let next_answer = flying.iter().map(|f| f.0).min().unwrap_or(i64::MAX);
+        let next = next_answer.min(next_free);
+        assert!(next < i64::MAX, "stuck at {now}");
+        busy_us += i128::from(next - now) * flying.len() as i128;
+        now = next;
+        // Answers due now, in the order sent.
+        while let Some(k) = flying.iter().position(|f| f.0 <= now) {
+            let (_, r) = flying.remove(k);
+            if let Some((_, per)) = budget {
+                held.push_back(now + per);
+            }
+            let p = serve_sorted(rows, &r);
+            w.absorb(&r, p).expect("absorb");
+        }
+    }
+    let span = (now - first_send.unwrap_or(0)).max(1);
+    Clocked {
+        requests,
+        calls,
+        slices: w.stats.slices,
+        secs: span as f64 / 1e6,
+        busy: busy_us as f64 / span as f64,
+        peak_buffered: peak,
+    }
+}
+
+/// `n` calls spread evenly at random over `days`, newest first, and the
+/// three windows of at most 30 days the pager plans for them.
+fn export_rows(n: usize, days: i64, seed: u64) -> (Vec<(i64, String)>, Vec<Cursor>) {
+    let mut s = [0u8; 32];
+    s[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &s);
+    let end = 2_000_000_000i64;
+    let start = end - days * 86_400;
+    let mut rows: Vec<(i64, String)> = (0..n)
+        .map(|k| (rng.random_range(start..end) * S, format!("c{k:07}")))
+        .collect();
+    rows.sort_by(|a, b| b.cmp(a));
+    let mut cursors = Vec::new();
+    let mut hi = Edge {
+        us: end * S,
+        incl: false,
+    };
+    while hi.us > start * S {
+        let lo = (hi.us - 30 * 86_400 * S).max(start * S);
+        cursors.push(Cursor::new(Edge { us: lo, incl: true }, hi));
+        hi = Edge {
+            us: lo,
+            incl: false,
+        };
+    }
+    (rows, cursors)
+}
+
+#[test]
+#[ignore = "a measurement: cargo test --release -p calls-core --lib walk::tests::clocked_rates -- --ignored --nocapture"]
+fn clocked_rates() {
+    let (rows, cursors) = export_rows(65_921, 89, 1);
+    for workers in [1usize, 8, 16] {
+        let m = clocked(&rows, cursors.clone(), workers, 20_000, None);
+        println!(
+            "no limit, {workers} workers: {} slices, {} requests ({:.3}× ⌈N/20⌉) in {:.1} s: {:.1}/s, {:.2} in flight on average, peak {} buffered",
+            m.slices,
+            m.requests,
+            m.requests as f64 / m.calls.div_ceil(20) as f64,
+            m.secs,
+            m.requests as f64 / m.secs,
+            m.busy,
+            m.peak_buffered
+        );
+    }
+    // The bench's 30-day row: one window of about 10,300 calls.
+    let (rows30, cursors30) = export_rows(10_319, 30, 2);
+    let m = clocked(&rows30, cursors30, 8, 20_000, None);
+    let bound = m.calls.div_ceil(20) as f64 * 0.020 / 8.0;
+    println!(
+        "30 days, {} calls, 8 workers: {} requests in {:.2} s: {:.3}× ⌈N/20⌉ × latency / 8",
+        m.calls,
+        m.requests,
+        m.secs,
+        m.secs / bound
+    );
+    // A budget of 300 per 5 s (the service's own limit, not modelled here):
+    // N requests need 5 × (⌈N/300⌉ − 1) s at least.
+    let m = clocked(&rows, cursors, 8, 20_000, Some((300, 5_000_000)));
+    println!(
+        "budget 300 per 5 s, 8 workers: {} requests in {:.1} s (at least {} s): {:.1}% of 60 × s + 300, {:.2} in flight on average",
+        m.requests,
+        m.secs,
+        5 * (m.requests.div_ceil(300) - 1),
+        100.0 * m.requests as f64 / (60.0 * m.secs + 300.0),
+        m.busy
+    );
 }
