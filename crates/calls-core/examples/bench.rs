@@ -22,7 +22,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use calls_core::model::decode_page;
+use calls_core::decode_page;
 use calls_core::{CallQuery, Client, Cmp};
 use calls_sim::{Faults, Sim, SimConfig};
 use chrono::Utc;

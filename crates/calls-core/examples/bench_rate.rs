@@ -121,7 +121,7 @@ fn row(name: &str, budget: u32, clients: usize, target: &str) {
         .filter(|c| {
             c["end_time"]
                 .as_str()
-                .and_then(|t| calls_core::time::parse_timestamp(t).ok())
+                .and_then(|t| calls_core::parse_timestamp(t).ok())
                 .is_some_and(|t| t >= now - chrono::Duration::days(89) && t < now)
         })
         .count();

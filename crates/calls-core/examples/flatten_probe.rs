@@ -4,7 +4,7 @@
 //! MODE `value` (a bare `serde_json::Value` parse), `flatten` (a derived
 //! `Page` whose calls flatten unknown fields into a `Map`),
 //! `flatten-refusing` (the same with a flattened type that refuses its first
-//! entry, as a spent budget would) or `model` (`calls_core::model::decode_page`).
+//! entry, as a spent budget would) or `model` (`calls_core::decode_page`).
 //! Why the records do not derive `Deserialize` (see `model/value.rs`, `Extra`).
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -74,7 +74,7 @@ fn main() {
         "value" => serde_json::from_slice::<Value>(&body).is_ok(),
         "flatten" => serde_json::from_slice::<Page<Flattened>>(&body).is_ok(),
         "flatten-refusing" => serde_json::from_slice::<Page<Refusing>>(&body).is_ok(),
-        "model" => calls_core::model::decode_page(&body).is_ok(),
+        "model" => calls_core::decode_page(&body).is_ok(),
         other => panic!("unknown mode {other:?}: value, flatten, flatten-refusing or model"),
     };
     println!(

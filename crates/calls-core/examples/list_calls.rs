@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use calls_core::query::Cmp;
+use calls_core::Cmp;
 use calls_core::{CallQuery, Client};
 
 fn main() -> ExitCode {

@@ -4,10 +4,11 @@
 //! `GET {base}/v1/Account/{auth_id}/Zentrunk/Call/`.
 //!
 //! The data flows through one module per step:
-//! [`query`] (filters, validated) → [`client`] (the HTTP request, retries,
-//! rate limiting) → [`response`] (status and body checks) → [`model`] (the
-//! typed [`Page`] and [`Call`]) → [`pager`] (every matching call across pages
-//! and time windows).
+//! `query` (filters, validated) → `client` (the HTTP request, retries,
+//! rate limiting) → `response` (status and body checks) → `model` (the
+//! typed [`Page`] and [`Call`]) → `walk` and `pager` (every matching call
+//! across pages and time windows). The modules are private; everything a
+//! program uses is exported here.
 //!
 //! ```no_run
 //! use calls_core::{Client, CallQuery};
@@ -25,32 +26,37 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Every module is private: the public surface is the `pub use` set below,
+// which the README's "Rust" section lists whole.
 mod checkpoint;
-pub mod client;
-pub mod error;
-pub mod model;
-pub mod pager;
-pub mod policy;
-pub mod query;
-pub mod ratelimit;
-pub mod response;
-pub mod retry;
+mod client;
+mod error;
+mod model;
+mod pager;
+mod policy;
+mod query;
+mod ratelimit;
+mod response;
+mod retry;
 mod sync;
-pub mod time;
+mod time;
 mod tls;
 mod trace;
 mod walk;
 
-pub use client::{Client, ClientBuilder, TlsRoots};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, MAX_LIMIT, TlsRoots};
 pub use error::{ApiError, Error, Result};
 /// The level of a request's log line ([`RequestLog::level`]): the `log` crate's.
 pub use log::Level as LogLevel;
 pub use model::{
-    Call, CallDirection, HangupSource, Link, Meta, Money, Page, StirVerification, TransportProtocol,
+    Call, CallDirection, HangupSource, Link, Meta, Money, Page, ReceivedOrder, StirVerification,
+    TransportProtocol, decode_call, decode_page, decode_page_with_limit,
 };
-pub use pager::{Canceller, Pager, PagerStats, ProgressFn};
+pub use pager::{Canceller, Pager, PagerStats, Pages, ProgressFn};
 pub use policy::WindowPolicy;
-pub use query::{CallQuery, Cmp};
+pub use query::{Bounds, CallQuery, Cmp, FILTER_NAMES};
 pub use ratelimit::RateStats;
+pub use retry::RetryPolicy;
 pub use sync::DEFAULT_LOOKBACK;
+pub use time::{format_api, format_record, parse_timestamp};
 pub use trace::{LOG_TARGET, RequestHook, RequestLog};

@@ -48,7 +48,7 @@ use value::{Extra, Key, field};
 /// description with line and column. Never panics, whatever the bytes.
 ///
 /// ```
-/// use calls_core::model::{decode_page, Link};
+/// use calls_core::{decode_page, Link};
 ///
 /// let body = br#"{"api_id": "a1", "meta": {"limit": 20, "offset": 0, "total_count": 1,
 ///     "next": null, "previous": null},
@@ -75,7 +75,7 @@ pub fn decode_page(bytes: &[u8]) -> Result<Page, crate::Error> {
 /// without decoding it or anything after it.
 ///
 /// ```
-/// use calls_core::model::decode_page_with_limit;
+/// use calls_core::decode_page_with_limit;
 /// let body = br#"{"meta": {}, "objects": [{"call_uuid": "a"}, {"call_uuid": "b"}]}"#;
 /// assert_eq!(decode_page_with_limit(body, 2)?.objects.len(), 2);
 /// let err = decode_page_with_limit(body, 1).unwrap_err().to_string();
@@ -93,7 +93,7 @@ pub fn decode_page_with_limit(bytes: &[u8], limit: u32) -> Result<Page, crate::E
 /// field (`end_time: ...`); never panics.
 ///
 /// ```
-/// let call = calls_core::model::decode_call(br#"{"call_uuid": "u1", "srtp": false}"#)?;
+/// let call = calls_core::decode_call(br#"{"call_uuid": "u1", "srtp": false}"#)?;
 /// assert_eq!(call.srtp, Some(false));
 /// # Ok::<(), calls_core::Error>(())
 /// ```
@@ -406,7 +406,7 @@ impl Call {
     /// [`Call::extra`]'s.
     ///
     /// ```
-    /// let call = calls_core::model::decode_call(
+    /// let call = calls_core::decode_call(
     ///     br#"{"region": "us", "call_uuid": "u1", "srtp": false, "x": 1}"#)?;
     /// assert_eq!(call.received_names(), ["region", "call_uuid", "srtp", "x"]);
     /// # Ok::<(), calls_core::Error>(())
@@ -436,7 +436,7 @@ impl Call {
     /// The attestation indicator, or `None` when absent, `""` or the string `"null"`.
     ///
     /// ```
-    /// let call = calls_core::model::decode_call(br#"{"call_uuid": "u", "attestation_indicator": "null"}"#)?;
+    /// let call = calls_core::decode_call(br#"{"call_uuid": "u", "attestation_indicator": "null"}"#)?;
     /// assert_eq!(call.attestation(), None);
     /// assert_eq!(call.attestation_indicator.as_deref(), Some("null"));
     /// # Ok::<(), calls_core::Error>(())

@@ -8,7 +8,7 @@
 //! let since = chrono::Utc::now() - chrono::Duration::days(60);
 //! let query = CallQuery::new()
 //!     .call_direction("outbound")
-//!     .end_time(calls_core::query::Cmp::Gte, since);
+//!     .end_time(calls_core::Cmp::Gte, since);
 //! let mut pager = client.calls(&query);
 //! for call in pager.by_ref() {
 //!     let call = call?;
@@ -120,7 +120,7 @@ const CANCEL_POLL: Duration = Duration::from_millis(10);
 
 /// One window of the plan: a query with both `end_time` bounds set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     /// The caller's filters with this window's `end_time` bounds.
     pub query: CallQuery,
 }
@@ -129,12 +129,20 @@ pub struct Window {
 ///
 /// `now` pins the upper bound when the query has none. Errors when the query
 /// is invalid or its range is empty. Retention is checked by the pager when
-/// it starts (the one place, for fresh and resumed exports alike).
-pub fn plan_windows(
+/// it starts (the one place, for fresh and resumed exports alike). A policy
+/// `WindowPolicy::new` would refuse (its fields are public) is an
+/// [`Error::InvalidArgument`]: a zero max range would never end the plan.
+pub(crate) fn plan_windows(
     query: &CallQuery,
     policy: &WindowPolicy,
     now: DateTime<Utc>,
 ) -> Result<Vec<Window>> {
+    WindowPolicy::new(
+        policy.default_window_days,
+        policy.max_range_days,
+        policy.retention_days,
+    )
+    .map_err(Error::InvalidArgument)?;
     query.validate()?;
     let b = query.end_time_bounds();
     if b.eq.is_some() {
@@ -1043,5 +1051,104 @@ impl Iterator for Pages {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.pager.next_page()
+    }
+}
+
+/// The plan of windows (moved from tests/pager.rs when `plan_windows`
+/// became private).
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::Cmp;
+
+    #[test]
+    fn each_window_query_string() {
+        let t = |s: &str| crate::time::parse_timestamp(s).unwrap();
+        let now = t("2026-11-28 12:00:00");
+        let policy = WindowPolicy::default();
+        let strings = |q: &CallQuery| -> Vec<String> {
+            plan_windows(q, &policy, now)
+                .unwrap()
+                .into_iter()
+                .map(|w| w.query.to_query_string())
+                .collect()
+        };
+        // No bound: the default window ending now, both bounds sent.
+        assert_eq!(
+            strings(&CallQuery::new().call_direction("inbound")),
+            [
+                "call_direction=inbound&end_time__gte=2026-11-21%2012%3A00%3A00&end_time__lte=2026-11-28%2012%3A00%3A00"
+            ]
+        );
+        // 60 days from an exclusive lower bound: two windows, half-open at the seam.
+        let q = CallQuery::new().end_time(Cmp::Gt, t("2026-09-29 12:00:00"));
+        assert_eq!(
+            strings(&q),
+            [
+                "end_time__gte=2026-10-29%2012%3A00%3A00&end_time__lte=2026-11-28%2012%3A00%3A00",
+                "end_time__gt=2026-09-29%2012%3A00%3A00&end_time__lt=2026-10-29%2012%3A00%3A00",
+            ]
+        );
+        // 75 days with the caller's own exclusive upper bound: three windows.
+        let q = CallQuery::new()
+            .end_time(Cmp::Gte, t("2026-09-01 00:00"))
+            .end_time(Cmp::Lt, t("2026-11-15 00:00"));
+        assert_eq!(
+            strings(&q),
+            [
+                "end_time__gte=2026-10-16%2000%3A00%3A00&end_time__lt=2026-11-15%2000%3A00%3A00",
+                "end_time__gte=2026-09-16%2000%3A00%3A00&end_time__lt=2026-10-16%2000%3A00%3A00",
+                "end_time__gte=2026-09-01%2000%3A00%3A00&end_time__lt=2026-09-16%2000%3A00%3A00",
+            ]
+        );
+        // An upper bound alone: the default window ending there.
+        let q = CallQuery::new().end_time(Cmp::Lte, t("2026-11-10 00:00"));
+        assert_eq!(
+            strings(&q),
+            ["end_time__gte=2026-11-03%2000%3A00%3A00&end_time__lte=2026-11-10%2000%3A00%3A00"]
+        );
+        // Exactly the max range is one window.
+        let q = CallQuery::new().end_time(Cmp::Gte, t("2026-10-29 12:00:00"));
+        assert_eq!(strings(&q).len(), 1);
+        // Another policy splits otherwise.
+        let wide = WindowPolicy::new(30, 90, 90).unwrap();
+        let q = CallQuery::new().end_time(Cmp::Gte, t("2026-09-01 00:00"));
+        assert_eq!(plan_windows(&q, &wide, now).unwrap().len(), 1);
+        // An empty range is refused.
+        let q = CallQuery::new()
+            .end_time(Cmp::Gte, t("2026-11-01 00:00"))
+            .end_time(Cmp::Lt, t("2026-11-01 00:00"));
+        assert!(plan_windows(&q, &policy, now).is_err());
+    }
+
+    /// A hand-made policy (its fields are public) that `WindowPolicy::new`
+    /// refuses is refused here too: a zero max range planned forever
+    /// before (found by cargo-mutants' timeout on `max_range` -> 0).
+    #[test]
+    fn a_policy_new_would_refuse_is_an_error_not_an_endless_plan() {
+        let now = crate::time::parse_timestamp("2026-11-28 12:00:00").unwrap();
+        let q = CallQuery::new().end_time(Cmp::Gte, now - chrono::Duration::days(20));
+        for (d, m, r) in [
+            (7, 0, 90),
+            (0, 30, 90),
+            (7, 30, 0),
+            (u32::MAX, u32::MAX, u32::MAX),
+        ] {
+            let policy = WindowPolicy {
+                default_window_days: d,
+                max_range_days: m,
+                retention_days: r,
+            };
+            match plan_windows(&q, &policy, now) {
+                Err(Error::InvalidArgument(msg)) => assert!(msg.contains("window policy"), "{msg}"),
+                other => panic!("({d}, {m}, {r}): {other:?}"),
+            }
+        }
+        assert_eq!(
+            plan_windows(&q, &WindowPolicy::default(), now)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -13,8 +13,8 @@
 //! the service's time-window rules for one request against a [`WindowPolicy`].
 //!
 //! ```
-//! use calls_core::query::{CallQuery, Cmp};
-//! use calls_core::time::parse_timestamp;
+//! use calls_core::{CallQuery, Cmp};
+//! use calls_core::parse_timestamp;
 //!
 //! let q = CallQuery::new()
 //!     .from_number("+14155")

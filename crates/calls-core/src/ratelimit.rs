@@ -203,6 +203,7 @@ impl RateLimiter {
         s
     }
 
+    #[cfg(test)] // the unit tests' clock-free entry
     /// Takes a slot at `now`, or tells why and until when not.
     pub fn try_acquire(&self, now: Instant) -> Result<Instant, Wait> {
         let mut st = lock(&self.state);
@@ -240,6 +241,7 @@ impl RateLimiter {
         Ok(now)
     }
 
+    #[cfg(test)] // the unit tests' clock-free entry
     /// Blocks until a slot is free and takes it; returns it with how long it
     /// waited. Rather than wait for a pause that ends after `give_up`,
     /// returns `Err` with the time the pause would end.
@@ -356,6 +358,7 @@ impl RateLimiter {
         self.changed.notify_all();
     }
 
+    #[cfg(test)] // the unit tests' pause without a 429
     /// Holds every sender until `until`, without a 429 to account for.
     pub fn pause_until(&self, until: Instant) {
         let mut st = lock(&self.state);

@@ -98,17 +98,10 @@ pub(crate) fn status_is_retried(status: u16) -> bool {
 }
 
 /// Reads the API's error body: `{"api_id","error"}`, where `api_id` may be
-/// missing and `error` may be a string, a nested object or a list.
-///
-/// ```
-/// use calls_core::response::parse_api_error;
-/// let e = parse_api_error(400, br#"{"api_id":"a1","error":{"error":"end_time is invalid"}}"#);
-/// assert_eq!(e.message, "end_time is invalid");
-/// assert_eq!(e.api_id.as_deref(), Some("a1"));
-/// let e = parse_api_error(502, b"<html>Bad Gateway</html>");
-/// assert_eq!(e.message, "Bad Gateway");
-/// ```
-pub fn parse_api_error(status: u16, body: &[u8]) -> ApiError {
+/// missing and `error` may be a string, a nested object or a list (the
+/// unit tests' entry; requests use [`parse_api_error_scrubbed`]).
+#[cfg(test)]
+fn parse_api_error(status: u16, body: &[u8]) -> ApiError {
     parse_api_error_scrubbed(status, body, &[])
 }
 
@@ -495,6 +488,18 @@ pub(crate) fn transport_error(e: ureq::Error) -> (Error, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_bodies_nested_or_not_json() {
+        let e = parse_api_error(
+            400,
+            br#"{"api_id":"a1","error":{"error":"end_time is invalid"}}"#,
+        );
+        assert_eq!(e.message, "end_time is invalid");
+        assert_eq!(e.api_id.as_deref(), Some("a1"));
+        let e = parse_api_error(502, b"<html>Bad Gateway</html>");
+        assert_eq!(e.message, "Bad Gateway");
+    }
 
     #[test]
     fn error_body_forms() {

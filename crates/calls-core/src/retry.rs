@@ -64,15 +64,9 @@ impl RetryPolicy {
 
 /// Parses a `Retry-After` header: delta-seconds or an HTTP-date.
 ///
-/// A date in the past is a zero wait. Anything else is `None`.
-///
-/// ```
-/// use std::time::Duration;
-/// use calls_core::retry::parse_retry_after;
-/// assert_eq!(parse_retry_after("3", chrono::Utc::now()), Some(Duration::from_secs(3)));
-/// assert_eq!(parse_retry_after("soon", chrono::Utc::now()), None);
-/// ```
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+/// A date in the past is a zero wait. Anything else is `None` (unit tests
+/// below).
+pub(crate) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let v = value.trim();
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         return Some(

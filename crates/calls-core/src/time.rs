@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 /// Parses an API timestamp. The error text says what is wrong with it.
 ///
 /// ```
-/// use calls_core::time::parse_timestamp;
+/// use calls_core::parse_timestamp;
 /// let t = parse_timestamp("2026-09-18 08:52").unwrap();
 /// assert_eq!(t.to_rfc3339(), "2026-09-18T08:52:00+00:00");
 /// let t = parse_timestamp("2015-07-26 15:45:02+05:30").unwrap();
@@ -66,7 +66,7 @@ pub fn parse_timestamp(input: &str) -> Result<DateTime<Utc>, String> {
 /// with more than six fraction digits, so what is validated is what is sent).
 ///
 /// ```
-/// use calls_core::time::{format_api, parse_timestamp};
+/// use calls_core::{format_api, parse_timestamp};
 /// assert_eq!(format_api(parse_timestamp("2026-09-18 08:52").unwrap()), "2026-09-18 08:52:00");
 /// assert_eq!(format_api(parse_timestamp("2026-09-18 08:52:01.25").unwrap()), "2026-09-18 08:52:01.250000");
 /// ```
@@ -83,7 +83,7 @@ pub fn format_api(t: DateTime<Utc>) -> String {
 /// encodes back to the same instant.
 ///
 /// ```
-/// use calls_core::time::{format_record, parse_timestamp};
+/// use calls_core::{format_record, parse_timestamp};
 /// let t = parse_timestamp("2026-09-18 08:52:01.123456789").unwrap();
 /// assert_eq!(format_record(t), "2026-09-18 08:52:01.123456789");
 /// ```

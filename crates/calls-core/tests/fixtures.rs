@@ -8,11 +8,11 @@
 
 use std::path::PathBuf;
 
-use calls_core::model::{
+use calls_core::parse_timestamp;
+use calls_core::{
     CallDirection, HangupSource, Link, StirVerification, TransportProtocol, decode_call,
     decode_page,
 };
-use calls_core::time::parse_timestamp;
 use serde_json::Value;
 
 const TIMESTAMP_FIELDS: &[&str] = &["initiation_time", "answer_time", "end_time"];

@@ -6,8 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use calls_core::pager::plan_windows;
-use calls_core::{CallQuery, Cmp, Error, WindowPolicy};
+use calls_core::{CallQuery, Cmp, Error};
 use calls_sim::{Fault, Faults, Sim};
 use chrono::Utc;
 use common::*;
@@ -200,64 +199,4 @@ fn a_lower_bound_older_than_retention_names_the_earliest_time() {
         other => panic!("{other:?}"),
     }
     assert_eq!(sim.stats().requests, 0);
-}
-
-#[test]
-fn each_window_query_string() {
-    let t = |s: &str| calls_core::time::parse_timestamp(s).unwrap();
-    let now = t("2026-11-28 12:00:00");
-    let policy = WindowPolicy::default();
-    let strings = |q: &CallQuery| -> Vec<String> {
-        plan_windows(q, &policy, now)
-            .unwrap()
-            .into_iter()
-            .map(|w| w.query.to_query_string())
-            .collect()
-    };
-    // No bound: the default window ending now, both bounds sent.
-    assert_eq!(
-        strings(&CallQuery::new().call_direction("inbound")),
-        [
-            "call_direction=inbound&end_time__gte=2026-11-21%2012%3A00%3A00&end_time__lte=2026-11-28%2012%3A00%3A00"
-        ]
-    );
-    // 60 days from an exclusive lower bound: two windows, half-open at the seam.
-    let q = CallQuery::new().end_time(Cmp::Gt, t("2026-09-29 12:00:00"));
-    assert_eq!(
-        strings(&q),
-        [
-            "end_time__gte=2026-10-29%2012%3A00%3A00&end_time__lte=2026-11-28%2012%3A00%3A00",
-            "end_time__gt=2026-09-29%2012%3A00%3A00&end_time__lt=2026-10-29%2012%3A00%3A00",
-        ]
-    );
-    // 75 days with the caller's own exclusive upper bound: three windows.
-    let q = CallQuery::new()
-        .end_time(Cmp::Gte, t("2026-09-01 00:00"))
-        .end_time(Cmp::Lt, t("2026-11-15 00:00"));
-    assert_eq!(
-        strings(&q),
-        [
-            "end_time__gte=2026-10-16%2000%3A00%3A00&end_time__lt=2026-11-15%2000%3A00%3A00",
-            "end_time__gte=2026-09-16%2000%3A00%3A00&end_time__lt=2026-10-16%2000%3A00%3A00",
-            "end_time__gte=2026-09-01%2000%3A00%3A00&end_time__lt=2026-09-16%2000%3A00%3A00",
-        ]
-    );
-    // An upper bound alone: the default window ending there.
-    let q = CallQuery::new().end_time(Cmp::Lte, t("2026-11-10 00:00"));
-    assert_eq!(
-        strings(&q),
-        ["end_time__gte=2026-11-03%2000%3A00%3A00&end_time__lte=2026-11-10%2000%3A00%3A00"]
-    );
-    // Exactly the max range is one window.
-    let q = CallQuery::new().end_time(Cmp::Gte, t("2026-10-29 12:00:00"));
-    assert_eq!(strings(&q).len(), 1);
-    // Another policy splits otherwise.
-    let wide = WindowPolicy::new(30, 90, 90).unwrap();
-    let q = CallQuery::new().end_time(Cmp::Gte, t("2026-09-01 00:00"));
-    assert_eq!(plan_windows(&q, &wide, now).unwrap().len(), 1);
-    // An empty range is refused.
-    let q = CallQuery::new()
-        .end_time(Cmp::Gte, t("2026-11-01 00:00"))
-        .end_time(Cmp::Lt, t("2026-11-01 00:00"));
-    assert!(plan_windows(&q, &policy, now).is_err());
 }

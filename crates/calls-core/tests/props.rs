@@ -6,12 +6,10 @@
 
 use std::str::FromStr;
 
-use calls_core::model::{Call, Link, Page, decode_page};
-use calls_core::query::{
-    CALL_DIRECTIONS, CallQuery, Cmp, FILTER_NAMES, HANGUP_SOURCES, STIR_VERIFICATIONS,
-};
-use calls_core::time::{format_api, parse_timestamp};
+use calls_core::{Call, Link, Page, decode_page};
+use calls_core::{CallDirection, CallQuery, Cmp, FILTER_NAMES, HangupSource, StirVerification};
 use calls_core::{Error, WindowPolicy};
+use calls_core::{format_api, parse_timestamp};
 use chrono::{DateTime, Datelike, NaiveDateTime, SubsecRound, TimeZone, Utc};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
@@ -95,10 +93,10 @@ fn any_value() -> impl Strategy<Value = String> {
         "[0-9]{1,25}",
         "-?[0-9]{1,3}(\\.[0-9]+)?",
         timestampish(),
-        select(CALL_DIRECTIONS).prop_map(str::to_owned),
-        select(HANGUP_SOURCES).prop_map(str::to_owned),
-        select(STIR_VERIFICATIONS).prop_map(str::to_owned),
-        select(STIR_VERIFICATIONS).prop_map(|s| format!(" {} ", s.to_lowercase())),
+        select(CallDirection::ALLOWED).prop_map(str::to_owned),
+        select(HangupSource::ALLOWED).prop_map(str::to_owned),
+        select(StirVerification::ALLOWED).prop_map(str::to_owned),
+        select(StirVerification::ALLOWED).prop_map(|s| format!(" {} ", s.to_lowercase())),
         "[\\x00-\\x1f\\x7f\u{85}\u{2028}]{1,3}[a-z0-9]{0,4}",
         "[ %&=+#?]{0,6}",
         "\\PC{0,300}",
@@ -134,9 +132,9 @@ fn opt<T: std::fmt::Debug + Clone>(
 fn valid_query() -> impl Strategy<Value = CallQuery> {
     let numbers = (opt("\\+?[0-9]{1,20}"), opt("\\+?[0-9]{1,20}"));
     let choices = (
-        opt(select(CALL_DIRECTIONS)),
-        opt(select(HANGUP_SOURCES)),
-        opt(select(STIR_VERIFICATIONS)),
+        opt(select(CallDirection::ALLOWED)),
+        opt(select(HangupSource::ALLOWED)),
+        opt(select(StirVerification::ALLOWED)),
         opt(any::<u64>()),
     );
     let durations = vec(opt(any::<u64>()), 5);
@@ -733,16 +731,16 @@ fn sub_microsecond_end_times_survive_encoding() {
     // The typed builder truncates to the microsecond: validated is sent.
     let typed = CallQuery::new().end_time(
         calls_core::Cmp::Gte,
-        calls_core::time::parse_timestamp("2026-11-01 00:00:00.000001999").unwrap(),
+        calls_core::parse_timestamp("2026-11-01 00:00:00.000001999").unwrap(),
     );
     typed.validate().unwrap();
     assert_eq!(
         typed.end_time_bounds().gte,
-        Some(calls_core::time::parse_timestamp("2026-11-01 00:00:00.000001").unwrap())
+        Some(calls_core::parse_timestamp("2026-11-01 00:00:00.000001").unwrap())
     );
     // A bound set directly with a finer part is refused by validate.
     let mut b = typed.end_time_bounds().clone();
-    b.gte = Some(calls_core::time::parse_timestamp("2026-11-01 00:00:00.000000001").unwrap());
+    b.gte = Some(calls_core::parse_timestamp("2026-11-01 00:00:00.000000001").unwrap());
     assert!(typed.with_end_time(b).validate().is_err());
     let body =
         br#"{"meta":{},"objects":[{"call_uuid":"u","end_time":"2026-11-01 00:00:00.123456789"}]}"#;
@@ -807,7 +805,7 @@ proptest! {
             literal.clone()
         };
         let body = format!(r#"{{"call_uuid": "u", "total_amount": {sent}}}"#);
-        let call = calls_core::model::decode_call(body.as_bytes())
+        let call = calls_core::decode_call(body.as_bytes())
             .map_err(|e| TestCaseError::fail(format!("{e}: {body}")))?;
         let got = call.total_amount.clone().unwrap().into_string();
         if as_string || exp.is_none() {
@@ -832,7 +830,7 @@ proptest! {
         let encoded = serde_json::to_string(&call).unwrap();
         let quoted = format!(r#""total_amount":"{got}""#);
         prop_assert!(encoded.contains(&quoted), "{}", encoded);
-        let again = calls_core::model::decode_call(encoded.as_bytes()).unwrap();
+        let again = calls_core::decode_call(encoded.as_bytes()).unwrap();
         prop_assert_eq!(again, call);
     }
 }

@@ -12,8 +12,8 @@ use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use calls_core::client::TlsRoots;
-use calls_core::query::FILTER_NAMES;
+use calls_core::FILTER_NAMES;
+use calls_core::TlsRoots;
 use calls_core::{CallQuery, Client, Error};
 use calls_sim::{Fault, Faults, Sim};
 use chrono::Utc;
@@ -858,7 +858,7 @@ fn a_base_url_carrying_the_token_is_refused_without_showing_it() {
 /// error at build time, not an overflow panic at the first request.
 #[test]
 fn duration_settings_are_bounded() {
-    use calls_core::retry::RetryPolicy;
+    use calls_core::RetryPolicy;
     let b = || Client::builder(AUTH_ID, TOKEN).base_url("http://127.0.0.1:9");
     let huge = Duration::MAX;
     let builders = [

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use calls::call::{calls_call, calls_call_free, calls_call_get};
 use calls::{CALLS_RESULT_OK, ptr::box_into_raw};
-use calls_core::model::decode_page;
+use calls_core::decode_page;
 use calls_sim::{Sim, SimConfig};
 
 const FIELDS: [&CStr; 5] = [

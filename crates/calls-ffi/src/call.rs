@@ -11,7 +11,7 @@ use std::ffi::{c_char, c_int};
 use std::ptr;
 use std::sync::OnceLock;
 
-use calls_core::model::{Call, Money, ReceivedOrder};
+use calls_core::{Call, Money, ReceivedOrder};
 use serde_json::Value;
 
 use crate::boundary::{Failure, ffi_call, ffi_value, ffi_void, mark_http_ok};
@@ -282,7 +282,7 @@ impl Builder {
 }
 
 /// A record's timestamp as its JSON writes it
-/// ([`calls_core::time::format_record`]), without chrono's format parser for
+/// ([`calls_core::format_record`]), without chrono's format parser for
 /// the usual whole seconds of years 1000 to 9999.
 fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
     use chrono::{Datelike, Timelike};
@@ -297,7 +297,7 @@ fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
             t.second()
         )
     } else {
-        calls_core::time::format_record(t)
+        calls_core::format_record(t)
     }
 }
 
@@ -580,7 +580,7 @@ pub unsafe extern "C" fn calls_call_get_time_us(
             ));
         }
         let when =
-            calls_core::time::parse_timestamp(t).map_err(|_| wrong_type(name, "a timestamp", t))?;
+            calls_core::parse_timestamp(t).map_err(|_| wrong_type(name, "a timestamp", t))?;
         *out = when.timestamp_micros();
         Ok(CALLS_RESULT_OK)
     })
@@ -781,7 +781,7 @@ mod tests {
     use std::ffi::CStr;
 
     fn record(json: &str) -> calls_call {
-        calls_call::new(calls_core::model::decode_call(json.as_bytes()).unwrap()).unwrap()
+        calls_call::new(calls_core::decode_call(json.as_bytes()).unwrap()).unwrap()
     }
 
     fn get(c: &calls_call, name: &CStr) -> (calls_result, Option<Vec<u8>>) {
@@ -875,7 +875,7 @@ mod tests {
                "attestation_indicator":"null"}"#,
             r#"{"call_uuid":"u3"}"#,
         ] {
-            let call = calls_core::model::decode_call(json.as_bytes()).unwrap();
+            let call = calls_core::decode_call(json.as_bytes()).unwrap();
             let Value::Object(want) = serde_json::to_value(&call).unwrap() else {
                 panic!("an object")
             };

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use calls_core::retry::RetryPolicy;
+use calls_core::RetryPolicy;
 use calls_core::{Client, ClientBuilder, WindowPolicy};
 
 use crate::boundary::{Failure, ffi_call, ffi_void, mark_http_ok};

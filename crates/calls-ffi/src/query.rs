@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use calls_core::query::FILTER_NAMES;
+use calls_core::FILTER_NAMES;
 use calls_core::{CallQuery, Error};
 
 use crate::boundary::{Failure, ffi_call, ffi_void};

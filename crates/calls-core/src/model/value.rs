@@ -314,7 +314,7 @@ impl FieldValue for Option<Money> {
 /// ±100 is refused. Serialized as a JSON string.
 ///
 /// ```
-/// use calls_core::model::Money;
+/// use calls_core::Money;
 /// let m: Money = "0.00260".parse().unwrap();
 /// assert_eq!(m.as_str(), "0.00260");
 /// assert!("1e-3".parse::<Money>().is_err());

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use calls_core::retry::RetryPolicy;
+use calls_core::RetryPolicy;
 use calls_core::{Call, Client, ClientBuilder};
 use calls_sim::{Faults, Sim, SimConfig};
 use chrono::{DateTime, Utc};
@@ -106,7 +106,7 @@ pub fn unique(uuids: &[String]) -> HashSet<String> {
 }
 
 pub fn api_time(t: DateTime<Utc>) -> String {
-    calls_core::time::format_api(t)
+    calls_core::format_api(t)
 }
 
 /// Asserts an error's every rendering is free of the token.
