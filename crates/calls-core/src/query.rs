@@ -233,15 +233,18 @@ impl Field {
         if let Some(f) = Field::all().find(|f| f.name() == name) {
             return Ok(f);
         }
-        if PAGING_NAMES.iter().any(|p| p.eq_ignore_ascii_case(name)) {
-            return invalid(name, "paging argument, not a filter: pass it to list_page");
-        }
+        // Not a value the API would refuse but a name it does not have: the
+        // caller's mistake, an invalid argument (INVALID_ARGUMENT in C as is).
         let shown_name = shown(name);
-        let message = match suggest(name) {
+        if PAGING_NAMES.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+            return Err(Error::InvalidArgument(format!(
+                "`{shown_name}` is a paging argument, not a filter: pass it to list_page"
+            )));
+        }
+        Err(Error::InvalidArgument(match suggest(name) {
             Some(s) => format!("unknown filter `{shown_name}`: did you mean `{s}`?"),
             None => format!("unknown filter `{shown_name}`"),
-        };
-        Err(Error::validation(shown_name, message))
+        }))
     }
 
     /// The rule of a text filter's value, after [`check_text`]: digits for a
@@ -718,6 +721,18 @@ mod tests {
         }
     }
 
+    /// The message of an unknown or paging name (an invalid argument).
+    fn name_err(r: Result<()>) -> String {
+        match r {
+            Err(Error::InvalidArgument(message)) => message,
+            other => panic!("expected an invalid argument, got {other:?}"),
+        }
+    }
+
+    fn set_name_err(name: &str, value: &str) -> String {
+        name_err(CallQuery::new().set(name, value).map(|_| ()))
+    }
+
     fn set_err(name: &str, value: &str) -> (String, String) {
         let mut q = CallQuery::new();
         fail(q.set(name, value).map(|_| ()))
@@ -781,55 +796,63 @@ mod tests {
 
     #[test]
     fn set_unknown_name_suggests_nearest() {
-        let (field, msg) = set_err("end_time_gte", "2026-11-01 00:00");
-        assert_eq!(field, "end_time_gte");
-        assert_has(&msg, &["unknown filter", "did you mean `end_time__gte`?"]);
-        let (_, msg) = set_err("from_numbr", "1");
+        let msg = set_name_err("end_time_gte", "2026-11-01 00:00");
+        assert_has(
+            &msg,
+            &[
+                "unknown filter `end_time_gte`",
+                "did you mean `end_time__gte`?",
+            ],
+        );
+        let msg = set_name_err("from_numbr", "1");
         assert_has(&msg, &["did you mean `from_number`?"]);
-        let (_, msg) = set_err("CALL_DIRECTION", "inbound");
+        let msg = set_name_err("CALL_DIRECTION", "inbound");
         assert_has(&msg, &["did you mean `call_direction`?"]);
-        let (_, msg) = set_err("bill_duration_lte", "5");
+        let msg = set_name_err("bill_duration_lte", "5");
         assert_has(&msg, &["did you mean `bill_duration__lte`?"]);
     }
 
     #[test]
     fn set_unknown_name_without_close_match_suggests_nothing() {
-        let (field, msg) = set_err("from", "1");
-        assert_eq!(field, "from");
+        let msg = set_name_err("from", "1");
         assert_has(&msg, &["unknown filter `from`"]);
         assert!(!msg.contains("did you mean"), "{msg}");
-        let (_, msg) = set_err("status", "x");
+        let msg = set_name_err("status", "x");
         assert!(!msg.contains("did you mean"), "{msg}");
         // The unchecked name is shortened and made printable in the error.
         let long = format!("x\n{}", "y".repeat(10_000));
-        let (field, msg) = set_err(&long, "1");
-        assert!(field.chars().count() <= 41 && !field.contains('\n'));
+        let msg = set_name_err(&long, "1");
+        assert!(!msg.contains('\n') && msg.contains("`xyyy"), "{msg}");
         assert!(msg.len() < 200);
     }
 
     #[test]
     fn suggestions_are_within_three_edits() {
         // `to_num` is 3 insertions from `to_number`, `to_nu` 4.
-        let (_, msg) = set_err("to_num", "1");
+        let msg = set_name_err("to_num", "1");
         assert_has(&msg, &["did you mean `to_number`?"]);
-        let (_, msg) = set_err("to_nu", "1");
+        let msg = set_name_err("to_nu", "1");
         assert!(!msg.contains("did you mean"), "{msg}");
         // The nearest of several: `end_time_lt` is 1 edit from `end_time__lt`,
         // 2 from `end_time__lte` and from `end_time__gt`.
-        let (_, msg) = set_err("end_time_lt", "2026-11-01 00:00");
+        let msg = set_name_err("end_time_lt", "2026-11-01 00:00");
         assert_has(&msg, &["did you mean `end_time__lt`?"]);
     }
 
     #[test]
     fn set_refuses_paging_arguments() {
         for name in ["limit", "offset", "LIMIT"] {
-            let (field, msg) = set_err(name, "20");
-            assert_eq!(field, name);
-            assert_has(&msg, &["paging argument, not a filter", "list_page"]);
+            let msg = set_name_err(name, "20");
+            assert_has(
+                &msg,
+                &[
+                    &format!("`{name}` is a paging argument, not a filter"),
+                    "list_page",
+                ],
+            );
             let mut q = CallQuery::new();
-            let (field, msg) = fail(q.unset(name).map(|_| ()));
-            assert_eq!(field, name);
-            assert_has(&msg, &["paging argument"]);
+            let msg = name_err(q.unset(name).map(|_| ()));
+            assert_has(&msg, &[&format!("`{name}` is a paging argument")]);
         }
     }
 
@@ -990,9 +1013,14 @@ mod tests {
             .unset("to_number")
             .unwrap();
         assert!(q.is_empty());
-        let (field, msg) = fail(q.unset("end_time_gt").map(|_| ()));
-        assert_eq!(field, "end_time_gt");
-        assert_has(&msg, &["did you mean `end_time__gt`?"]);
+        let msg = name_err(q.unset("end_time_gt").map(|_| ()));
+        assert_has(
+            &msg,
+            &[
+                "unknown filter `end_time_gt`",
+                "did you mean `end_time__gt`?",
+            ],
+        );
     }
 
     #[test]
@@ -1462,14 +1490,11 @@ mod tests {
 
     #[test]
     fn from_query_string_reports_bad_input() {
-        let (field, msg) = fail(CallQuery::from_query_string("limit=20"));
-        assert_eq!(field, "limit");
-        assert_has(&msg, &["paging argument"]);
-        let (field, msg) = fail(CallQuery::from_query_string(
-            "call_direction=inbound&offset=5",
-        ));
-        assert_eq!(field, "offset");
-        assert_has(&msg, &["paging argument"]);
+        let msg = name_err(CallQuery::from_query_string("limit=20").map(|_| ()));
+        assert_has(&msg, &["`limit` is a paging argument"]);
+        let msg =
+            name_err(CallQuery::from_query_string("call_direction=inbound&offset=5").map(|_| ()));
+        assert_has(&msg, &["`offset` is a paging argument"]);
         let (field, msg) = fail(CallQuery::from_query_string("hangup_source=carrier%"));
         assert_eq!(field, "hangup_source");
         assert_has(&msg, &["invalid percent-escape"]);
@@ -1489,7 +1514,7 @@ mod tests {
         let (field, msg) = fail(CallQuery::from_query_string("call_direction=in%0Abound"));
         assert_eq!(field, "call_direction");
         assert_has(&msg, &["control characters"]);
-        let (_, msg) = fail(CallQuery::from_query_string("end_time_gte=2026-11-01"));
+        let msg = name_err(CallQuery::from_query_string("end_time_gte=2026-11-01").map(|_| ()));
         assert_has(&msg, &["did you mean `end_time__gte`?"]);
     }
 

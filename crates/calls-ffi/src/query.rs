@@ -2,10 +2,9 @@
 
 use std::ffi::c_char;
 
-use calls_core::FILTER_NAMES;
-use calls_core::{CallQuery, Error};
+use calls_core::CallQuery;
 
-use crate::boundary::{Failure, ffi_call, ffi_void};
+use crate::boundary::{ffi_call, ffi_void};
 use crate::ptr::{OutHandle, OutString, free_box, try_mut, try_ref, try_str};
 use crate::*;
 
@@ -64,15 +63,10 @@ pub unsafe extern "C" fn calls_query_set(
         let q = unsafe { try_mut(q, "q") }?;
         let name = unsafe { try_str(name, "name") }?;
         let value = unsafe { try_str(value, "value") }?;
-        match q.query.set(name, value) {
-            Ok(_) => Ok(CALLS_RESULT_OK),
-            // calls-core reports unknown names and paging arguments as
-            // validation errors; in C they are bad arguments.
-            Err(Error::Validation { message, .. }) if !FILTER_NAMES.contains(&name) => {
-                Err(Failure::invalid(format!("invalid argument: {message}")))
-            }
-            Err(e) => Err(e.into()),
-        }
+        // calls-core decides: an unknown name or a paging argument is
+        // InvalidArgument, a value the API would refuse is Validation.
+        q.query.set(name, value)?;
+        Ok(CALLS_RESULT_OK)
     })
 }
 
