@@ -233,15 +233,12 @@ impl Field {
         if let Some(f) = Field::all().find(|f| f.name() == name) {
             return Ok(f);
         }
-        // Not a value the API would refuse but a name it does not have: the
-        // caller's mistake, an invalid argument (INVALID_ARGUMENT in C as is).
+        // A name the API does not have is the caller's mistake, not a value it refuses.
         let shown_name = shown(name);
-        if PAGING_NAMES.iter().any(|p| p.eq_ignore_ascii_case(name)) {
-            return Err(Error::InvalidArgument(format!(
-                "`{shown_name}` is a paging argument, not a filter: pass it to list_page"
-            )));
-        }
         Err(Error::InvalidArgument(match suggest(name) {
+            _ if PAGING_NAMES.iter().any(|p| p.eq_ignore_ascii_case(name)) => {
+                format!("`{shown_name}` is a paging argument, not a filter: pass it to list_page")
+            }
             Some(s) => format!("unknown filter `{shown_name}`: did you mean `{s}`?"),
             None => format!("unknown filter `{shown_name}`"),
         }))
