@@ -163,8 +163,8 @@ impl ClientBuilder {
     /// account, `rate_limit(300, Duration::from_secs(5))`: the budget counts
     /// a request until `per` after its answer, as the service's window can,
     /// so it stays under the limit by itself. The budget is a ceiling: a 429
-    /// lowers it, and it climbs back while requests succeed
-    /// ([`crate::ratelimit`]).
+    /// lowers it, and it climbs back while requests succeed (see
+    /// [`Client::rate_stats`]).
     pub fn rate_limit(mut self, max: u32, per: Duration) -> Self {
         self.rate_max = max;
         self.rate_per = per;

@@ -54,7 +54,7 @@ impl std::fmt::Debug for ApiError {
 /// Its `Display` and `Debug` are the choke point every message passes
 /// through: whatever the text holds, every live client's auth token and
 /// Basic credentials, and any piece of 6 or more characters of them, are
-/// replaced by `<redacted>` there (see [`redact_live`]), so that one layer
+/// replaced by `<redacted>` there, so that one layer
 /// that forgot to scrub cannot leak a secret into a message.
 #[non_exhaustive]
 pub enum Error {

@@ -4,29 +4,7 @@
 //! [`decode_page`] turns its bytes into a [`Page`], [`decode_call`] decodes the
 //! single-record endpoint. Both report what was wrong as
 //! [`Error::BadResponse`](crate::Error::BadResponse) with a path to the value
-//! (`objects[3].end_time: ...`) and serde_json's line and column.
-//!
-//! Decoding is tolerant where the service is known to vary and strict where a
-//! wrong value would silently corrupt data:
-//!
-//! * every field a [`Call`] (or [`Meta`], [`Page`]) does not model is kept, in
-//!   order, in its `extra` map, and written back after the known fields;
-//! * timestamps accept `HH:MM`, seconds, fractions, `T`, `Z` and offsets such as
-//!   `+05:30` (see [`crate::time::parse_timestamp`]); `""` and `null` are `None`;
-//!   anything else that does not parse is an error naming the field;
-//! * money is a [`Money`]: the exact decimal text, never a float;
-//! * enumerations keep values this crate does not know as `Other(String)`;
-//! * counts and durations are whole, non-negative numbers (numeric strings are
-//!   accepted, `""` and `null` are `None`); `-1` or `2.5` is an error;
-//! * a key sent twice: the last value wins (an unknown key keeps its first
-//!   place), and every value sent is checked.
-//!
-//! Serialization writes the API's keys back: known fields first, under their
-//! API names, then the `extra` fields unchanged. A known field that is `None`
-//! is left out, except `answer_time`, which is written as `null` (the service
-//! reports unanswered calls that way). Timestamps are written in UTC as
-//! [`crate::time::format_record`] does, so `+05:30` input comes back as the same
-//! instant in UTC. Money is always written as a JSON string.
+//! (`objects[3].end_time: ...`); how values are read and written: [`decode_page`].
 
 use std::cell::RefCell;
 use std::fmt;
@@ -46,6 +24,28 @@ use value::{Extra, Key, field};
 /// Fails with [`Error::BadResponse`](crate::Error::BadResponse) whose message
 /// names what was wrong: the path to the bad value and why, or serde_json's
 /// description with line and column. Never panics, whatever the bytes.
+///
+/// Decoding is tolerant where the service is known to vary and strict where a
+/// wrong value would silently corrupt data:
+///
+/// * every field a [`Call`] (or [`Meta`], [`Page`]) does not model is kept, in
+///   order, in its `extra` map, and written back after the known fields;
+/// * timestamps accept `HH:MM`, seconds, fractions, `T`, `Z` and offsets such as
+///   `+05:30` (see [`crate::parse_timestamp`]); `""` and `null` are `None`;
+///   anything else that does not parse is an error naming the field;
+/// * money is a [`Money`]: the exact decimal text, never a float;
+/// * enumerations keep values this crate does not know as `Other(String)`;
+/// * counts and durations are whole, non-negative numbers (numeric strings are
+///   accepted, `""` and `null` are `None`); `-1` or `2.5` is an error;
+/// * a key sent twice: the last value wins (an unknown key keeps its first
+///   place), and every value sent is checked.
+///
+/// Serialization writes the API's keys back: known fields first, under their
+/// API names, then the `extra` fields unchanged. A known field that is `None`
+/// is left out, except `answer_time`, which is written as `null` (the service
+/// reports unanswered calls that way). Timestamps are written in UTC as
+/// [`crate::format_record`] does, so `+05:30` input comes back as the same
+/// instant in UTC. Money is always written as a JSON string.
 ///
 /// ```
 /// use calls_core::{decode_page, Link};
@@ -268,8 +268,8 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<R> {
 /// endpoint, and many omit fields. Fields this crate does not model (such as
 /// `call_id`, `cnam_lookup`, `region`, or the legacy `duration`,
 /// `hangup_cause`, `hangup_initiator`, `hangup_code`, `rate`) are kept in
-/// [`Call::extra`] exactly as received. See the [module docs](self) for how
-/// values are read and written back.
+/// [`Call::extra`] exactly as received. How values are read and written
+/// back: [`decode_page`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Call {
     /// `call_uuid`: the call's identifier (required).

@@ -198,7 +198,8 @@ pub(crate) fn plan_windows(
     Ok(windows)
 }
 
-/// A lazy iterator over every call matching a query; see the [module docs](self).
+/// A lazy iterator over every call matching a query, each exactly once (the
+/// README's "How an export walks" gives the argument).
 ///
 /// Nothing is sent before the first `next()`. After an error it yields that
 /// error once and then `None`.
