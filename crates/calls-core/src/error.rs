@@ -65,7 +65,9 @@ pub enum Error {
         /// The rule that was broken.
         message: String,
     },
-    /// A bad setting or argument (client configuration, checkpoint, paging argument).
+    /// A bad setting or argument: client configuration (a window policy
+    /// among them), a filter name the API does not have, `limit`/`offset`
+    /// given as a filter, a page size outside 1..=[`MAX_LIMIT`](crate::MAX_LIMIT).
     InvalidArgument(String),
     /// 401 or 403: the credentials were refused.
     Unauthorized(ApiError),

@@ -461,8 +461,8 @@ impl CallQuery {
     }
 
     /// Sets one filter by its API parameter name, checking the value at once.
-    /// On error the query is unchanged. `limit` and `offset` are refused:
-    /// they are paging arguments of the fetch, not filters.
+    /// On error the query is unchanged: `InvalidArgument` for a name that is
+    /// no filter (`limit`, `offset`: paging arguments), `Validation` for a value.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self> {
         self.set_field(Field::parse(name)?, value)?;
         Ok(self)

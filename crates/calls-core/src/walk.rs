@@ -494,7 +494,8 @@ impl Walk {
     /// other slice may send, and a running slice may be split for a free
     /// worker, only while everything held and a page more stay within the
     /// lookahead: a slow consumer holds the workers back, and memory is
-    /// bounded by the lookahead whatever the splits.
+    /// bounded (at most about twice the lookahead: the head's slice counts
+    /// only what lies up to it) whatever the splits.
     pub(crate) fn next_request(&mut self, parallel: bool, limit: u32) -> Option<Request> {
         let limit = limit.max(1);
         let page = u64::from(limit);
