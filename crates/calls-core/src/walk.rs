@@ -532,12 +532,14 @@ impl Walk {
                 s.remainder() / span.max(SECOND) >= PIECE_PAGES.saturating_mul(2)
             })
         };
+        // With no room for another slice, look on for one that is ready.
+        let can_split = self.slices.len() < self.max_slices;
         let mut largest: Option<(usize, i64)> = None;
         let mut chosen = None;
         for (i, s) in self.slices.iter().enumerate().skip(first) {
             match s.phase {
                 Phase::Ready => return Some(self.send(i, limit)),
-                Phase::InFlight if wide(s) => {
+                Phase::InFlight if can_split && wide(s) => {
                     chosen = Some(i);
                     break;
                 }
@@ -548,7 +550,7 @@ impl Walk {
             }
         }
         let i = chosen.or(largest.map(|(i, _)| i))?;
-        if self.slices.len() >= self.max_slices {
+        if !can_split {
             return None;
         }
         let new = self.split(i)?;

@@ -468,6 +468,26 @@ fn a_split_near_the_head_goes_before_a_slice_ready_further_back() {
 }
 
 #[test]
+fn with_no_room_for_a_split_a_slice_ready_further_back_is_sent() {
+    // As above, but the walk holds as many slices as it may: the wide head
+    // cannot be split, so the ready slice behind it goes on (a worker would
+    // idle otherwise).
+    let piece = 10 * PIECE_PAGES;
+    let (mut w, sent) = running(&[(20_000, 20_000 + 3 * piece), (0, 20_000)], 10_000);
+    let calls = (0..20)
+        .map(|i| call(19_999 - i, &format!("b{i}")))
+        .collect();
+    w.absorb(&sent[1], page(calls, Some(2_000))).unwrap();
+    w.span = Some(10 * S);
+    w.max_slices = w.slices.len();
+    let r = w.next_request(true, 20).expect("the slice behind goes on");
+    assert_eq!(r.lower, sent[1].lower);
+    // The keyset cursor: below the oldest second delivered plus one, past
+    // the one call of that second already delivered.
+    assert_eq!((r.upper, r.offset), (edge(19_981, false), 1));
+}
+
+#[test]
 fn without_two_pieces_anywhere_the_largest_is_split_even_the_head() {
     // The head has less than two pieces left, the slice behind it is walked
     // and holds a page: the head is halved.
