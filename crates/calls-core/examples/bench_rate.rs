@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use calls_core::{CallQuery, Client, Cmp};
 use calls_sim::{Faults, RateLimit, Sim, SimConfig};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 const LATENCY_MS: u64 = 20;
 const CONCURRENCY: usize = 8;
@@ -65,17 +65,7 @@ fn main() {
 
 /// The export of the rows below with no limit anywhere: requests per second.
 fn walk_row() {
-    let sim = Sim::start(SimConfig {
-        calls: 74_000,
-        seed: 11,
-        faults: Faults::none().with_latency(Duration::from_millis(LATENCY_MS)),
-        ..SimConfig::default()
-    })
-    .expect("sim");
-    let now = Utc::now();
-    let q = CallQuery::new()
-        .end_time(Cmp::Gte, now - chrono::Duration::days(89))
-        .end_time(Cmp::Lt, now);
+    let (sim, q, _) = export(None);
     let client = Client::builder(sim.auth_id(), sim.auth_token())
         .base_url(sim.base_url())
         .concurrency(CONCURRENCY)
@@ -101,13 +91,15 @@ fn walk_row() {
     );
 }
 
-fn row(name: &str, budget: u32, clients: usize, target: &str) {
-    // 70,000 calls over 100 days: about 62,000 in the last 89 days.
+/// The simulator every row exports from (with `rate_limit` enforced, if
+/// any) and the query of the last 89 days, with the `now` it ends at.
+fn export(rate_limit: Option<RateLimit>) -> (Sim, CallQuery, DateTime<Utc>) {
+    // 74,000 calls over 100 days: about 66,000 in the last 89 days.
     let sim = Sim::start(SimConfig {
         calls: 74_000,
         seed: 11,
         faults: Faults::none().with_latency(Duration::from_millis(LATENCY_MS)),
-        rate_limit: Some(RateLimit::plivo()),
+        rate_limit,
         ..SimConfig::default()
     })
     .expect("sim");
@@ -115,6 +107,11 @@ fn row(name: &str, budget: u32, clients: usize, target: &str) {
     let q = CallQuery::new()
         .end_time(Cmp::Gte, now - chrono::Duration::days(89))
         .end_time(Cmp::Lt, now);
+    (sim, q, now)
+}
+
+fn row(name: &str, budget: u32, clients: usize, target: &str) {
+    let (sim, q, now) = export(Some(RateLimit::plivo()));
     let expected: usize = sim
         .calls_json()
         .iter()

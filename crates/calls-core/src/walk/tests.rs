@@ -449,16 +449,23 @@ fn a_free_worker_splits_the_slice_nearest_the_head_with_two_pieces_left() {
     assert_eq!(r.lower, sent[1].lower);
 }
 
-#[test]
-fn a_split_near_the_head_goes_before_a_slice_ready_further_back() {
+/// A head in flight with three pieces left, and the slice behind it answered
+/// once: ready to go on, far from the head. Returns the walk, its first two
+/// requests and the piece (in seconds).
+fn wide_head_and_ready_slice_behind() -> (Walk, Vec<Request>, i64) {
     let piece = 10 * PIECE_PAGES;
     let (mut w, sent) = running(&[(20_000, 20_000 + 3 * piece), (0, 20_000)], 10_000);
-    // The slice behind the head was answered: ready to go on, far from the head.
     let calls = (0..20)
         .map(|i| call(19_999 - i, &format!("b{i}")))
         .collect();
     w.absorb(&sent[1], page(calls, Some(2_000))).unwrap();
     w.span = Some(10 * S);
+    (w, sent, piece)
+}
+
+#[test]
+fn a_split_near_the_head_goes_before_a_slice_ready_further_back() {
+    let (mut w, _, piece) = wide_head_and_ready_slice_behind();
     let r = w.next_request(true, 20).expect("a split");
     assert_eq!(
         (r.lower, r.upper),
@@ -472,13 +479,7 @@ fn with_no_room_for_a_split_a_slice_ready_further_back_is_sent() {
     // As above, but the walk holds as many slices as it may: the wide head
     // cannot be split, so the ready slice behind it goes on (a worker would
     // idle otherwise).
-    let piece = 10 * PIECE_PAGES;
-    let (mut w, sent) = running(&[(20_000, 20_000 + 3 * piece), (0, 20_000)], 10_000);
-    let calls = (0..20)
-        .map(|i| call(19_999 - i, &format!("b{i}")))
-        .collect();
-    w.absorb(&sent[1], page(calls, Some(2_000))).unwrap();
-    w.span = Some(10 * S);
+    let (mut w, sent, _) = wide_head_and_ready_slice_behind();
     w.max_slices = w.slices.len();
     let r = w.next_request(true, 20).expect("the slice behind goes on");
     assert_eq!(r.lower, sent[1].lower);
