@@ -512,11 +512,10 @@ impl Walk {
         if !parallel {
             return None;
         }
-        let total = self
-            .slices
+        let total = self.slices[first + 1..]
             .iter()
             .map(|s| s.held(page))
-            .fold(0, u64::saturating_add);
+            .fold(ahead, u64::saturating_add);
         if total.saturating_add(page) > self.lookahead {
             return None;
         }
