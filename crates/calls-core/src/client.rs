@@ -698,7 +698,7 @@ impl Client {
             let retry = attempts.sent - 1;
             let (err, retried) = match outcome {
                 Ok((v, status)) => {
-                    permit.answered();
+                    permit.accepted();
                     let t = Trace::new(&path, Some(status), took, attempts.sent);
                     self.trace(Level::Debug, t, "", None);
                     return (Ok(v), attempts);

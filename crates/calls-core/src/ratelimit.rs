@@ -21,22 +21,28 @@
 //! - **Adaptive (AIMD).** A 429 pauses every thread until its `Retry-After`
 //!   and lowers the effective budget multiplicatively: to what the service
 //!   accepted from this client over the last `per`, but by at least 10% and
-//!   at most half (a probe above the level last accepted that fails goes
-//!   back to that level). The budget then climbs back additively while no
-//!   429 comes, one step per `per`: by half the gap up to the level the
-//!   service last accepted; there, after a wait of 2 windows (doubled after
-//!   each failed probe, up to 8), by 1/32 of the ceiling per window; once 4
-//!   windows passed without a 429, each probe that held doubles the next.
-//!   Only a 429 to a request sent after the last cut cuts again (the others
-//!   were sent at the old budget). Clients sharing one account each settle
-//!   to a share.
+//!   at most half (above the level the service last accepted, it goes back
+//!   to that level instead). The budget then climbs back while no 429 comes:
+//!   by half the gap per `per` up to that level; and from a window after the
+//!   cut on (two after a failed probe, four after two in a row, and at least
+//!   four times the pause the failed probe brought) it probes:
+//!   when the whole budget is out and the next slot frees at least `per /
+//!   10` later (or whatever the wait, once a window more has passed), one
+//!   request goes beyond it. A probe answered (not 429) raises the budget by
+//!   1, then by twice as much after each probe that held in a row, so an
+//!   account another client just left is taken up within a second or two;
+//!   a probe answered 429 costs one refused request and a pause, mostly at a
+//!   moment the client would have waited anyway, and leaves the budget as
+//!   it was. Only a 429 to a request sent after the last cut cuts again (the
+//!   others were sent at the old budget). Clients sharing one account each
+//!   settle to a share.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The longest wait between probes above the level last accepted, in windows.
-const MAX_PROBE_WAIT: u32 = 8;
+const MAX_PROBE_WAIT: u32 = 4;
 
 /// Counters of a limiter: every request of one client, across its pagers
 /// and threads.
@@ -114,10 +120,12 @@ struct State {
     known: u32,
     /// Windows without a 429 at `known` before probing above it.
     probe_wait: u32,
+    /// What the next probe that holds adds to the budget.
     probe_step: u32,
+    /// Windows without a 429 since the last one (or the last failed probe).
     calm_windows: u32,
-    /// Windows since the last 429.
-    since_429: u32,
+    /// A probe is in flight.
+    probing: bool,
     /// When the next additive step is due.
     next_step: Option<Instant>,
     /// The last decrease: a 429 to a request sent before it is not acted on again.
@@ -132,15 +140,43 @@ struct State {
 #[derive(Debug)]
 pub struct Permit<'a> {
     limiter: &'a RateLimiter,
-    sent_at: Instant,
+    sent: Sent,
     done: bool,
 }
 
+/// One request as the limiter let it go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// When.
+    pub at: Instant,
+    /// A probe: one request beyond the budget.
+    pub probe: bool,
+}
+
+/// How a request ended, for [`RateLimiter::finish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered with what was asked for: the service accepted it.
+    Accepted,
+    /// Answered otherwise (an error status but 429) or failed in transport.
+    Answered,
+    /// Answered 429: every sender pauses until then.
+    RateLimited(Instant),
+}
+
 impl Permit<'_> {
-    /// The request was answered (anything but 429) or failed in transport.
+    /// The request was answered with what it asked for.
+    pub fn accepted(mut self) {
+        self.done = true;
+        self.limiter
+            .finish(self.sent, Instant::now(), Outcome::Accepted);
+    }
+
+    /// The request was answered otherwise (anything but 429) or failed in transport.
     pub fn answered(mut self) {
         self.done = true;
-        self.limiter.finish(self.sent_at, Instant::now(), None);
+        self.limiter
+            .finish(self.sent, Instant::now(), Outcome::Answered);
     }
 
     /// The request was answered 429: every thread pauses until `until`, and
@@ -148,14 +184,15 @@ impl Permit<'_> {
     pub fn rate_limited(mut self, until: Instant) {
         self.done = true;
         self.limiter
-            .finish(self.sent_at, Instant::now(), Some(until));
+            .finish(self.sent, Instant::now(), Outcome::RateLimited(until));
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.limiter.finish(self.sent_at, Instant::now(), None);
+            self.limiter
+                .finish(self.sent, Instant::now(), Outcome::Answered);
         }
     }
 }
@@ -178,10 +215,10 @@ impl RateLimiter {
                 paused_until: None,
                 budget: max,
                 known: max,
-                probe_wait: 2,
-                probe_step: (max / 32).max(1),
-                since_429: 0,
+                probe_wait: 1,
+                probe_step: 1,
                 calm_windows: 0,
+                probing: false,
                 next_step: None,
                 decreased_at: None,
                 stats: RateStats {
@@ -205,18 +242,19 @@ impl RateLimiter {
 
     #[cfg(test)] // the unit tests' clock-free entry
     /// Takes a slot at `now`, or tells why and until when not.
-    pub fn try_acquire(&self, now: Instant) -> Result<Instant, Wait> {
+    pub fn try_acquire(&self, now: Instant) -> Result<Sent, Wait> {
         let mut st = lock(&self.state);
         self.try_start(&mut st, now)
     }
 
-    fn try_start(&self, st: &mut State, now: Instant) -> Result<Instant, Wait> {
+    fn try_start(&self, st: &mut State, now: Instant) -> Result<Sent, Wait> {
         if let Some(until) = st.paused_until {
             if now < until {
                 return Err(Wait::Paused(until));
             }
             st.paused_until = None;
         }
+        let mut probe = false;
         if self.ceiling > 0 {
             self.adapt(st, now);
             self.prune(st, now);
@@ -227,10 +265,27 @@ impl RateLimiter {
             }
             let used = st.answered.len() as u64 + u64::from(st.in_flight);
             if used >= u64::from(st.budget) {
-                return Err(match st.answered.front() {
-                    Some(&oldest) => Wait::Until(oldest.checked_add(self.per).unwrap_or(now)),
-                    None => Wait::Answer,
-                });
+                let free_at = st.answered.front().and_then(|&o| o.checked_add(self.per));
+                // The whole budget is out and the next slot frees a while
+                // from now: one request beyond it finds out whether the
+                // service would take more, where the pause of a 429 costs
+                // little (a window late, whatever the wait).
+                let due = self.probe_due(st);
+                let idle =
+                    free_at.is_some_and(|t| t.saturating_duration_since(now) >= self.per / 10);
+                let overdue = st.calm_windows > st.probe_wait;
+                probe = due && (idle || overdue) && used == u64::from(st.budget);
+                if !probe {
+                    return Err(match free_at {
+                        // Woken when the next window's step may make a probe due.
+                        Some(t) => Wait::Until(match st.next_step {
+                            Some(n) if !due && n > now && n < t && st.budget < self.ceiling => n,
+                            _ => t,
+                        }),
+                        None => Wait::Answer,
+                    });
+                }
+                st.probing = true;
             }
             let spacing = self.per / st.budget.saturating_mul(4).max(1);
             st.next_send = now.checked_add(spacing);
@@ -238,7 +293,13 @@ impl RateLimiter {
         st.in_flight = st.in_flight.saturating_add(1);
         st.stats.requests += 1;
         st.first_sent.get_or_insert(now);
-        Ok(now)
+        Ok(Sent { at: now, probe })
+    }
+
+    /// A probe may go: the budget is below the ceiling, no probe is in
+    /// flight, and enough windows passed calm.
+    fn probe_due(&self, st: &State) -> bool {
+        !st.probing && st.budget < self.ceiling && st.calm_windows >= st.probe_wait
     }
 
     #[cfg(test)] // the unit tests' clock-free entry
@@ -272,10 +333,10 @@ impl RateLimiter {
         loop {
             let now = Instant::now();
             let wait = match self.try_start(&mut st, now) {
-                Ok(sent_at) => {
+                Ok(sent) => {
                     let permit = Permit {
                         limiter: self,
-                        sent_at,
+                        sent,
                         done: false,
                     };
                     return Ok((permit, now.saturating_duration_since(start)));
@@ -328,29 +389,56 @@ impl RateLimiter {
         }
     }
 
-    /// Ends a request sent at `sent_at`: answered at `now`, or answered 429
-    /// with a pause until `pause` (`Some`).
-    pub fn finish(&self, sent_at: Instant, now: Instant, pause: Option<Instant>) {
+    /// Ends a request `sent`, answered at `now` as `outcome` says.
+    pub fn finish(&self, sent: Sent, now: Instant, outcome: Outcome) {
         let mut st = lock(&self.state);
         st.in_flight = st.in_flight.saturating_sub(1);
         if let Some(first) = st.first_sent {
             st.stats.active = st.stats.active.max(now.saturating_duration_since(first));
         }
-        match pause {
-            None => {
+        if sent.probe {
+            st.probing = false;
+        }
+        // Sent at the budget of now, not before the last cut.
+        let current = st.decreased_at.is_none_or(|d| sent.at >= d);
+        match outcome {
+            Outcome::Accepted | Outcome::Answered => {
                 if self.ceiling > 0 {
                     // Kept in order even when threads race to here.
                     let at = st.answered.back().map_or(now, |&b| b.max(now));
                     st.answered.push_back(at);
+                    if sent.probe && current && outcome == Outcome::Accepted {
+                        // The service took the whole budget and one more.
+                        st.known = st.known.max(st.budget.saturating_add(1));
+                        st.budget = st.budget.saturating_add(st.probe_step).min(self.ceiling);
+                        st.probe_step = st.probe_step.saturating_mul(2);
+                        st.probe_wait = 1;
+                    }
                 }
             }
-            Some(until) => {
+            Outcome::RateLimited(until) => {
                 st.stats.answered_429 += 1;
                 if st.paused_until.is_none_or(|p| p < until) {
                     st.paused_until = Some(until);
                 }
-                if self.ceiling > 0 && st.decreased_at.is_none_or(|d| sent_at >= d) {
-                    self.decrease(&mut st, now);
+                if self.ceiling > 0 && current {
+                    if sent.probe {
+                        // Beyond the budget: the budget stands, the next
+                        // probe waits longer, and at least 4 times the
+                        // pause it brought (a pause longer than the window
+                        // costs more than the window's sends).
+                        let pause = until.saturating_duration_since(now).as_nanos() * 4;
+                        let windows = pause.div_ceil(self.per.as_nanos().max(1));
+                        st.probe_wait = st
+                            .probe_wait
+                            .saturating_mul(2)
+                            .min(MAX_PROBE_WAIT)
+                            .max(u32::try_from(windows).unwrap_or(u32::MAX));
+                        st.probe_step = 1;
+                        st.calm_windows = 0;
+                    } else {
+                        self.decrease(&mut st, now);
+                    }
                 }
             }
         }
@@ -385,30 +473,25 @@ impl RateLimiter {
         let observed = u32::try_from(st.answered.len()).unwrap_or(u32::MAX);
         let old = st.budget;
         if old > st.known {
-            // A probe above the level last accepted failed: back to that
-            // level, and a longer wait before the next probe.
+            // Probes that held took the budget past the level last accepted
+            // for a whole budget: back to that level, and a longer wait
+            // before the next probe.
             st.budget = st.known;
             st.probe_wait = st.probe_wait.saturating_mul(2).min(MAX_PROBE_WAIT);
         } else {
             let cut = u32::try_from(u64::from(old) * 9 / 10).unwrap_or(old);
             st.budget = observed.min(cut).max(old.div_ceil(2)).max(1);
             st.known = st.budget.max(observed.min(old));
-            st.probe_wait = 2;
+            st.probe_wait = 1;
         }
-        st.probe_step = self.base_step();
-        st.since_429 = 0;
+        st.probe_step = 1;
         st.calm_windows = 0;
         st.decreased_at = Some(now);
         let resume = st.paused_until.map_or(now, |p| p.max(now));
         st.next_step = resume.checked_add(self.per);
     }
 
-    /// The first probe above the level last accepted: 1/32 of the ceiling.
-    fn base_step(&self) -> u32 {
-        (self.ceiling / 32).max(1)
-    }
-
-    /// The additive increase: one step per `per` without a 429.
+    /// Back up to the level last accepted: half the gap per `per` without a 429.
     fn adapt(&self, st: &mut State, now: Instant) {
         let Some(mut next) = st.next_step else {
             st.next_step = now.checked_add(self.per);
@@ -418,23 +501,9 @@ impl RateLimiter {
         while now >= next && steps < 64 {
             steps += 1;
             st.calm_windows = st.calm_windows.saturating_add(1);
-            st.since_429 = st.since_429.saturating_add(1);
-            if st.budget > st.known {
-                // The probe held for a whole window: the service accepts it.
-                // Once no 429 came for 4 windows (the account looks free),
-                // the probes double.
-                st.known = st.budget;
-                if st.since_429 >= 4 {
-                    st.probe_step = st.probe_step.saturating_mul(2);
-                }
-                st.probe_wait = 1;
-            }
             if st.budget < st.known {
                 let gap = st.known - st.budget;
                 st.budget += gap.div_ceil(2).max(1);
-            } else if st.budget < self.ceiling && st.calm_windows >= st.probe_wait {
-                st.budget = st.budget.saturating_add(st.probe_step).min(self.ceiling);
-                st.calm_windows = 0;
             }
             match next.checked_add(self.per) {
                 Some(n) => next = n,
@@ -458,6 +527,17 @@ mod tests {
         l.stats().budget
     }
 
+    /// Ends a request (not a probe) sent at `at`: answered at `now` with
+    /// what it asked for, or 429 with a pause until `pause`.
+    fn done(l: &RateLimiter, at: Instant, now: Instant, pause: Option<Instant>) {
+        let sent = Sent { at, probe: false };
+        l.finish(
+            sent,
+            now,
+            pause.map_or(Outcome::Accepted, Outcome::RateLimited),
+        );
+    }
+
     #[test]
     fn a_slot_is_held_in_flight_and_for_per_after_the_answer() {
         // Spacing is per / (4 × 3) = 417 ms: sends 1 s apart are not held by it.
@@ -468,7 +548,7 @@ mod tests {
         assert!(l.try_acquire(t0 + 2 * S).is_ok());
         // All three in flight: nothing frees until an answer.
         assert_eq!(l.try_acquire(t0 + 3 * S), Err(Wait::Answer));
-        l.finish(t0, t0 + 4 * S, None);
+        done(&l, t0, t0 + 4 * S, None);
         // Answered at t0+4: its slot frees at t0+9, not at t0+5 (send + per).
         assert_eq!(l.try_acquire(t0 + 5 * S), Err(Wait::Until(t0 + 9 * S)));
         assert!(l.try_acquire(t0 + 9 * S).is_ok());
@@ -489,9 +569,9 @@ mod tests {
     fn a_429_frees_its_slot_and_pauses_everyone() {
         let l = RateLimiter::new(4, 5 * S);
         let t0 = Instant::now();
-        let a = l.try_acquire(t0).unwrap();
+        let a = l.try_acquire(t0).unwrap().at;
         let _b = l.try_acquire(t0 + 3 * S).unwrap();
-        l.finish(a, t0 + 3 * S, Some(t0 + 4 * S));
+        done(&l, a, t0 + 3 * S, Some(t0 + 4 * S));
         assert_eq!(l.try_acquire(t0 + 3 * S), Err(Wait::Paused(t0 + 4 * S)));
         // A shorter pause does not shorten a longer one.
         l.pause_until(t0 + 3 * S);
@@ -504,7 +584,12 @@ mod tests {
     }
 
     /// Sends one request from `t` on, as soon as allowed; returns when.
-    fn send(l: &RateLimiter, mut t: Instant) -> Instant {
+    fn send(l: &RateLimiter, t: Instant) -> Instant {
+        next(l, t).at
+    }
+
+    /// Sends one request from `t` on, as soon as allowed.
+    fn next(l: &RateLimiter, mut t: Instant) -> Sent {
         loop {
             match l.try_acquire(t) {
                 Ok(s) => return s,
@@ -518,7 +603,7 @@ mod tests {
     fn fill(l: &RateLimiter, mut t: Instant, n: u32) -> Instant {
         for _ in 0..n {
             t = send(l, t);
-            l.finish(t, t, None);
+            done(l, t, t, None);
         }
         t
     }
@@ -530,11 +615,11 @@ mod tests {
         let t0 = Instant::now();
         let t = fill(&l, t0, 300);
         let sent = send(&l, t);
-        l.finish(sent, sent, Some(sent + S));
+        done(&l, sent, sent, Some(sent + S));
         assert_eq!(budget(&l), 300);
         // In-flight requests sent before the cut and answered 429 after it
         // do not cut again.
-        l.finish(t0, sent, Some(sent + S));
+        done(&l, t0, sent, Some(sent + S));
         assert_eq!(budget(&l), 300);
     }
 
@@ -544,21 +629,21 @@ mod tests {
         // The service took all 100 of a 100 budget: 90.
         let l = RateLimiter::new(100, 5 * S);
         let t = fill(&l, t0, 100);
-        l.finish(t, t, Some(t));
+        done(&l, t, t, Some(t));
         assert_eq!(budget(&l), 90);
         // It took 3 of a budget of 100 (a client with little to send): 50.
         let l = RateLimiter::new(100, 5 * S);
         let t = fill(&l, t0, 3);
-        l.finish(t, t, Some(t));
+        done(&l, t, t, Some(t));
         assert_eq!(budget(&l), 50);
     }
 
     #[test]
-    fn the_budget_climbs_back_to_the_level_accepted_then_probes_rarely() {
+    fn the_budget_climbs_back_to_the_level_accepted() {
         let l = RateLimiter::new(100, 5 * S);
         let t0 = Instant::now();
         let t = fill(&l, t0, 100);
-        l.finish(t, t, Some(t));
+        done(&l, t, t, Some(t));
         assert_eq!(budget(&l), 90);
         // Half the gap to 100 per window: 95, 98, 99, 100.
         let mut seen = Vec::new();
@@ -567,55 +652,144 @@ mod tests {
             seen.push(budget(&l));
         }
         assert_eq!(seen, [95, 98, 99, 100]);
+    }
 
-        // Ceiling 200, service 100: after the cut, no probe for 2 windows,
-        // then +6 (1/32 of the ceiling); its failure goes back to 100 and the
-        // next probe waits 4 windows.
+    /// Ceiling 200, a service that took 100: the budget is cut to 100 at the
+    /// returned time, and the next probe may go a window later.
+    fn cut_to_100() -> (RateLimiter, Instant) {
         let l = RateLimiter::new(200, 5 * S);
-        let t = fill(&l, t0, 100);
-        l.finish(t, t, Some(t));
+        let t = fill(&l, Instant::now(), 100);
+        done(&l, t, t, Some(t));
         assert_eq!(budget(&l), 100);
-        let mut at = t;
-        let mut seen = Vec::new();
-        for _ in 0..2 {
-            at += 5 * S;
-            let _ = l.try_acquire(at);
-            seen.push(budget(&l));
-        }
-        assert_eq!(seen, [100, 106]);
-        l.finish(at, at, Some(at));
-        assert_eq!(budget(&l), 100);
-        let mut seen = Vec::new();
-        for _ in 0..4 {
-            at += 5 * S;
-            let _ = l.try_acquire(at);
-            seen.push(budget(&l));
-        }
-        assert_eq!(seen, [100, 100, 100, 106]);
+        (l, t)
+    }
+
+    /// Sends the whole budget from `t` (answered at once), then asks for one
+    /// more request as soon as the spacing allows.
+    fn starve(l: &RateLimiter, t: Instant) -> Result<Sent, Wait> {
+        let t = fill(l, t, budget(l));
+        let spacing = 5 * S / (4 * budget(l));
+        l.try_acquire(t + spacing)
     }
 
     #[test]
-    fn a_probe_that_holds_grows_the_next_one() {
-        let l = RateLimiter::new(1000, 5 * S);
-        let t0 = Instant::now();
-        let t = fill(&l, t0, 10);
-        l.finish(t, t, Some(t));
-        assert_eq!(budget(&l), 500);
-        let mut at = t;
+    fn a_probe_goes_beyond_a_used_budget_when_due() {
+        let (l, t) = cut_to_100();
+        // Within the window of the cut, the budget used: no probe, the wait
+        // is for a slot.
+        let early = l.try_acquire(t + S);
+        assert!(matches!(early, Err(Wait::Until(_))), "{early:?}");
+        // A window later: the whole budget out, the next slot seconds away,
+        // one request beyond it.
+        let p = starve(&l, t + 6 * S).expect("a probe");
+        assert!(p.probe);
+        // One at a time.
+        assert!(matches!(l.try_acquire(p.at + S / 100), Err(Wait::Until(_))));
+        // It held: one more, then twice as much after each probe that held,
+        // never above the ceiling.
         let mut seen = Vec::new();
-        for _ in 0..6 {
-            at += 5 * S;
-            let _ = l.try_acquire(at);
+        let mut probe = p;
+        loop {
+            l.finish(probe, probe.at, Outcome::Accepted);
             seen.push(budget(&l));
+            // The new slots go as requests within the budget, then a probe.
+            let mut at = probe.at;
+            probe = loop {
+                let s = next(&l, at);
+                if s.probe {
+                    break s;
+                }
+                l.finish(s, s.at, Outcome::Accepted);
+                at = s.at;
+                if budget(&l) == 200 && l.try_acquire(at + S / 10).is_err() {
+                    break s;
+                }
+            };
+            if !probe.probe {
+                break;
+            }
         }
-        // Wait 2 windows, +31; it held: +31 again; from 4 windows without
-        // a 429 on, each held probe doubles the next: +62, +124, +248.
-        assert_eq!(seen, [500, 531, 562, 624, 748, 996]);
-        for _ in 0..2 {
-            at += 5 * S;
-            let _ = l.try_acquire(at);
+        assert_eq!(seen, [101, 103, 107, 115, 131, 163, 200]);
+    }
+
+    #[test]
+    fn no_probe_when_a_slot_frees_soon() {
+        let (l, t) = cut_to_100();
+        // From a moment after the probe is due to a window after it (when
+        // it goes whatever the wait).
+        let w = t + 5 * S + S / 10;
+        let end = fill(&l, w, 100);
+        // The first of these frees at w + 5 s: 0.2 s before, no probe (the
+        // pause of a 429 would cost sends); 1 s before, one.
+        let soon = w + 5 * S - S / 5;
+        assert!(soon > end);
+        assert_eq!(l.try_acquire(soon), Err(Wait::Until(w + 5 * S)));
+        let (l, t) = cut_to_100();
+        let w = t + 5 * S + S / 10;
+        fill(&l, w, 100);
+        assert!(l.try_acquire(w + 4 * S).is_ok_and(|s| s.probe));
+    }
+
+    #[test]
+    fn a_failed_probe_keeps_the_budget_and_waits_longer() {
+        let (l, t) = cut_to_100();
+        let p = starve(&l, t + 6 * S).expect("a probe");
+        assert!(p.probe);
+        l.finish(p, p.at, Outcome::RateLimited(p.at + S));
+        let s = l.stats();
+        assert_eq!((s.budget, s.answered_429), (100, 2));
+        assert_eq!(l.try_acquire(p.at), Err(Wait::Paused(p.at + S)));
+        // Waiting for a slot (the first frees at t + 11 s), a worker wakes at
+        // the next window's step (t + 10 s), when a probe may become due.
+        assert_eq!(l.try_acquire(p.at + 2 * S), Err(Wait::Until(t + 10 * S)));
+        // Two calm windows now before the next: not after one.
+        let again = starve(&l, p.at + 6 * S);
+        assert!(matches!(again, Err(Wait::Until(_))), "{again:?}");
+        let p = starve(&l, p.at + 16 * S).expect("a probe two windows on");
+        assert!(p.probe);
+    }
+
+    #[test]
+    fn after_a_failed_probe_with_a_long_pause_the_next_waits_four_pauses() {
+        let (l, t) = cut_to_100();
+        let p = starve(&l, t + 6 * S).expect("a probe");
+        // A pause of 10 s (two windows): no probe for 40 s (8 windows).
+        l.finish(p, p.at, Outcome::RateLimited(p.at + 10 * S));
+        let at = p.at + 10 * S;
+        let again = starve(&l, at + 25 * S);
+        assert!(matches!(again, Err(Wait::Until(_))), "{again:?}");
+        let p = starve(&l, at + 41 * S).expect("a probe 8 windows on");
+        assert!(p.probe);
+    }
+
+    #[test]
+    fn a_429_past_probes_that_held_goes_back_to_the_level_accepted() {
+        let (l, t) = cut_to_100();
+        // Probes at 100, 101 and 103 hold: accepted up to 104, budget 107.
+        let mut at = t + 6 * S;
+        let mut first = true;
+        for _ in 0..3 {
+            let p = if first {
+                starve(&l, at).expect("a probe")
+            } else {
+                // The slots the last probe added, then a probe.
+                let mut s = next(&l, at);
+                while !s.probe {
+                    l.finish(s, s.at, Outcome::Accepted);
+                    s = next(&l, s.at);
+                }
+                s
+            };
+            first = false;
+            assert!(p.probe);
+            l.finish(p, p.at, Outcome::Accepted);
+            at = p.at;
         }
-        assert_eq!(budget(&l), 1000, "never above the ceiling");
+        assert_eq!(budget(&l), 107);
+        let s = next(&l, at);
+        assert!(!s.probe);
+        l.finish(s, s.at, Outcome::RateLimited(s.at + S));
+        assert_eq!(budget(&l), 104);
     }
 
     #[test]
@@ -625,7 +799,7 @@ mod tests {
         for _ in 0..10_000 {
             assert!(l.try_acquire(t0).is_ok());
         }
-        l.finish(t0, t0, Some(t0 + S));
+        done(&l, t0, t0, Some(t0 + S));
         assert_eq!(l.try_acquire(t0), Err(Wait::Paused(t0 + S)));
         assert!(l.try_acquire(t0 + S).is_ok());
         // Still no client-side budget to cut.
@@ -748,14 +922,14 @@ mod tests {
     fn a_shorter_429_pause_does_not_shorten_a_longer_one() {
         let l = RateLimiter::new(10, 5 * S);
         let t0 = Instant::now();
-        let a = l.try_acquire(t0).unwrap();
-        let b = l.try_acquire(t0 + S).unwrap();
-        let c = l.try_acquire(t0 + 2 * S).unwrap();
-        l.finish(a, t0 + 2 * S, Some(t0 + 40 * S));
-        l.finish(b, t0 + 2 * S, Some(t0 + 30 * S));
+        let a = l.try_acquire(t0).unwrap().at;
+        let b = l.try_acquire(t0 + S).unwrap().at;
+        let c = l.try_acquire(t0 + 2 * S).unwrap().at;
+        done(&l, a, t0 + 2 * S, Some(t0 + 40 * S));
+        done(&l, b, t0 + 2 * S, Some(t0 + 30 * S));
         assert_eq!(l.try_acquire(t0 + 2 * S), Err(Wait::Paused(t0 + 40 * S)));
         // A longer one extends it.
-        l.finish(c, t0 + 2 * S, Some(t0 + 50 * S));
+        done(&l, c, t0 + 2 * S, Some(t0 + 50 * S));
         assert_eq!(l.try_acquire(t0 + 2 * S), Err(Wait::Paused(t0 + 50 * S)));
     }
 
@@ -785,7 +959,7 @@ mod tests {
         // limiter is asked in between.
         let l = RateLimiter::new(100, 5 * S);
         let t = fill(&l, Instant::now(), 100);
-        l.finish(t, t, Some(t));
+        done(&l, t, t, Some(t));
         assert_eq!(budget(&l), 90);
         let _ = l.try_acquire(t + S);
         assert_eq!(budget(&l), 90);
