@@ -268,8 +268,9 @@ impl RateLimiter {
                 let free_at = st.answered.front().and_then(|&o| o.checked_add(self.per));
                 // The whole budget is out and the next slot frees a while
                 // from now: one request beyond it finds out whether the
-                // service would take more, where the pause of a 429 costs
-                // little (a window late, whatever the wait).
+                // service would take more, at a moment the pause of a 429
+                // costs little (or whatever the wait, once a window passed
+                // since the probe became due).
                 let due = self.probe_due(st);
                 let idle =
                     free_at.is_some_and(|t| t.saturating_duration_since(now) >= self.per / 10);
