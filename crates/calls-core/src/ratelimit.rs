@@ -28,7 +28,8 @@
 //!   four times the pause the failed probe brought) it probes:
 //!   when the whole budget is out and the next slot frees at least `per /
 //!   10` later (or whatever the wait, once a window more has passed), one
-//!   request goes beyond it. A probe answered (not 429) raises the budget by
+//!   request goes beyond it. A probe accepted (answered with what it asked
+//!   for) raises the budget by
 //!   1, then by twice as much after each probe that held in a row, so an
 //!   account another client just left is taken up within a second or two;
 //!   a probe answered 429 costs one refused request and a pause, mostly at a
@@ -41,7 +42,8 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The longest wait between probes above the level last accepted, in windows.
+/// The longest wait after failed probes before the next, in windows, unless
+/// a failed probe's pause asks for longer (four times the pause).
 const MAX_PROBE_WAIT: u32 = 4;
 
 /// Counters of a limiter: every request of one client, across its pagers
@@ -116,9 +118,10 @@ struct State {
     paused_until: Option<Instant>,
     /// The effective budget, 1..=ceiling.
     budget: u32,
-    /// The highest budget the service accepted for a whole window.
+    /// The highest budget the service last accepted (a whole window's worth,
+    /// or one more than the budget for a probe that held).
     known: u32,
-    /// Windows without a 429 at `known` before probing above it.
+    /// Calm windows to wait before probing.
     probe_wait: u32,
     /// What the next probe that holds adds to the budget.
     probe_step: u32,
@@ -135,8 +138,8 @@ struct State {
 }
 
 /// A slot taken by one HTTP request; tell the limiter how it ended
-/// ([`Permit::answered`], [`Permit::rate_limited`]). Dropped without either,
-/// it counts as answered when dropped.
+/// ([`Permit::accepted`], [`Permit::answered`], [`Permit::rate_limited`]).
+/// Dropped without any, it counts as answered when dropped.
 #[derive(Debug)]
 pub struct Permit<'a> {
     limiter: &'a RateLimiter,
@@ -270,7 +273,8 @@ impl RateLimiter {
                 // from now: one request beyond it finds out whether the
                 // service would take more, at a moment the pause of a 429
                 // costs little (or whatever the wait, once a window passed
-                // since the probe became due).
+                // since the probe became due: so right after a probe that
+                // held, the next, which makes a chain of them).
                 let due = self.probe_due(st);
                 let idle =
                     free_at.is_some_and(|t| t.saturating_duration_since(now) >= self.per / 10);
@@ -321,7 +325,8 @@ impl RateLimiter {
     /// ([`GiveUp::Paused`]; every pause is at most the longest `Retry-After`
     /// honoured when it is set, so one set by another thread a moment later
     /// is still waited out), and waits for nothing past `deadline`: a pause
-    /// or a budget slot that frees only after it gives up at once
+    /// or a budget slot that frees only after it gives up at once, or at the
+    /// window's step before the deadline when a probe may become due then
     /// ([`GiveUp::Paused`] for a pause, else [`GiveUp::Deadline`]); waiting
     /// for an answer gives up at it.
     pub fn acquire_by(
@@ -410,7 +415,9 @@ impl RateLimiter {
                     st.answered.push_back(at);
                     if sent.probe && current && outcome == Outcome::Accepted {
                         // The service took the whole budget and one more.
-                        st.known = st.known.max(st.budget.saturating_add(1));
+                        // (Capped: the budget may have climbed to the ceiling
+                        // while the probe was in flight.)
+                        st.known = st.known.max(st.budget.saturating_add(1)).min(self.ceiling);
                         st.budget = st.budget.saturating_add(st.probe_step).min(self.ceiling);
                         st.probe_step = st.probe_step.saturating_mul(2);
                         st.probe_wait = 1;
@@ -430,13 +437,14 @@ impl RateLimiter {
                         // costs more than the window's sends).
                         let pause = until.saturating_duration_since(now).as_nanos() * 4;
                         let windows = pause.div_ceil(self.per.as_nanos().max(1));
-                        st.probe_wait = st
-                            .probe_wait
-                            .saturating_mul(2)
-                            .min(MAX_PROBE_WAIT)
+                        st.probe_wait = self
+                            .longer_wait(st.probe_wait)
                             .max(u32::try_from(windows).unwrap_or(u32::MAX));
                         st.probe_step = 1;
                         st.calm_windows = 0;
+                        // Calm windows count from the pause's end.
+                        let resume = st.paused_until.map_or(now, |p| p.max(now));
+                        st.next_step = resume.checked_add(self.per);
                     } else {
                         self.decrease(&mut st, now);
                     }
@@ -478,7 +486,7 @@ impl RateLimiter {
             // for a whole budget: back to that level, and a longer wait
             // before the next probe.
             st.budget = st.known;
-            st.probe_wait = st.probe_wait.saturating_mul(2).min(MAX_PROBE_WAIT);
+            st.probe_wait = self.longer_wait(st.probe_wait);
         } else {
             let cut = u32::try_from(u64::from(old) * 9 / 10).unwrap_or(old);
             st.budget = observed.min(cut).max(old.div_ceil(2)).max(1);
@@ -490,6 +498,12 @@ impl RateLimiter {
         st.decreased_at = Some(now);
         let resume = st.paused_until.map_or(now, |p| p.max(now));
         st.next_step = resume.checked_add(self.per);
+    }
+
+    /// The wait before probing after a probe failed: twice the last, up to
+    /// [`MAX_PROBE_WAIT`].
+    fn longer_wait(&self, wait: u32) -> u32 {
+        wait.saturating_mul(2).min(MAX_PROBE_WAIT)
     }
 
     /// Back up to the level last accepted: half the gap per `per` without a 429.
@@ -603,8 +617,9 @@ mod tests {
     /// Sends `n` requests answered at once, from `t`; returns the last answer's time.
     fn fill(l: &RateLimiter, mut t: Instant, n: u32) -> Instant {
         for _ in 0..n {
-            t = send(l, t);
-            done(l, t, t, None);
+            let s = next(l, t);
+            l.finish(s, s.at, Outcome::Accepted);
+            t = s.at;
         }
         t
     }
@@ -689,28 +704,49 @@ mod tests {
         // It held: one more, then twice as much after each probe that held,
         // never above the ceiling.
         let mut seen = Vec::new();
-        let mut probe = p;
-        loop {
-            l.finish(probe, probe.at, Outcome::Accepted);
+        let mut probe = Some(p);
+        while let Some(p) = probe {
+            l.finish(p, p.at, Outcome::Accepted);
             seen.push(budget(&l));
-            // The new slots go as requests within the budget, then a probe.
-            let mut at = probe.at;
-            probe = loop {
-                let s = next(&l, at);
-                if s.probe {
-                    break s;
-                }
-                l.finish(s, s.at, Outcome::Accepted);
-                at = s.at;
-                if budget(&l) == 200 && l.try_acquire(at + S / 10).is_err() {
-                    break s;
-                }
-            };
-            if !probe.probe {
-                break;
-            }
+            assert!(seen.len() <= 8, "no end to the probes: {seen:?}");
+            probe = to_next_probe(&l, p.at);
         }
         assert_eq!(seen, [101, 103, 107, 115, 131, 163, 200]);
+    }
+
+    /// Sends what the budget has room for from `at` (answered at once),
+    /// until a probe goes (returned) or nothing can go for a tenth of a second.
+    fn to_next_probe(l: &RateLimiter, mut at: Instant) -> Option<Sent> {
+        for _ in 0..1000 {
+            match l.try_acquire(at) {
+                Ok(s) if s.probe => return Some(s),
+                Ok(s) => {
+                    l.finish(s, s.at, Outcome::Accepted);
+                    at = s.at;
+                }
+                Err(Wait::Until(u)) if u <= at + S / 10 => at = u,
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_probe_sent_below_the_ceiling_never_takes_the_budget_above_it() {
+        let l = RateLimiter::new(100, 5 * S);
+        let t = fill(&l, Instant::now(), 100);
+        done(&l, t, t, Some(t));
+        // 90, then 95, 98, 99 a window apart: a probe at 99.
+        let p = to_next_probe(&l, t + 15 * S + S / 10).expect("a probe");
+        assert_eq!(budget(&l), 99);
+        // While it is in flight the budget climbs to the ceiling.
+        let _ = l.try_acquire(t + 20 * S + S / 10);
+        assert_eq!(budget(&l), 100);
+        l.finish(p, t + 20 * S + S / 10, Outcome::Accepted);
+        for w in 5..8 {
+            let _ = l.try_acquire(t + 5 * S * w + S / 5);
+            assert_eq!(budget(&l), 100);
+        }
     }
 
     #[test]
@@ -740,12 +776,12 @@ mod tests {
         let s = l.stats();
         assert_eq!((s.budget, s.answered_429), (100, 2));
         assert_eq!(l.try_acquire(p.at), Err(Wait::Paused(p.at + S)));
-        // Waiting for a slot (the first frees at t + 11 s), a worker wakes at
-        // the next window's step (t + 10 s), when a probe may become due.
-        assert_eq!(l.try_acquire(p.at + 2 * S), Err(Wait::Until(t + 10 * S)));
-        // Two calm windows now before the next: not after one.
-        let again = starve(&l, p.at + 6 * S);
-        assert!(matches!(again, Err(Wait::Until(_))), "{again:?}");
+        // Two calm windows now, counted from the pause's end (p.at + 1 s),
+        // before the next probe: not after one. Waiting for a slot (the
+        // first of these frees at p.at + 11.1 s), a worker wakes at the
+        // window's step (p.at + 11 s), when a probe may become due.
+        let again = starve(&l, p.at + 6 * S + S / 10);
+        assert_eq!(again, Err(Wait::Until(p.at + 11 * S)));
         let p = starve(&l, p.at + 16 * S).expect("a probe two windows on");
         assert!(p.probe);
     }
@@ -754,10 +790,11 @@ mod tests {
     fn after_a_failed_probe_with_a_long_pause_the_next_waits_four_pauses() {
         let (l, t) = cut_to_100();
         let p = starve(&l, t + 6 * S).expect("a probe");
-        // A pause of 10 s (two windows): no probe for 40 s (8 windows).
+        // A pause of 10 s (two windows): no probe for 8 windows from its end
+        // (p.at + 15 s, 20 s, ... 50 s): none after 6, one after 8.
         l.finish(p, p.at, Outcome::RateLimited(p.at + 10 * S));
         let at = p.at + 10 * S;
-        let again = starve(&l, at + 25 * S);
+        let again = starve(&l, at + 34 * S);
         assert!(matches!(again, Err(Wait::Until(_))), "{again:?}");
         let p = starve(&l, at + 41 * S).expect("a probe 8 windows on");
         assert!(p.probe);
@@ -774,12 +811,7 @@ mod tests {
                 starve(&l, at).expect("a probe")
             } else {
                 // The slots the last probe added, then a probe.
-                let mut s = next(&l, at);
-                while !s.probe {
-                    l.finish(s, s.at, Outcome::Accepted);
-                    s = next(&l, s.at);
-                }
-                s
+                to_next_probe(&l, at).expect("a probe")
             };
             first = false;
             assert!(p.probe);
