@@ -25,18 +25,17 @@
 //!   to that level instead). The budget then climbs back while no 429 comes:
 //!   by half the gap per `per` up to that level; and from a window after the
 //!   cut on (two after a failed probe, four after two in a row, and at least
-//!   four times the pause the failed probe brought) it probes:
-//!   when the whole budget is out and the next slot frees at least `per /
-//!   10` later (or whatever the wait, once a window more has passed), one
-//!   request goes beyond it. A probe accepted (answered with what it asked
-//!   for) raises the budget by
-//!   1, then by twice as much after each probe that held in a row, so an
-//!   account another client just left is taken up within a second or two;
-//!   a probe answered 429 costs one refused request and a pause, mostly at a
-//!   moment the client would have waited anyway, and leaves the budget as
-//!   it was. Only a 429 to a request sent after the last cut cuts again (the
-//!   others were sent at the old budget). Clients sharing one account each
-//!   settle to a share.
+//!   four times the pause the failed probe brought) it probes: when the
+//!   whole budget is out and the next slot frees at least `per / 10` later
+//!   (or whatever the wait, once a window more has passed), one request
+//!   goes beyond it. A probe accepted (answered with what it asked for)
+//!   raises the budget by 1, then by twice as much after each probe that
+//!   held in a row, so an account another client just left is taken up
+//!   within a second or two; a probe answered 429 costs one refused request
+//!   and a pause, mostly at a moment the client would have waited anyway,
+//!   and leaves the budget as it was. Only a 429 to a request sent after the
+//!   last cut cuts again (the others were sent at the old budget). Clients
+//!   sharing one account each settle to a share.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -170,34 +169,40 @@ pub enum Outcome {
 impl Permit<'_> {
     /// The request was answered with what it asked for.
     pub fn accepted(mut self) {
-        self.done = true;
-        self.limiter
-            .finish(self.sent, Instant::now(), Outcome::Accepted);
+        self.end(Outcome::Accepted);
     }
 
     /// The request was answered otherwise (anything but 429) or failed in transport.
     pub fn answered(mut self) {
-        self.done = true;
-        self.limiter
-            .finish(self.sent, Instant::now(), Outcome::Answered);
+        self.end(Outcome::Answered);
     }
 
     /// The request was answered 429: every thread pauses until `until`, and
     /// the budget drops.
     pub fn rate_limited(mut self, until: Instant) {
-        self.done = true;
-        self.limiter
-            .finish(self.sent, Instant::now(), Outcome::RateLimited(until));
+        self.end(Outcome::RateLimited(until));
+    }
+
+    /// Tells the limiter once; later calls (the drop after one of the
+    /// above) do nothing.
+    fn end(&mut self, outcome: Outcome) {
+        if !self.done {
+            self.done = true;
+            self.limiter.finish(self.sent, Instant::now(), outcome);
+        }
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if !self.done {
-            self.limiter
-                .finish(self.sent, Instant::now(), Outcome::Answered);
-        }
+        self.end(Outcome::Answered);
     }
+}
+
+/// The wait before probing after a probe failed: twice the last, up to
+/// [`MAX_PROBE_WAIT`].
+fn longer_wait(wait: u32) -> u32 {
+    wait.saturating_mul(2).min(MAX_PROBE_WAIT)
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -437,14 +442,9 @@ impl RateLimiter {
                         // costs more than the window's sends).
                         let pause = until.saturating_duration_since(now).as_nanos() * 4;
                         let windows = pause.div_ceil(self.per.as_nanos().max(1));
-                        st.probe_wait = self
-                            .longer_wait(st.probe_wait)
+                        st.probe_wait = longer_wait(st.probe_wait)
                             .max(u32::try_from(windows).unwrap_or(u32::MAX));
-                        st.probe_step = 1;
-                        st.calm_windows = 0;
-                        // Calm windows count from the pause's end.
-                        let resume = st.paused_until.map_or(now, |p| p.max(now));
-                        st.next_step = resume.checked_add(self.per);
+                        self.calm_from_now(&mut st, now);
                     } else {
                         self.decrease(&mut st, now);
                     }
@@ -482,28 +482,28 @@ impl RateLimiter {
         let observed = u32::try_from(st.answered.len()).unwrap_or(u32::MAX);
         let old = st.budget;
         if old > st.known {
-            // Probes that held took the budget past the level last accepted
-            // for a whole budget: back to that level, and a longer wait
-            // before the next probe.
+            // Probes that held took the budget past the level the service
+            // last accepted: back to that level, and a longer wait before
+            // the next probe.
             st.budget = st.known;
-            st.probe_wait = self.longer_wait(st.probe_wait);
+            st.probe_wait = longer_wait(st.probe_wait);
         } else {
             let cut = u32::try_from(u64::from(old) * 9 / 10).unwrap_or(old);
             st.budget = observed.min(cut).max(old.div_ceil(2)).max(1);
             st.known = st.budget.max(observed.min(old));
             st.probe_wait = 1;
         }
-        st.probe_step = 1;
-        st.calm_windows = 0;
         st.decreased_at = Some(now);
-        let resume = st.paused_until.map_or(now, |p| p.max(now));
-        st.next_step = resume.checked_add(self.per);
+        self.calm_from_now(st, now);
     }
 
-    /// The wait before probing after a probe failed: twice the last, up to
-    /// [`MAX_PROBE_WAIT`].
-    fn longer_wait(&self, wait: u32) -> u32 {
-        wait.saturating_mul(2).min(MAX_PROBE_WAIT)
+    /// After a 429: calm windows count again from the end of its pause, and
+    /// the next probe that holds adds one.
+    fn calm_from_now(&self, st: &mut State, now: Instant) {
+        st.probe_step = 1;
+        st.calm_windows = 0;
+        let resume = st.paused_until.map_or(now, |p| p.max(now));
+        st.next_step = resume.checked_add(self.per);
     }
 
     /// Back up to the level last accepted: half the gap per `per` without a 429.
